@@ -1,0 +1,67 @@
+/** File helpers: atomic writes (no half-written report is ever seen) and result loading. */
+import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node:fs'
+import { dirname, basename, join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { UsageError, describeError } from './errors.js'
+import { RESULT_FORMAT, RESULT_VERSION } from './types.js'
+import type { RunResult } from './types.js'
+
+export function writeFileAtomic (path: string, data: string | Uint8Array): void {
+  const dir = dirname(path)
+  mkdirSync(dir, { recursive: true })
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`)
+  try {
+    writeFileSync(tmp, data)
+    renameSync(tmp, path)
+  } catch (err) {
+    rmSync(tmp, { force: true })
+    throw err
+  }
+}
+
+export function readResult (path: string): RunResult {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new UsageError(`${path}: cannot read the result file (${describeError(err)})`)
+  }
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch {
+    throw new UsageError(`${path}: not a loadlens result (the file is not valid JSON)`)
+  }
+  return checkResult(doc, path)
+}
+
+export function checkResult (doc: unknown, path: string): RunResult {
+  const r = doc as Partial<RunResult>
+  if (!r || typeof r !== 'object' || r.format !== RESULT_FORMAT) {
+    throw new UsageError(`${path}: not a loadlens result (expected "format": "${RESULT_FORMAT}")`)
+  }
+  if (r.version !== RESULT_VERSION) {
+    throw new UsageError(`${path}: result version ${String(r.version)} is not supported (this loadlens reads version ${RESULT_VERSION})`)
+  }
+  if (!r.meta || !r.totals || !Array.isArray(r.timeline)) {
+    throw new UsageError(`${path}: the result is incomplete (meta, totals or timeline missing)`)
+  }
+  r.errors ??= []
+  r.exceptions ??= []
+  r.probes ??= { series: [], status: [] }
+  r.totals.tasks ??= {}
+  return r as RunResult
+}
+
+export function writeResult (path: string, result: RunResult): void {
+  writeFileAtomic(path, JSON.stringify(result))
+}
+
+/** "mluvme-development-20261126-142501" */
+export function runIdFor (scenario: string, profile: string | undefined, startedAt: number): string {
+  const d = new Date(startedAt)
+  const p = (n: number): string => String(n).padStart(2, '0')
+  const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`
+  const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'run'
+  return `${slug(scenario)}-${slug(profile ?? 'custom')}-${stamp}`
+}

@@ -1,0 +1,361 @@
+/**
+ * The contracts between the stages of loadlens:
+ *   scenarios -> loadgen + probes -> correlate -> reports
+ * Everything that crosses a stage boundary (and the result JSON document) is typed here.
+ * Times are epoch milliseconds unless a name says otherwise; `t` in a timeline slice or a
+ * series point is the epoch second the value belongs to.
+ */
+
+// ---------------------------------------------------------------------------------------
+// Load model (what the runner executes, resolved from a profile and flags)
+
+/** A closed-model stage: move the number of users to `users` over `durationS`.
+ *  With `spawnRate`, users are started/stopped at that rate (Locust semantics) and then held;
+ *  without it, the count follows a straight line from the previous target (k6 ramping-vus). */
+export interface UserStage {
+  durationS: number
+  users: number
+  spawnRate?: number
+}
+
+/** An open-model stage: move the arrival rate (iterations per second) to `rate` over `durationS`
+ *  in a straight line from the previous rate (k6 ramping-arrival-rate). */
+export interface RateStage {
+  durationS: number
+  rate: number
+}
+
+export interface ClosedModel {
+  kind: 'closed'
+  stages: UserStage[]
+}
+
+export interface OpenModel {
+  kind: 'open'
+  /** iterations per second at t=0 */
+  startRate: number
+  stages: RateStage[]
+  /** virtual users created before the clock starts */
+  preAllocatedVUs: number
+  /** the most virtual users the executor may hold; an iteration that finds none free is dropped */
+  maxVUs: number
+}
+
+export type LoadModel = ClosedModel | OpenModel
+
+/** The fraction of the whole load that one executor runs: [from, to) of the user/iteration
+ *  sequence. A whole run is {from: 0, to: 1}; `--segment 1/4` is {from: 0.25, to: 0.5}. */
+export interface Share {
+  from: number
+  to: number
+}
+
+// ---------------------------------------------------------------------------------------
+// Expectations (profile pass criteria; latencies in milliseconds, ratios in 0..1)
+
+export interface LatencyLimits {
+  /** largest failure ratio allowed (0.01 = 1 %); 0 means no failure allowed */
+  failureRatio?: number
+  p50?: number
+  p90?: number
+  p95?: number
+  p99?: number
+}
+
+export interface Expectations extends LatencyLimits {
+  /** limits for single request names ("GET /users/[id]/stats" or just the name) */
+  byName?: Record<string, LatencyLimits>
+  /** the target's PostgreSQL connections must stay under this count */
+  dbConnectionsMax?: number
+  /** the target's PostgreSQL connections must not grow through the steady state */
+  dbConnectionsStable?: boolean
+  /** Redis hit rate must stay above this ratio over the steady state */
+  cacheHitRateMin?: number
+  /** the target process must not leak memory */
+  noMemoryLeak?: boolean
+  /** mean database query time must stay under this many ms (pg_stat_statements) */
+  dbQueryMeanMs?: number
+  /** a stress profile: find the largest number of concurrent users held within the criteria */
+  findMaxUsers?: boolean
+}
+
+// ---------------------------------------------------------------------------------------
+// Measurements produced by the load generator
+
+/** Why a request counted as failed. */
+export type FailureKind =
+  | 'http' // a status the request did not accept (>= 400 by default)
+  | 'check' // a response check returned false or a message
+  | 'timeout' // no complete response within the request timeout
+  | 'refused' // the connection was refused
+  | 'reset' // the connection was closed or reset by the other side
+  | 'dns' // the host name did not resolve
+  | 'other'
+
+/** One row of the statistics table: a request type + name ("GET" + "/users/[id]/stats"),
+ *  or a measured flow ("FLOW" + "voice message end-to-end"). Latencies in microseconds. */
+export interface EntryTotals {
+  key: string
+  type: string
+  name: string
+  requests: number
+  failures: number
+  /** response body bytes received */
+  bytes: number
+  minUs: number
+  maxUs: number
+  sumUs: number
+  /** HDR histogram of latencies (us), compressed base64 (hdr-histogram-js encoding) */
+  hist: string
+}
+
+/** One entry's counts in one second of the timeline. */
+export interface SliceEntry {
+  requests: number
+  failures: number
+  bytes: number
+  sumUs: number
+  maxUs: number
+  hist: string
+  /** summary of `hist`, so readers need not decode it */
+  p50: number
+  p95: number
+  p99: number
+}
+
+/** How the generator itself was doing in one second (per thread where it says so). */
+export interface GeneratorHealth {
+  /** event-loop utilisation 0..1 of the busiest load thread */
+  elu: number
+  /** 99th percentile event-loop delay in ms of the busiest load thread */
+  loopDelayP99Ms: number
+  /** process CPU time in this second / wall time (1 = one core fully busy) */
+  cpu?: number
+  /** resident set size of the generator process, bytes */
+  rss?: number
+  /** per worker thread, when the load runs in workers */
+  workers?: Array<{ elu: number; loopDelayP99Ms: number }>
+}
+
+/** One second of the run. */
+export interface TimelineSlice {
+  /** epoch second */
+  t: number
+  /** running users (closed) or busy virtual users (open) at the end of the second */
+  users: number
+  /** allocated virtual users (open model) */
+  vus?: number
+  /** open model: iterations that found no free virtual user */
+  dropped?: number
+  /** open model: iterations started */
+  iterations?: number
+  /** every non-FLOW request of the second */
+  overall: SliceEntry
+  entries: Record<string, SliceEntry>
+  /** failures of the second by error group id */
+  errors?: Record<string, number>
+  /** task runs finished in the second, by "UserClass.task" */
+  tasks?: Record<string, number>
+  generator?: GeneratorHealth
+}
+
+export interface ErrorGroup {
+  /** stable within one result: index into `errors` as a string */
+  id: string
+  type: string
+  name: string
+  kind: FailureKind
+  status?: number
+  /** e.g. "HTTP 500", "timeout after 30000 ms", "check failed: no job id", "ECONNREFUSED" */
+  message: string
+  count: number
+  firstAt: number
+  lastAt: number
+}
+
+/** An exception thrown by a task itself (a bug in the scenario or an unexpected body). */
+export interface ExceptionGroup {
+  userClass: string
+  task: string
+  message: string
+  /** first frames of the stack, for the report */
+  stack?: string
+  count: number
+  firstAt: number
+}
+
+// ---------------------------------------------------------------------------------------
+// Probes
+
+export type Unit = 'count' | 'ratio' | 'percent' | 'bytes' | 'ms' | 's' | 'per_s' | 'bytes_per_s' | 'cores'
+
+/** One time series from a probe, on the run's clock. */
+export interface Series {
+  /** "<probe>.<metric>" plus sorted labels, unique within a result */
+  id: string
+  probe: string
+  metric: string
+  labels?: Record<string, string>
+  unit: Unit
+  description?: string
+  /** [epoch second, value]; a null value marks a gap */
+  points: Array<[number, number | null]>
+}
+
+export interface ProbeGap {
+  from: number
+  to: number
+  reason: string
+}
+
+export interface ProbeStatus {
+  probe: string
+  /** what it watched, passwords redacted */
+  target: string
+  state: 'ok' | 'degraded' | 'failed' | 'not configured'
+  /** why it failed, could not start, or what it could not measure */
+  message?: string
+  samples: number
+  skippedTicks: number
+  gaps: ProbeGap[]
+  /** slowest sample in ms */
+  maxSampleMs?: number
+  /** mean sample time in ms */
+  meanSampleMs?: number
+  /** facts that are not time series: max_connections, pg_stat_statements top queries, log examples... */
+  facts?: Record<string, unknown>
+}
+
+// ---------------------------------------------------------------------------------------
+// Diagnosis
+
+export type Severity = 'critical' | 'warning' | 'info'
+
+export interface Window {
+  from: number
+  to: number
+}
+
+export interface Evidence {
+  /** series ids the finding rests on (shown on its chart with the latency) */
+  series: string[]
+  window: Window
+  /** named figures: {"pool size": 2, "p95 ms": 840, "r(latency, users)": 0.93} */
+  values: Record<string, number | string>
+  /** one sentence per fact, in plain words */
+  facts: string[]
+}
+
+export interface Finding {
+  /** detector id, e.g. "pool-saturation" */
+  id: string
+  severity: Severity
+  /** names the cause: "The app's pool of 2 PostgreSQL connections is saturated" */
+  title: string
+  cause: string
+  evidence: Evidence
+  /** 0..1 */
+  confidence: number
+  recommendations: string[]
+  /** symptoms explained by this cause (other findings folded into it) */
+  symptoms?: Finding[]
+}
+
+export interface Phase {
+  kind: 'ramp-up' | 'steady' | 'ramp-down'
+  from: number
+  to: number
+}
+
+export interface Diagnosis {
+  phases: Phase[]
+  /** stress runs: the most users held within the criteria */
+  capacity?: { maxUsers: number; at: number; reason: string; window?: Window }
+  findings: Finding[]
+  /** the generator could not be trusted for part of the run */
+  unreliable?: { reason: string; window?: Window }
+  /** detectors that could not run, and why */
+  skipped?: Array<{ id: string; reason: string }>
+}
+
+// ---------------------------------------------------------------------------------------
+// Checklist (pre-deploy gate)
+
+export type CheckState = 'pass' | 'fail' | 'not measured'
+
+export interface ChecklistItem {
+  id: string
+  title: string
+  state: CheckState
+  required: boolean
+  /** what was measured, or what would measure it */
+  evidence: string
+}
+
+// ---------------------------------------------------------------------------------------
+// The result document
+
+export const RESULT_FORMAT = 'loadlens/result'
+export const RESULT_VERSION = 1
+
+export type StopReason = 'completed' | 'interrupted' | 'max-requests' | 'max-cost' | 'stopped' | 'error'
+
+export interface RunMeta {
+  runId: string
+  scenario: string
+  scenarioFile?: string
+  profile?: string
+  host: string
+  /** epoch ms */
+  startedAt: number
+  endedAt: number
+  stopReason: StopReason
+  stopMessage?: string
+  model: LoadModel
+  share?: Share
+  /** segment "i/N" when the run was one segment of a distributed run */
+  segment?: string
+  /** how many results were merged into this one */
+  mergedFrom?: number
+  /** the flags and resolved options, passwords redacted */
+  options: Record<string, unknown>
+  requestTimeoutMs: number
+  versions: { loadlens: string; node: string; [k: string]: string }
+  machine: { hostname: string; platform: string; cpus: number; memoryBytes: number }
+  workers?: number
+  expectations?: Expectations
+  /** requests aborted because the stop timeout ran out (not counted as failures) */
+  abortedAtStop?: number
+  /** open model: iterations dropped for want of a free virtual user */
+  droppedIterations?: number
+  /** the largest number of users that ran at once */
+  peakUsers?: number
+}
+
+export interface CostSummary {
+  currency: string
+  total: number
+  perUser: number
+  users: number
+  byName: Record<string, { count: number; unit: number; total: number }>
+  budget?: number
+}
+
+export interface RunResult {
+  format: typeof RESULT_FORMAT
+  version: typeof RESULT_VERSION
+  meta: RunMeta
+  totals: {
+    overall: EntryTotals
+    entries: EntryTotals[]
+    /** task runs by "UserClass.task" */
+    tasks: Record<string, number>
+  }
+  timeline: TimelineSlice[]
+  errors: ErrorGroup[]
+  exceptions: ExceptionGroup[]
+  probes: { series: Series[]; status: ProbeStatus[] }
+  diagnosis?: Diagnosis
+  checklist?: ChecklistItem[]
+  cost?: CostSummary
+}
