@@ -1,0 +1,206 @@
+/**
+ * Runs one share of the load in the current thread: the executor, the recorder and the
+ * one-second clock that hands a SliceReport to `onSlice` at every epoch-second boundary.
+ * The same engine runs in the main thread or in each worker thread.
+ */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import type { EventLoopUtilization } from 'node:perf_hooks'
+import type { LoadModel, Share, StopReason } from '../shared/types.js'
+import type { ScenarioPlan } from '../scenarios/validate.js'
+import { ClosedExecutor } from './closed.js'
+import { OpenExecutor } from './open.js'
+import type { Executor } from './executor.js'
+import { Recorder } from './recorder.js'
+import type { SliceReport } from './recorder.js'
+import type { UserRuntime } from './user.js'
+import { WHOLE } from './share.js'
+
+export interface Budget {
+  /** stop when this many requests were made (this engine's part) */
+  maxRequests?: number
+  /** stop when the cost reached this (this engine's part) */
+  maxCost?: number
+  /** unit cost of a row; 0 if none */
+  unitCost?: (type: string, name: string) => number
+}
+
+export interface EngineOptions {
+  plan: ScenarioPlan
+  model: LoadModel
+  durationS: number
+  stopTimeoutS: number
+  host: string
+  requestTimeoutMs: number
+  share?: Share
+  runSeed: number
+  /** epoch ms to start at (segments that start together) */
+  startAt?: number
+  insecure?: boolean
+  budget?: Budget
+  onSlice: (report: SliceReport) => void
+  onStart?: (startedAt: number) => void
+  /** the engine stops itself (budget reached) */
+  onSelfStop?: (reason: StopReason, message: string) => void
+}
+
+export interface EngineOutcome {
+  startedAt: number
+  endedAt: number
+  abortedAtStop: number
+  droppedIterations: number
+  peakUsers: number
+  costSoFar: number
+}
+
+/** epoch milliseconds, with sub-millisecond precision, on a monotonic base */
+export function epochNow (): number {
+  return performance.timeOrigin + performance.now()
+}
+
+export class Engine {
+  readonly recorder = new Recorder()
+  private executor!: Executor
+  private sliceTimer: NodeJS.Timeout | null = null
+  private endTimer: NodeJS.Timeout | null = null
+  private stopRequested: ((hard: boolean) => void) | null = null
+  private stopped = false
+  private dropped = 0
+  private cost = 0
+  private startedAt = 0
+  private elu: EventLoopUtilization = performance.eventLoopUtilization()
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 })
+
+  constructor (private readonly options: EngineOptions) {}
+
+  private runtime (): UserRuntime {
+    const o = this.options
+    const recorder = this.recorder
+    const budget = o.budget
+    if (budget && (budget.maxRequests !== undefined || budget.maxCost !== undefined)) {
+      const unitCost = budget.unitCost ?? (() => 0)
+      const record = recorder.record.bind(recorder)
+      recorder.record = (type, name, us, bytes, failure) => {
+        record(type, name, us, bytes, failure)
+        if (budget.maxCost !== undefined) {
+          this.cost += unitCost(type, name)
+          if (this.cost >= budget.maxCost) this.selfStop('max-cost', `cost budget of ${budget.maxCost} reached`)
+        }
+        if (budget.maxRequests !== undefined && recorder.totalRequests >= budget.maxRequests) {
+          this.selfStop('max-requests', `request budget of ${budget.maxRequests} reached`)
+        }
+      }
+    }
+    return {
+      recorder,
+      base: new URL(o.host),
+      timeoutMs: o.requestTimeoutMs,
+      insecure: o.insecure,
+      runSeed: o.runSeed,
+      countTask: (key) => recorder.countTask(key)
+    }
+  }
+
+  private selfStop (reason: StopReason, message: string): void {
+    if (this.stopped) return
+    this.options.onSelfStop?.(reason, message)
+    this.stop()
+  }
+
+  /** Asks the load to stop; `hard` aborts requests in flight at once. */
+  stop (hard = false): void {
+    this.stopped = true
+    this.stopRequested?.(hard)
+  }
+
+  setUsers (users: number, spawnRate: number): boolean {
+    if (!this.executor?.setUsers) return false
+    this.executor.setUsers(users, spawnRate)
+    return true
+  }
+
+  users (): number {
+    return this.executor ? this.executor.active() : 0
+  }
+
+  private scheduleSlice (): void {
+    const now = epochNow()
+    const next = Math.floor(now / 1000) * 1000 + 1000
+    this.sliceTimer = setTimeout(() => {
+      this.emitSlice(Math.floor(next / 1000) - 1)
+      this.scheduleSlice()
+    }, next - now + 1)
+  }
+
+  private emitSlice (t: number): void {
+    const c = this.executor.counters()
+    if (c.dropped) this.dropped += c.dropped
+    const elu = performance.eventLoopUtilization(this.elu)
+    this.elu = performance.eventLoopUtilization()
+    const delay = this.loopDelay.count > 0 ? this.loopDelay.percentile(99) / 1e6 : 0
+    this.loopDelay.reset()
+    const extra: Record<string, unknown> = { generator: { elu: Math.round(elu.utilization * 1000) / 1000, loopDelayP99Ms: Math.round(delay * 10) / 10 } }
+    if (this.options.model.kind === 'open') Object.assign(extra, { vus: c.vus, dropped: c.dropped, iterations: c.iterations })
+    this.options.onSlice(this.recorder.closeSlice(t, this.executor.active(), extra))
+  }
+
+  async run (): Promise<EngineOutcome> {
+    const o = this.options
+    const runtime = this.runtime()
+    const share = o.share ?? WHOLE
+    const executor: Executor = o.model.kind === 'closed'
+      ? new ClosedExecutor(runtime, o.plan, o.model, share)
+      : new OpenExecutor(runtime, o.plan, o.model, share)
+    this.executor = executor
+    const stopSignal = new Promise<boolean>((resolve) => { this.stopRequested = resolve })
+    if (this.stopped) return this.emptyOutcome()
+    if (executor instanceof OpenExecutor) await executor.prepare()
+    if (o.startAt !== undefined) {
+      const wait = o.startAt - epochNow()
+      if (wait > 0) await Promise.race([new Promise(r => setTimeout(r, wait)), stopSignal])
+    }
+    this.loopDelay.enable()
+    this.elu = performance.eventLoopUtilization()
+    this.startedAt = epochNow()
+    o.onStart?.(this.startedAt)
+    if (!this.stopped) {
+      executor.start(performance.now())
+      this.scheduleSlice()
+      this.endTimer = setTimeout(() => this.stop(), o.durationS * 1000)
+    }
+
+    let hard = this.stopped ? false : await stopSignal
+    if (this.endTimer) clearTimeout(this.endTimer)
+    executor.beginStop()
+    let abortedAtStop = 0
+    const finished = executor.done()
+    if (!hard) {
+      let timer: NodeJS.Timeout | undefined
+      const timedOut = new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(true), o.stopTimeoutS * 1000) })
+      // a second stop request (Ctrl-C twice) cuts the grace period short
+      const again = new Promise<boolean>(resolve => { this.stopRequested = (h) => resolve(h || true) })
+      hard = await Promise.race([finished.then(() => false), timedOut, again])
+      clearTimeout(timer)
+    }
+    if (hard) {
+      abortedAtStop = executor.hardStop()
+      await Promise.race([finished, new Promise(r => setTimeout(r, 2000))])
+    }
+    if (this.sliceTimer) clearTimeout(this.sliceTimer)
+    const endedAt = epochNow()
+    this.emitSlice(Math.floor(endedAt / 1000))
+    this.loopDelay.disable()
+    return {
+      startedAt: this.startedAt,
+      endedAt,
+      abortedAtStop,
+      droppedIterations: this.dropped,
+      peakUsers: executor.peakUsers(),
+      costSoFar: this.cost
+    }
+  }
+
+  private emptyOutcome (): EngineOutcome {
+    const now = epochNow()
+    return { startedAt: now, endedAt: now, abortedAtStop: 0, droppedIterations: 0, peakUsers: 0, costSoFar: 0 }
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * The HTTP client a virtual user sees (`u.http`). One undici Client (one keep-alive
+ * connection) per user and origin, like a Locust user's own session; requests go through
+ * undici's low-level dispatch with a small handler, so the hot path allocates little.
+ * Every request is timed and recorded; nothing a target does (refusals, resets, garbage,
+ * stalls) escapes as an exception: the response says what went wrong.
+ */
+import { Client } from 'undici'
+import type { Dispatcher } from 'undici'
+import { StopSignal } from '../shared/errors.js'
+import type { FailureKind } from '../shared/types.js'
+import type { HttpClient, HttpResponse, RequestOptions } from '../scenarios/define.js'
+import { parseDuration } from '../shared/duration.js'
+import { encodeMultipart } from './multipart.js'
+import type { FailureInfo, Recorder } from './recorder.js'
+
+/** What a request needs from the run. */
+export interface HttpRuntime {
+  readonly recorder: Recorder
+  readonly base: URL
+  readonly timeoutMs: number
+  readonly insecure?: boolean
+}
+
+/** What a request needs from its virtual user. */
+export interface RequestOwner {
+  /** false once the user is stopping (except in onStop) */
+  mayRequest (): boolean
+  /** open model: the intended start of the iteration, for the first request only */
+  takeIntendedStart (): number | undefined
+  readonly inflight: Set<PendingRequest>
+}
+
+interface RawResult {
+  status: number
+  rawHeaders: Buffer[] | null
+  chunks: Buffer[]
+  bytes: number
+  error: (Error & { code?: string }) | null
+}
+
+/** One request in flight: an undici (legacy) dispatch handler that buffers the response. */
+export class PendingRequest implements Dispatcher.DispatchHandler {
+  private abortFn: ((err?: Error) => void) | null = null
+  private status = 0
+  private rawHeaders: Buffer[] | null = null
+  private chunks: Buffer[] = []
+  private bytes = 0
+  private finished = false
+  /** aborted by the harness at a hard stop */
+  stopped = false
+
+  constructor (private readonly owner: RequestOwner, private readonly resolve: (r: RawResult) => void) {
+    owner.inflight.add(this)
+  }
+
+  onConnect (abort: (err?: Error) => void): void {
+    this.abortFn = abort
+    if (this.stopped) abort(new StopSignal())
+  }
+
+  onHeaders (statusCode: number, rawHeaders: Buffer[]): boolean {
+    this.status = statusCode
+    this.rawHeaders = rawHeaders
+    return true
+  }
+
+  onData (chunk: Buffer): boolean {
+    this.chunks.push(chunk)
+    this.bytes += chunk.length
+    return true
+  }
+
+  onComplete (): void {
+    this.finish(null)
+  }
+
+  onError (err: Error): void {
+    this.finish(err)
+  }
+
+  abort (): void {
+    this.stopped = true
+    this.abortFn?.(new StopSignal())
+  }
+
+  private finish (error: Error | null): void {
+    if (this.finished) return
+    this.finished = true
+    this.owner.inflight.delete(this)
+    this.resolve({ status: error ? 0 : this.status, rawHeaders: this.rawHeaders, chunks: this.chunks, bytes: this.bytes, error })
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
+
+class Response implements HttpResponse {
+  private textCache?: string
+  constructor (
+    readonly status: number,
+    readonly ok: boolean,
+    readonly durationMs: number,
+    readonly body: Buffer,
+    private readonly rawHeaders: Buffer[] | null,
+    readonly failure?: string,
+    readonly error?: { kind: string; message: string }
+  ) {}
+
+  header (name: string): string | undefined {
+    const raw = this.rawHeaders
+    if (!raw) return undefined
+    const lower = name.toLowerCase()
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i]!.toString('latin1').toLowerCase() === lower) return raw[i + 1]!.toString('utf8')
+    }
+    return undefined
+  }
+
+  headers (): Record<string, string> {
+    const out: Record<string, string> = {}
+    const raw = this.rawHeaders ?? []
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i]!.toString('latin1').toLowerCase()
+      const v = raw[i + 1]!.toString('utf8')
+      out[k] = out[k] === undefined ? v : `${out[k]}, ${v}`
+    }
+    return out
+  }
+
+  text (): string {
+    this.textCache ??= this.body.toString('utf8')
+    return this.textCache
+  }
+
+  json<T = any> (): T {
+    if (this.status === 0) throw new Error(`no response to parse as JSON (${this.error?.message ?? 'request failed'})`)
+    try {
+      return JSON.parse(this.text()) as T
+    } catch {
+      const snippet = this.text().slice(0, 80)
+      throw new Error(`response (HTTP ${this.status}) is not JSON: ${JSON.stringify(snippet)}`)
+    }
+  }
+}
+
+/** Maps a transport error to a failure kind and a short message. */
+export function classifyError (err: Error & { code?: string }, timeoutMs: number): { kind: FailureKind; message: string } {
+  const code = err.code ?? (err.cause as { code?: string } | undefined)?.code ?? ''
+  switch (code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return { kind: 'timeout', message: `timeout after ${timeoutMs} ms (no response headers)` }
+    case 'UND_ERR_BODY_TIMEOUT':
+      return { kind: 'timeout', message: `timeout after ${timeoutMs} ms (response body stalled)` }
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return { kind: 'timeout', message: 'timeout while connecting' }
+    case 'ECONNREFUSED':
+      return { kind: 'refused', message: 'connection refused (ECONNREFUSED)' }
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return { kind: 'reset', message: `connection closed by the server (${code})` }
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return { kind: 'dns', message: `host name did not resolve (${code})` }
+    default:
+      return { kind: 'other', message: code ? `${code}: ${err.message}` : err.message }
+  }
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+const MAX_REDIRECTS = 10
+
+export class UserHttp implements HttpClient {
+  readonly headers: Record<string, string>
+  private readonly clients = new Map<string, Client>()
+  private readonly basePath: string
+  private readonly baseOrigin: string
+  private baseClient: Client | null = null
+
+  constructor (private readonly runtime: HttpRuntime, private readonly owner: RequestOwner, headers: Record<string, string> = {}) {
+    this.headers = { ...headers }
+    this.basePath = runtime.base.pathname.replace(/\/+$/, '')
+    this.baseOrigin = runtime.base.origin
+  }
+
+  get (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.request('GET', path, options) }
+  delete (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.request('DELETE', path, options) }
+  head (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.request('HEAD', path, options) }
+  post (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.request('POST', path, options) }
+  put (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.request('PUT', path, options) }
+  patch (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.request('PATCH', path, options) }
+
+  private client (origin: string): Client {
+    if (origin === this.baseOrigin && this.baseClient !== null) return this.baseClient
+    let c = this.clients.get(origin)
+    if (!c) {
+      c = new Client(origin, {
+        keepAliveTimeout: 4_000,
+        connectTimeout: Math.min(this.runtime.timeoutMs, 10_000),
+        pipelining: 1,
+        connect: this.runtime.insecure ? { rejectUnauthorized: false } : undefined
+      })
+      this.clients.set(origin, c)
+      if (origin === this.baseOrigin) this.baseClient = c
+    }
+    return c
+  }
+
+  private send (origin: string, path: string, method: string, headers: Record<string, string>, body: Buffer | string | null, timeoutMs: number): Promise<RawResult> {
+    return new Promise<RawResult>((resolve) => {
+      const handler = new PendingRequest(this.owner, resolve)
+      try {
+        this.client(origin).dispatch({ path, method, headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, handler)
+      } catch (err) {
+        handler.onError(err as Error)
+      }
+    })
+  }
+
+  private target (path: string, query?: RequestOptions['query']): { origin: string; path: string } {
+    let origin: string
+    let p: string
+    if (path.charCodeAt(0) !== 47 /* / */ && /^https?:\/\//i.test(path)) {
+      const u = new URL(path)
+      origin = u.origin
+      p = u.pathname + u.search
+    } else {
+      origin = this.baseOrigin
+      p = this.basePath + (path.startsWith('/') ? path : `/${path}`)
+    }
+    if (query) {
+      const qs = new URLSearchParams()
+      for (const [k, v] of Object.entries(query)) qs.append(k, String(v))
+      const s = qs.toString()
+      if (s) p += (p.includes('?') ? '&' : '?') + s
+    }
+    return { origin, path: p }
+  }
+
+  async request (method: string, path: string, options: RequestOptions = {}): Promise<HttpResponse> {
+    const owner = this.owner
+    if (!owner.mayRequest()) throw new StopSignal()
+    method = method.toUpperCase()
+    const name = options.name ?? (path.includes('?') ? path.slice(0, path.indexOf('?')) : path)
+    const timeoutMs = options.timeout === undefined ? this.runtime.timeoutMs : parseDuration(options.timeout, `timeout of request "${name}"`) * 1000
+    let headers = this.headers
+    let body: Buffer | string | null = null
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json)
+      headers = { ...headers, 'content-type': 'application/json' }
+    } else if (options.form !== undefined) {
+      const mp = encodeMultipart(options.form)
+      body = mp.body
+      headers = { ...headers, 'content-type': mp.contentType }
+    } else if (options.body !== undefined) {
+      body = typeof options.body === 'string' ? options.body : Buffer.from(options.body)
+    }
+    if (options.headers) headers = { ...headers, ...options.headers }
+    let { origin, path: p } = this.target(path, options.query)
+
+    const start = owner.takeIntendedStart() ?? performance.now()
+    let raw = await this.send(origin, p, method, headers, body, timeoutMs)
+    if (options.followRedirects !== false) {
+      for (let hops = 0; hops < MAX_REDIRECTS && REDIRECTS.has(raw.status); hops++) {
+        const location = new Response(raw.status, true, 0, EMPTY, raw.rawHeaders).header('location')
+        if (!location) break
+        const next = new URL(location, `${origin}${p}`)
+        origin = next.origin
+        p = next.pathname + next.search
+        if (raw.status === 303 || ((raw.status === 301 || raw.status === 302) && method === 'POST')) {
+          method = 'GET'
+          body = null
+        }
+        raw = await this.send(origin, p, method, headers, body, timeoutMs)
+      }
+    }
+    const durationMs = performance.now() - start
+    if (raw.error && (raw.error as Error).name === 'StopSignal') throw new StopSignal()
+
+    const data = raw.chunks.length === 0 ? EMPTY : raw.chunks.length === 1 ? raw.chunks[0]! : Buffer.concat(raw.chunks, raw.bytes)
+    let failure: FailureInfo | undefined
+    let error: { kind: string; message: string } | undefined
+    if (raw.error) {
+      const c = classifyError(raw.error, timeoutMs)
+      error = c
+      failure = { kind: c.kind, message: c.message }
+    } else {
+      const expect = options.expect
+      const accepted = expect === undefined ? raw.status < 400 : Array.isArray(expect) ? expect.includes(raw.status) : expect === raw.status
+      if (!accepted) failure = { kind: 'http', status: raw.status, message: `HTTP ${raw.status}` }
+    }
+    let res = new Response(raw.status, failure === undefined, durationMs, data, raw.rawHeaders, failure?.message, error)
+    if (failure === undefined && options.check) {
+      let verdict: ReturnType<NonNullable<RequestOptions['check']>>
+      try {
+        verdict = options.check(res)
+      } catch (err) {
+        verdict = `check threw: ${err instanceof Error ? err.message : String(err)}`
+      }
+      if (verdict === false || typeof verdict === 'string') {
+        failure = { kind: 'check', status: raw.status, message: `check failed${typeof verdict === 'string' ? `: ${verdict}` : ''}` }
+        res = new Response(raw.status, false, durationMs, data, raw.rawHeaders, failure.message)
+      }
+    }
+    this.runtime.recorder.record(method, name, durationMs * 1000, raw.bytes, failure)
+    return res
+  }
+
+  /** Closes the user's connections; `force` drops them at once. */
+  async close (force = false): Promise<void> {
+    const all = [...this.clients.values()]
+    this.clients.clear()
+    this.baseClient = null
+    await Promise.all(all.map(c => (force ? c.destroy() : c.close()).catch(() => {})))
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * Per-request bookkeeping on the hot path, for one thread. Each request lands in the
+ * current second's histogram of its row and in the overall one; every second `closeSlice`
+ * encodes them into a SliceReport and resets. Totals are built from slices by the
+ * Aggregator, so one thread and many threads (or machines) are measured the same way.
+ */
+import { createHistogram, encodeHistogram, recordUs } from '../shared/hist.js'
+import type { Histogram } from '../shared/hist.js'
+import type { FailureKind, SliceEntry, TimelineSlice } from '../shared/types.js'
+
+/** How a failed request is grouped: by row, kind, status and message. */
+export interface FailureInfo {
+  kind: FailureKind
+  status?: number
+  message: string
+}
+
+export interface ExceptionReport {
+  userClass: string
+  task: string
+  message: string
+  stack?: string
+  count: number
+}
+
+/** What a recorder hands over every second. Error groups travel as signatures, so reports
+ *  from many threads can be merged; the Aggregator gives them their ids. */
+export interface SliceReport {
+  slice: Omit<TimelineSlice, 'errors'>
+  /** error signature -> failures in this second */
+  errors: Record<string, number>
+  exceptions: ExceptionReport[]
+}
+
+const SEP = '\u001f'
+/** at most this many distinct error messages per row are kept apart */
+const MAX_MESSAGES_PER_ROW = 50
+
+export function errorSignature (type: string, name: string, f: FailureInfo): string {
+  return [type, name, f.kind, f.status ?? '', f.message].join(SEP)
+}
+
+export function parseErrorSignature (sig: string): { type: string; name: string; kind: FailureKind; status?: number; message: string } {
+  const [type, name, kind, status, ...message] = sig.split(SEP)
+  return { type: type!, name: name!, kind: kind as FailureKind, status: status ? Number(status) : undefined, message: message.join(SEP) }
+}
+
+export function entryKey (type: string, name: string): string {
+  return `${type} ${name}`
+}
+
+class Row {
+  requests = 0
+  failures = 0
+  bytes = 0
+  sumUs = 0
+  maxUs = 0
+  readonly hist: Histogram = createHistogram()
+  messages = 0
+  constructor (readonly type: string, readonly name: string) {}
+
+  add (us: number, bytes: number, failed: boolean): void {
+    this.requests++
+    if (failed) this.failures++
+    this.bytes += bytes
+    this.sumUs += us
+    if (us > this.maxUs) this.maxUs = us
+    recordUs(this.hist, us)
+  }
+
+  take (): SliceEntry {
+    const h = this.hist
+    const e: SliceEntry = {
+      requests: this.requests,
+      failures: this.failures,
+      bytes: this.bytes,
+      sumUs: Math.round(this.sumUs),
+      maxUs: Math.round(this.maxUs),
+      hist: encodeHistogram(h),
+      p50: h.getValueAtPercentile(50) / 1000,
+      p95: h.getValueAtPercentile(95) / 1000,
+      p99: h.getValueAtPercentile(99) / 1000
+    }
+    this.requests = this.failures = this.bytes = this.sumUs = this.maxUs = 0
+    h.reset()
+    return e
+  }
+}
+
+export class Recorder {
+  private readonly rows = new Map<string, Row>()
+  /** type -> name -> row: no string building on the hot path */
+  private readonly byType = new Map<string, Map<string, Row>>()
+  private readonly overall = new Row('', 'Aggregated')
+  private errors: Record<string, number> = {}
+  private exceptions = new Map<string, ExceptionReport>()
+  private tasks: Record<string, number> = {}
+  private anyTasks = false
+  /** running totals for cheap live checks (max-requests) */
+  totalRequests = 0
+  totalFailures = 0
+
+  /**
+   * Records one request. `type` is the HTTP method, or FLOW for a measured flow (flows are
+   * kept out of the overall row so requests are not counted twice).
+   */
+  record (type: string, name: string, us: number, bytes: number, failure?: FailureInfo): void {
+    let names = this.byType.get(type)
+    if (names === undefined) {
+      names = new Map()
+      this.byType.set(type, names)
+    }
+    let row = names.get(name)
+    if (row === undefined) {
+      row = new Row(type, name)
+      names.set(name, row)
+      this.rows.set(entryKey(type, name), row)
+    }
+    const failed = failure !== undefined
+    row.add(us, bytes, failed)
+    if (type !== 'FLOW') {
+      this.overall.add(us, bytes, failed)
+      this.totalRequests++
+      if (failed) this.totalFailures++
+    }
+    if (failed) {
+      let f = failure
+      if (row.messages >= MAX_MESSAGES_PER_ROW) f = { ...failure, message: '(other messages)' }
+      const sig = errorSignature(type, name, f)
+      const n = this.errors[sig]
+      if (n === undefined) row.messages++
+      this.errors[sig] = (n ?? 0) + 1
+    }
+  }
+
+  /** counts a finished run of a task; `key` is "UserClass.task" */
+  countTask (key: string): void {
+    this.tasks[key] = (this.tasks[key] ?? 0) + 1
+    this.anyTasks = true
+  }
+
+  recordException (userClass: string, task: string, err: unknown): void {
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+    const key = [userClass, task, message].join(SEP)
+    const known = this.exceptions.get(key)
+    if (known) {
+      known.count++
+      return
+    }
+    if (this.exceptions.size >= 200) return
+    const stack = err instanceof Error && err.stack ? err.stack.split('\n').slice(1, 6).join('\n') : undefined
+    this.exceptions.set(key, { userClass, task, message, stack, count: 1 })
+  }
+
+  /** Ends the second `t` and hands over its data. */
+  closeSlice (t: number, users: number, extra: Partial<TimelineSlice> = {}): SliceReport {
+    const entries: Record<string, SliceEntry> = {}
+    for (const [key, row] of this.rows) {
+      if (row.requests > 0) entries[key] = row.take()
+    }
+    const report: SliceReport = {
+      slice: { t, users, ...extra, overall: this.overall.take(), entries, ...(this.anyTasks ? { tasks: this.tasks } : {}) },
+      errors: this.errors,
+      exceptions: [...this.exceptions.values()]
+    }
+    this.errors = {}
+    this.exceptions = new Map()
+    if (this.anyTasks) { this.tasks = {}; this.anyTasks = false }
+    return report
+  }
+}

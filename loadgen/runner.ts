@@ -1,0 +1,180 @@
+/**
+ * startRun(): the load generator's public entry. Returns a RunHandle that is awaitable
+ * (resolves to the measured outcome) and an event source for live views:
+ *   'start'  (startedAt)   the clock started
+ *   'slice'  (TimelineSlice) one merged second of the timeline
+ *   'stopping' (reason)    the load is being stopped
+ * The load runs in this thread, or in worker threads when `workers` > 1.
+ */
+import { EventEmitter } from 'node:events'
+import type { ErrorGroup, EntryTotals, ExceptionGroup, LoadModel, Share, StopReason, TimelineSlice } from '../shared/types.js'
+import type { ScenarioPlan } from '../scenarios/validate.js'
+import { Aggregator } from './aggregate.js'
+import type { LiveStats } from './aggregate.js'
+import { Engine, epochNow } from './engine.js'
+import type { Budget, EngineOutcome } from './engine.js'
+import type { SliceReport } from './recorder.js'
+import { WHOLE } from './share.js'
+import { WorkerPool } from './workers.js'
+
+export interface RunOptions {
+  plan: ScenarioPlan
+  model: LoadModel
+  durationS: number
+  stopTimeoutS: number
+  host: string
+  requestTimeoutMs?: number
+  share?: Share
+  /** load threads; 1 runs the load in this thread */
+  workers?: number
+  startAt?: number
+  insecure?: boolean
+  maxRequests?: number
+  maxCost?: number
+  unitCosts?: Record<string, number>
+  runSeed?: number
+}
+
+export interface RunOutcome {
+  startedAt: number
+  endedAt: number
+  stopReason: StopReason
+  stopMessage?: string
+  abortedAtStop: number
+  droppedIterations: number
+  peakUsers: number
+  totals: { overall: EntryTotals; entries: EntryTotals[]; tasks: Record<string, number> }
+  timeline: TimelineSlice[]
+  errors: ErrorGroup[]
+  exceptions: ExceptionGroup[]
+  workers: number
+}
+
+/** The unit cost of a row: by "TYPE name", then by name. */
+export function costLookup (costs: Record<string, number> | undefined): ((type: string, name: string) => number) | undefined {
+  if (!costs || Object.keys(costs).length === 0) return undefined
+  return (type, name) => costs[`${type} ${name}`] ?? costs[name] ?? 0
+}
+
+/** What the runner drives: the engine in this thread, or a pool of worker threads. */
+export interface LoadDriver {
+  run (): Promise<EngineOutcome>
+  stop (hard?: boolean): void
+  setUsers (users: number, spawnRate: number): boolean
+  users (): number
+}
+
+export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
+  readonly aggregator = new Aggregator()
+  private readonly promise: Promise<RunOutcome>
+  private driver!: LoadDriver
+  private stopReason: StopReason = 'completed'
+  private stopMessage: string | undefined
+  private stopCount = 0
+  private lastCpu = process.cpuUsage()
+  private lastCpuAt = performance.now()
+  startedAt: number | undefined
+
+  constructor (private readonly options: RunOptions) {
+    super()
+    this.promise = this.execute()
+    // an awaited handle reports errors through the promise; no unhandled 'error' event
+    this.promise.catch(() => {})
+  }
+
+  then<A = RunOutcome, B = never> (onfulfilled?: ((value: RunOutcome) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    return this.promise.then(onfulfilled, onrejected)
+  }
+
+  /** Stops the load gracefully; called twice, aborts requests in flight at once. */
+  stop (reason: StopReason = 'stopped', message?: string): void {
+    this.stopCount++
+    if (this.stopCount === 1) {
+      this.stopReason = reason
+      this.stopMessage = message
+      this.emit('stopping', reason)
+    }
+    this.driver?.stop(this.stopCount > 1)
+  }
+
+  /** Closed model: move to `users` at `spawnRate` users/s from now on. */
+  setUsers (users: number, spawnRate: number): boolean {
+    return this.driver?.setUsers(users, spawnRate) ?? false
+  }
+
+  users (): number {
+    return this.driver?.users() ?? 0
+  }
+
+  live (): LiveStats {
+    return this.aggregator.live(this.users())
+  }
+
+  private onSlice (report: SliceReport): void {
+    const slice = this.aggregator.add(report)
+    // the process's own CPU and memory, measured once per second in the main thread
+    const now = performance.now()
+    const cpu = process.cpuUsage(this.lastCpu)
+    const wall = (now - this.lastCpuAt) * 1000
+    this.lastCpu = process.cpuUsage()
+    this.lastCpuAt = now
+    if (slice.generator && wall > 0) {
+      slice.generator.cpu = Math.round(((cpu.user + cpu.system) / wall) * 1000) / 1000
+      slice.generator.rss = process.memoryUsage.rss()
+    }
+    this.emit('slice', slice)
+  }
+
+  private async execute (): Promise<RunOutcome> {
+    await Promise.resolve() // let the caller attach listeners first
+    const o = this.options
+    const workers = Math.max(1, o.workers ?? 1)
+    const budget: Budget = { maxRequests: o.maxRequests, maxCost: o.maxCost, unitCost: costLookup(o.unitCosts) }
+    const common = {
+      model: o.model,
+      durationS: o.durationS,
+      stopTimeoutS: o.stopTimeoutS,
+      host: o.host,
+      requestTimeoutMs: o.requestTimeoutMs ?? o.plan.requestTimeoutMs,
+      share: o.share ?? WHOLE,
+      runSeed: o.runSeed ?? Math.floor(Date.now() / 1000),
+      startAt: o.startAt,
+      insecure: o.insecure
+    }
+    const onStart = (t: number): void => {
+      this.startedAt = t
+      this.emit('start', t)
+    }
+    const onSelfStop = (reason: StopReason, message: string): void => {
+      if (this.stopCount === 0) this.stop(reason, message)
+    }
+    if (workers === 1) {
+      this.driver = new Engine({ ...common, plan: o.plan, budget, onSlice: r => this.onSlice(r), onStart, onSelfStop })
+    } else {
+      this.driver = new WorkerPool({ ...common, planFile: o.plan.file, workers, budget: { maxRequests: o.maxRequests, maxCost: o.maxCost, unitCosts: o.unitCosts }, onSlice: r => this.onSlice(r), onStart, onSelfStop })
+    }
+    if (this.stopCount > 0) this.driver.stop()
+    const outcome = await this.driver.run()
+    const agg = this.aggregator.result()
+    return {
+      startedAt: outcome.startedAt,
+      endedAt: outcome.endedAt,
+      stopReason: this.stopReason,
+      stopMessage: this.stopMessage,
+      abortedAtStop: outcome.abortedAtStop,
+      droppedIterations: outcome.droppedIterations,
+      peakUsers: outcome.peakUsers,
+      totals: { overall: agg.overall, entries: agg.entries, tasks: agg.tasks },
+      timeline: agg.timeline,
+      errors: agg.errors,
+      exceptions: agg.exceptions,
+      workers
+    }
+  }
+}
+
+export function startRun (options: RunOptions): RunHandle {
+  return new RunHandle(options)
+}
+
+export { epochNow }
