@@ -1,0 +1,190 @@
+/**
+ * runTest(): one load test from scenario to written result, as a library call. The CLI's
+ * `run` only parses flags and calls this. Stages are wired here: scenario -> load plan ->
+ * load generator (+ probes) -> result -> diagnosis -> outputs.
+ */
+import { hostname, cpus, totalmem, platform } from 'node:os'
+import { join } from 'node:path'
+import type { Writable } from 'node:stream'
+import { UsageError } from '../shared/errors.js'
+import { parseDuration } from '../shared/duration.js'
+import type { Duration } from '../shared/duration.js'
+import { redactDeep } from '../shared/redact.js'
+import { runIdFor, writeResult } from '../shared/files.js'
+import { RESULT_FORMAT, RESULT_VERSION } from '../shared/types.js'
+import type { RunResult } from '../shared/types.js'
+import { loadScenario } from '../scenarios/load.js'
+import { resolveLoadPlan } from '../scenarios/profile.js'
+import type { LoadFlags, LoadPlan } from '../scenarios/profile.js'
+import { checkUrl } from '../scenarios/validate.js'
+import type { ScenarioPlan } from '../scenarios/validate.js'
+import { startRun } from '../loadgen/runner.js'
+import type { RunHandle, RunOutcome } from '../loadgen/runner.js'
+import { parseSegment } from '../loadgen/share.js'
+import { ProgressPrinter } from '../reports/terminal/progress.js'
+import { formatSummary } from '../reports/terminal/summary.js'
+import { checkExpectations } from '../reports/expectations.js'
+import { checkHostAllowed, checkReachable } from './safety.js'
+import { versions } from './versions.js'
+
+export interface RunTestOptions extends LoadFlags {
+  /** a scenario file, or a scenario already loaded */
+  scenario: string | ScenarioPlan
+  host?: string
+  requestTimeout?: Duration
+  workers?: number
+  /** "i/N": run only this segment of the load */
+  segment?: string
+  /** epoch ms at which to start (segments that start together) */
+  startAt?: number
+  insecure?: boolean
+  allowRemote?: boolean
+  maxRequests?: number
+  maxCost?: number
+  /** where the result JSON goes (default: <outDir>/<run id>.json) */
+  json?: string
+  outDir?: string
+  /** do not write the result JSON */
+  noSave?: boolean
+  quiet?: boolean
+  stdout?: Writable
+  stderr?: NodeJS.WriteStream
+  /** stop gracefully on SIGINT/SIGTERM (default true) */
+  handleSignals?: boolean
+  /** called with the live run (web UI, metrics) */
+  onHandle?: (run: RunHandle) => void
+  /** the options to record in the result (the CLI's flags); passwords are redacted */
+  recordOptions?: Record<string, unknown>
+}
+
+export interface RunTestOutcome {
+  result: RunResult
+  /** 0 all expectations met, 1 an expectation failed */
+  exitCode: number
+  files: Record<string, string>
+}
+
+export interface PreparedRun {
+  plan: ScenarioPlan
+  load: LoadPlan
+  host: URL
+  requestTimeoutMs: number
+  segment?: { share: { from: number; to: number }; label: string }
+}
+
+/** Loads and checks everything a run needs, without sending any load. */
+export async function prepareRun (o: RunTestOptions): Promise<PreparedRun> {
+  const plan = typeof o.scenario === 'string' ? await loadScenario(o.scenario) : o.scenario
+  const load = resolveLoadPlan(plan, o)
+  const hostText = o.host ?? plan.host
+  if (!hostText) throw new UsageError(`--host: required (the scenario ${plan.file ?? plan.name} sets no host), e.g. --host http://127.0.0.1:8080`)
+  const host = checkUrl(hostText, '--host')
+  checkHostAllowed(host, plan.allowedHosts, Boolean(o.allowRemote))
+  const requestTimeoutMs = o.requestTimeout === undefined ? plan.requestTimeoutMs : parseDuration(o.requestTimeout, '--request-timeout') * 1000
+  if (!(requestTimeoutMs > 0)) throw new UsageError('--request-timeout: expected a duration > 0')
+  if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1)) throw new UsageError(`--workers: expected a whole number >= 1 or "auto", got ${o.workers}`)
+  const segment = o.segment ? parseSegment(o.segment) : undefined
+  return { plan, load, host, requestTimeoutMs, segment }
+}
+
+export function buildResult (prep: PreparedRun, outcome: RunOutcome, options: Record<string, unknown>): RunResult {
+  const { plan, load, host } = prep
+  return {
+    format: RESULT_FORMAT,
+    version: RESULT_VERSION,
+    meta: {
+      runId: runIdFor(plan.name, load.profileName, outcome.startedAt),
+      scenario: plan.name,
+      scenarioFile: plan.file,
+      profile: load.profileName,
+      host: host.href.replace(/\/$/, ''),
+      startedAt: outcome.startedAt,
+      endedAt: outcome.endedAt,
+      stopReason: outcome.stopReason,
+      stopMessage: outcome.stopMessage,
+      model: load.model,
+      share: prep.segment?.share,
+      segment: prep.segment?.label,
+      options: redactDeep(options),
+      requestTimeoutMs: prep.requestTimeoutMs,
+      versions: versions(),
+      machine: { hostname: hostname(), platform: platform(), cpus: cpus().length, memoryBytes: totalmem() },
+      workers: outcome.workers,
+      expectations: load.expectations,
+      abortedAtStop: outcome.abortedAtStop,
+      droppedIterations: load.model.kind === 'open' ? outcome.droppedIterations : undefined,
+      peakUsers: outcome.peakUsers
+    },
+    totals: outcome.totals,
+    timeline: outcome.timeline,
+    errors: outcome.errors,
+    exceptions: outcome.exceptions,
+    probes: { series: [], status: [] }
+  }
+}
+
+export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
+  const prep = await prepareRun(o)
+  const stdout = o.stdout ?? process.stdout
+  const stderr = o.stderr ?? process.stderr
+  await checkReachable(prep.host)
+
+  const run = startRun({
+    plan: prep.plan,
+    model: prep.load.model,
+    durationS: prep.load.durationS,
+    stopTimeoutS: prep.load.stopTimeoutS,
+    host: prep.host.href,
+    requestTimeoutMs: prep.requestTimeoutMs,
+    share: prep.segment?.share,
+    workers: o.workers,
+    startAt: o.startAt,
+    insecure: o.insecure,
+    maxRequests: o.maxRequests,
+    maxCost: o.maxCost,
+    unitCosts: prep.plan.costs
+  })
+  o.onHandle?.(run)
+  const progress = o.quiet ? null : new ProgressPrinter({ durationS: prep.load.durationS, stream: stderr })
+  run.on('slice', () => {
+    if (progress && run.startedAt !== undefined) progress.update(run.live(), (Date.now() - run.startedAt) / 1000)
+  })
+  run.on('stopping', (reason: string) => {
+    if (reason !== 'completed') progress?.message(`stopping (${reason}); in-flight requests may finish for up to ${prep.load.stopTimeoutS}s (Ctrl-C again to abort them)`)
+  })
+  const signals = o.handleSignals !== false
+  const onSignal = (sig: NodeJS.Signals): void => run.stop('interrupted', `received ${sig}`)
+  if (signals) {
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  }
+  let outcome: RunOutcome
+  try {
+    outcome = await run
+  } finally {
+    if (signals) {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+    progress?.clear()
+  }
+
+  const result = buildResult(prep, outcome, o.recordOptions ?? {})
+  const files: Record<string, string> = {}
+  if (!o.noSave) {
+    const path = o.json ?? join(o.outDir ?? 'loadlens-results', `${result.meta.runId}.json`)
+    writeResult(path, result)
+    files.json = path
+  }
+  const checks = checkExpectations(result)
+  if (!o.quiet) {
+    stdout.write(formatSummary(result) + '\n')
+    if (checks.length) {
+      stdout.write('\nExpectations\n')
+      for (const c of checks) stdout.write(`  ${c.pass ? 'PASS' : 'FAIL'}  ${c.label}: ${c.text}\n`)
+    }
+    for (const [kind, path] of Object.entries(files)) stdout.write(`${kind === 'json' ? 'Result' : kind}: ${path}\n`)
+  }
+  const exitCode = checks.some(c => !c.pass) ? 1 : 0
+  return { result, exitCode, files }
+}
