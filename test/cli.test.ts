@@ -1,0 +1,126 @@
+/** The `loadlens` command as a user runs it: bad input, Ctrl-C, scenarios outside the repo. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { json, sleep, startServer } from './helpers/server.js'
+import type { TestServer } from './helpers/server.js'
+import { runCli, startCli } from './helpers/cli.js'
+
+let s: TestServer
+let dir: string
+const EXAMPLE = 'scenarios/example/scenario.ts'
+
+beforeAll(async () => {
+  s = await startServer((req, res) => {
+    if (req.url === '/items') return json(res, 200, { items: [1, 2] })
+    if (req.url === '/login') return json(res, 200, { token: 't' })
+    json(res, req.method === 'POST' && req.url === '/cart' ? 201 : 200, { ok: true })
+  }, { record: false })
+  dir = mkdtempSync(join(tmpdir(), 'loadlens-cli-'))
+})
+afterAll(async () => { await s.close() })
+
+function scenarioFile (name: string, text: string): string {
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return path
+}
+
+describe('bad input gets one clear line and exit code 2', () => {
+  const cases: Array<[string, () => string[], RegExp]> = [
+    ['a missing scenario file', () => ['run', join(dir, 'nope.ts')], /nope\.ts: no such scenario file/],
+    ['a scenario that throws', () => ['run', scenarioFile('throws.ts', "throw new Error('bad setup')\n")], /throws\.ts: the scenario file failed to load: bad setup/],
+    ['a syntax error', () => ['run', scenarioFile('syntax.ts', 'export default {{{\n')], /syntax\.ts: the scenario file failed to load/],
+    ['no default export', () => ['run', scenarioFile('nodefault.ts', 'export const x = 1\n')], /nodefault\.ts: expected a default export/],
+    ['a task with weight 0', () => ['run', scenarioFile('w0.ts', "import { defineScenario } from 'loadlens'\nexport default defineScenario({ name: 'w', users: { U: { tasks: { a: { weight: 0, run: async () => {} } } } } })\n")], /w0\.ts: users\.U\.tasks\.a\.weight must be a positive integer.*got 0/],
+    ['a negative weight', () => ['run', scenarioFile('wneg.ts', "import { defineScenario } from 'loadlens'\nexport default defineScenario({ name: 'w', users: { U: { tasks: { a: { weight: -2, run: async () => {} } } } } })\n")], /users\.U\.tasks\.a\.weight must be a positive integer.*-2/],
+    ['no tasks', () => ['run', scenarioFile('notasks.ts', "import { defineScenario } from 'loadlens'\nexport default defineScenario({ name: 'n', users: { U: { tasks: {} } } })\n")], /notasks\.ts: users\.U\.tasks must name at least one task/],
+    ['an unknown profile', () => ['run', EXAMPLE, '--profile', 'nightly'], /--profile: unknown profile "nightly".*smoke, ramp, open/],
+    ['a malformed duration', () => ['run', EXAMPLE, '--run-time', '5x'], /--run-time.*5x/],
+    ['a host that is not a URL', () => ['run', EXAMPLE, '--host', 'not a url'], /--host: expected a URL/],
+    ['a non-numeric user count', () => ['run', EXAMPLE, '--users', 'many'], /--users.*many/],
+    ['malformed stages', () => ['run', EXAMPLE, '--stages', '30s-10'], /--stages: stage 1 "30s-10" should be duration:target/],
+    ['an unknown flag', () => ['run', EXAMPLE, '--userz', '3'], /unknown option '--userz'/]
+  ]
+  for (const [what, args, message] of cases) {
+    it(what, async () => {
+      const r = await runCli(args())
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(message)
+      expect(r.stderr.trim().split('\n').filter(l => !/^\(Did you mean/.test(l))).toHaveLength(1)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+    })
+  }
+
+  it('an unreachable target is exit 3 (the harness could not do its job)', async () => {
+    const r = await runCli(['run', EXAMPLE, '--host', 'http://127.0.0.1:9', '-t', '2s'])
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9: connection refused/)
+  })
+})
+
+describe('running', () => {
+  it('runs a scenario that lives outside the repository and imports loadlens', async () => {
+    const file = scenarioFile('outside.ts', `
+import { defineScenario, between } from 'loadlens'
+interface S { n: number }
+export default defineScenario({
+  name: 'outside',
+  users: { U: { wait: between(0.01, 0.02), state: (): S => ({ n: 0 }), tasks: { a: async (u) => { await u.http.get('/items') } } } },
+  profiles: { quick: { users: 3, spawnRate: 10, runTime: '2s', expect: { failureRatio: 0, p95: 1000 } } }
+})
+`)
+    const out = join(dir, 'outside.json')
+    const r = await runCli(['run', file, '--profile', 'quick', '--host', s.url, '--json', out], { cwd: dir })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/GET\s+\/items/)
+    expect(r.stdout).toMatch(/PASS\s+overall p95/)
+    const result = JSON.parse(readFileSync(out, 'utf8'))
+    expect(result.format).toBe('loadlens/result')
+    expect(result.totals.overall.requests).toBeGreaterThan(50)
+    expect(result.meta.profile).toBe('quick')
+  })
+
+  it('exits 1 when an expectation fails', async () => {
+    const r = await runCli(['run', EXAMPLE, '--host', s.url, '-u', '2', '-r', '10', '-t', '2s', '--out-dir', dir, '-q'])
+    expect(r.code).toBe(0)
+    const file = scenarioFile('strict.ts', `
+import { defineScenario } from 'loadlens'
+export default defineScenario({
+  name: 'strict',
+  users: { U: { tasks: { a: async (u) => { await u.http.get('/nope', { expect: 201 }) } } } },
+  profiles: { p: { users: 1, spawnRate: 1, runTime: '1s', expect: { failureRatio: 0 } } }
+})
+`)
+    const bad = await runCli(['run', file, '--profile', 'p', '--host', s.url, '--out-dir', dir])
+    expect(bad.code).toBe(1)
+    expect(bad.stdout).toMatch(/FAIL\s+overall failure ratio/)
+  })
+
+  it('Ctrl-C stops the load gracefully and still writes the result', async () => {
+    const out = join(dir, 'interrupted.json')
+    const { child, done } = startCli(['run', EXAMPLE, '--host', s.url, '-u', '5', '-r', '10', '-t', '5m', '--json', out])
+    await sleep(2500)
+    child.kill('SIGINT')
+    const r = await done
+    expect(r.code).toBe(0)
+    expect(existsSync(out)).toBe(true)
+    const result = JSON.parse(readFileSync(out, 'utf8'))
+    expect(result.meta.stopReason).toBe('interrupted')
+    expect(result.totals.overall.requests).toBeGreaterThan(5)
+    expect(r.stdout).toMatch(/stopped: interrupted/)
+  })
+
+  it('SIGTERM does the same', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'loadlens-term-'))
+    const { child, done } = startCli(['run', EXAMPLE, '--host', s.url, '-u', '3', '-r', '10', '-t', '5m', '--out-dir', outDir, '-q'])
+    await sleep(2000)
+    child.kill('SIGTERM')
+    await done
+    const files = readdirSync(outDir).filter(f => f.endsWith('.json'))
+    expect(files).toHaveLength(1)
+    expect(JSON.parse(readFileSync(join(outDir, files[0]!), 'utf8')).meta.stopReason).toBe('interrupted')
+  })
+})

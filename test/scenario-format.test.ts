@@ -1,0 +1,114 @@
+/** The scenario format: validation, profiles and flags, and the bundled example scenario. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadScenario } from '../scenarios/load.js'
+import { resolveLoadPlan } from '../scenarios/profile.js'
+import { between, constant, constantPacing, constantThroughput } from '../scenarios/define.js'
+import { startRun } from '../loadgen/runner.js'
+import { checkExpectations } from '../reports/expectations.js'
+import { buildResult, prepareRun } from '../app/run.js'
+import { json, startServer } from './helpers/server.js'
+import type { TestServer } from './helpers/server.js'
+import { plan } from './helpers/scenario.js'
+
+const task = async (u: any) => { await u.http.get('/') }
+
+describe('wait times', () => {
+  it('compute the wait after a task as Locust does', () => {
+    const b = between(1, 2)
+    for (let i = 0; i < 100; i++) { const w = b.next(0); expect(w).toBeGreaterThanOrEqual(1); expect(w).toBeLessThanOrEqual(2) }
+    expect(constant(3).next(10)).toBe(3)
+    expect(constantPacing(2).next(0.5)).toBe(1.5)
+    expect(constantPacing(2).next(3)).toBe(0)
+    expect(constantThroughput(4).next(0.1)).toBeCloseTo(0.15)
+    expect(() => between(2, 1)).toThrow(/max \(1\) is smaller than min \(2\)/)
+  })
+})
+
+describe('validation', () => {
+  it('names the field that is wrong', () => {
+    expect(() => plan({ users: {} })).toThrow(/inline-scenario: users must name at least one user class/)
+    expect(() => plan({ users: { U: { weight: 0, tasks: { a: task } } } })).toThrow(/users\.U\.weight must be a positive integer/)
+    expect(() => plan({ users: { U: { weight: 1.5, tasks: { a: task } } } })).toThrow(/users\.U\.weight/)
+    expect(() => plan({ users: { U: { tasks: { a: { weight: 2 } as any } } } })).toThrow(/users\.U\.tasks\.a\.run must be a function/)
+    expect(() => plan({ users: { U: { wait: 5 as any, tasks: { a: task } } } })).toThrow(/users\.U\.wait must be between/)
+    expect(() => plan({ users: { U: { tasks: { a: task } } }, profiles: { p: { users: -1 } } })).toThrow(/profiles\.p\.users/)
+    expect(() => plan({ users: { U: { tasks: { a: task } } }, profiles: { p: { runTime: '1x' } } })).toThrow(/profiles\.p\.runTime: expected a duration/)
+    expect(() => plan({ users: { U: { tasks: { a: task } } }, profiles: { p: { expect: { failureRatio: 5 } } } })).toThrow(/expect\.failureRatio: expected a ratio/)
+    expect(() => plan({ users: { U: { tasks: { a: task } } }, defaultProfile: 'x' })).toThrow(/defaultProfile must name one of the profiles/)
+    expect(() => plan({ host: 'nope', users: { U: { tasks: { a: task } } } })).toThrow(/host: expected a URL/)
+  })
+})
+
+describe('profiles and flags', () => {
+  const p = plan({
+    users: { U: { tasks: { a: task } } },
+    defaultProfile: 'dev',
+    profiles: {
+      dev: { users: 10, spawnRate: 2, runTime: '2m', expect: { failureRatio: 0, p95: 500 } },
+      shape: { stages: [{ duration: '30s', users: 50 }, { duration: '1m', users: 50 }] },
+      open: { arrivalRate: { rate: 20, maxVUs: 40, stages: [{ duration: '10s', target: 40 }] } }
+    }
+  })
+  it('uses the default profile, with flags overriding it', () => {
+    const a = resolveLoadPlan(p, {})
+    expect(a).toMatchObject({ profileName: 'dev', durationS: 120, model: { kind: 'closed', stages: [{ durationS: 120, users: 10, spawnRate: 2 }] } })
+    expect(a.expectations).toEqual({ failureRatio: 0, p95: 500 })
+    const b = resolveLoadPlan(p, { users: 3, runTime: '30s' })
+    expect(b.model).toEqual({ kind: 'closed', stages: [{ durationS: 30, users: 3, spawnRate: 2 }] })
+    expect(b.durationS).toBe(30)
+  })
+  it('runs stages, and --run-time caps them', () => {
+    expect(resolveLoadPlan(p, { profile: 'shape' }).durationS).toBe(90)
+    expect(resolveLoadPlan(p, { profile: 'shape', runTime: '45s' }).durationS).toBe(45)
+    expect(resolveLoadPlan(p, { stages: '10s:5,20s:5@1,10s:0' }).model).toEqual({ kind: 'closed', stages: [{ durationS: 10, users: 5, spawnRate: undefined }, { durationS: 20, users: 5, spawnRate: 1 }, { durationS: 10, users: 0, spawnRate: undefined }] })
+  })
+  it('builds open models from a profile or --arrival-rate', () => {
+    const o = resolveLoadPlan(p, { profile: 'open' })
+    expect(o.model).toMatchObject({ kind: 'open', startRate: 20, maxVUs: 40, stages: [{ durationS: 10, rate: 40 }] })
+    const f = resolveLoadPlan(p, { arrivalRate: 50, runTime: '20s', maxVUs: 10 })
+    expect(f.model).toMatchObject({ kind: 'open', startRate: 50, maxVUs: 10, stages: [{ durationS: 20, rate: 50 }] })
+  })
+  it('says what is missing', () => {
+    const bare = plan({ users: { U: { tasks: { a: task } } } })
+    expect(() => resolveLoadPlan(bare, {})).toThrow(/--users: required/)
+    expect(() => resolveLoadPlan(bare, { users: 5 })).toThrow(/--run-time: required/)
+    expect(() => resolveLoadPlan(bare, { arrivalRate: 5 })).toThrow(/--run-time: required with an arrival rate/)
+    expect(() => resolveLoadPlan(p, { profile: 'prod' })).toThrow(/unknown profile "prod".*dev, shape, open/)
+  })
+})
+
+describe('the example scenario', () => {
+  let s: TestServer
+  beforeAll(async () => {
+    s = await startServer((req, res) => {
+      if (req.url === '/items') return json(res, 200, { items: [1, 2, 3] })
+      if (req.url === '/login') return json(res, 200, { token: 'abc' })
+      if (req.url === '/cart' && req.method === 'POST') return json(res, 201, {})
+      json(res, 200, { ok: true })
+    })
+  })
+  afterAll(async () => { await s.close() })
+
+  it('runs every task of both user classes and meets its smoke expectations', async () => {
+    const prep = await prepareRun({ scenario: 'scenarios/example/scenario.ts', host: s.url, runTime: '4s', users: 8, spawnRate: 20 })
+    expect(prep.plan.classes.map(c => c.name)).toEqual(['Reader', 'Buyer'])
+    const out = await startRun({ plan: prep.plan, model: prep.load.model, durationS: prep.load.durationS, stopTimeoutS: 5, host: s.url })
+    expect(out.exceptions).toEqual([])
+    expect(Object.keys(out.totals.tasks).sort()).toEqual(['Buyer.add_to_cart', 'Buyer.checkout', 'Reader.health', 'Reader.list_items', 'Reader.view_item'])
+    // buyers logged in and sent their token
+    const carts = s.seen.filter(r => r.url === '/cart')
+    expect(carts.length).toBeGreaterThan(0)
+    expect(carts.every(r => r.headers.authorization === 'Bearer abc')).toBe(true)
+    const result = buildResult(prep, { ...out, stopReason: 'completed' }, {})
+    const checks = checkExpectations(result)
+    expect(checks.map(c => c.label)).toEqual(['overall failure ratio', 'overall p95', 'overall p99'])
+    expect(checks.every(c => c.pass)).toBe(true)
+    expect(result.totals.entries.find(e => e.key === 'FLOW checkout end-to-end')?.requests).toBeGreaterThan(0)
+  })
+
+  it('loads the same scenario through the file loader', async () => {
+    const loaded = await loadScenario('scenarios/example/scenario.ts')
+    expect(loaded.name).toBe('example')
+    expect(Object.keys(loaded.profiles)).toEqual(['smoke', 'ramp', 'open'])
+  })
+})

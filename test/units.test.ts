@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest'
+import { parseDuration, formatDuration } from '../shared/duration.js'
+import { redactUrl, redactText } from '../shared/redact.js'
+import { UserShape, RateShape } from '../loadgen/shape.js'
+import { ClassSequence, owns, portion, parseSegment, subShare } from '../loadgen/share.js'
+import { Recorder } from '../loadgen/recorder.js'
+import { Aggregator } from '../loadgen/aggregate.js'
+import { decodeHistogram, summarize } from '../shared/hist.js'
+
+describe('durations', () => {
+  it('parses the forms users write', () => {
+    expect(parseDuration('30s', 'x')).toBe(30)
+    expect(parseDuration('2m', 'x')).toBe(120)
+    expect(parseDuration('1h30m', 'x')).toBe(5400)
+    expect(parseDuration('500ms', 'x')).toBe(0.5)
+    expect(parseDuration('1m30s', 'x')).toBe(90)
+    expect(parseDuration('45', 'x')).toBe(45)
+    expect(parseDuration(12, 'x')).toBe(12)
+    expect(formatDuration(90)).toBe('1m30s')
+  })
+  it('names the flag in the error for a malformed one', () => {
+    expect(() => parseDuration('5x', '--run-time')).toThrow(/--run-time: expected a duration like 30s.*"5x"/)
+    expect(() => parseDuration('', '--run-time')).toThrow(/--run-time/)
+    expect(() => parseDuration('1m30', '--run-time')).toThrow(/--run-time/)
+  })
+})
+
+describe('redaction', () => {
+  it('removes passwords from connection strings', () => {
+    expect(redactUrl('postgres://app:s3cret@127.0.0.1:5432/db')).toBe('postgres://app:***@127.0.0.1:5432/db')
+    expect(redactUrl('redis://:hunter2@127.0.0.1:6379/0')).not.toContain('hunter2')
+    expect(redactText('failed to connect postgres://u:pw@h/db: refused')).not.toContain(':pw@')
+    expect(redactUrl('http://127.0.0.1:5555/?password=x')).not.toContain('password=x')
+  })
+})
+
+describe('load shapes', () => {
+  it('starts one user at once, then one every 1/rate seconds (Locust spawn rate)', () => {
+    const s = new UserShape([{ durationS: 60, users: 10, spawnRate: 5 }])
+    expect(s.usersAt(0)).toBe(1)
+    expect(s.usersAt(0.19)).toBe(1)
+    expect(s.usersAt(0.2)).toBe(2)
+    expect(s.usersAt(1.8)).toBe(10)
+    expect(s.usersAt(30)).toBe(10)
+    expect(s.usersAt(1000)).toBe(10) // held after the last stage
+  })
+  it('ramps linearly without a spawn rate and ramps down', () => {
+    const s = new UserShape([{ durationS: 10, users: 100 }, { durationS: 10, users: 100 }, { durationS: 10, users: 0 }])
+    expect(s.usersAt(5)).toBe(50)
+    expect(s.usersAt(15)).toBe(100)
+    expect(s.usersAt(25)).toBe(50)
+    expect(s.usersAt(30)).toBe(0)
+    expect(s.isRamping(5)).toBe(true)
+    expect(s.isRamping(15)).toBe(false)
+  })
+  it('schedules arrivals at a constant and a ramping rate', () => {
+    const c = new RateShape(10, [{ durationS: 10, rate: 10 }])
+    expect(c.timeOf(0)).toBe(0)
+    expect(c.timeOf(5)).toBeCloseTo(0.5)
+    expect(c.timeOf(99)).toBeCloseTo(9.9)
+    // 0 -> 10/s over 10 s: n(t) = t^2/2, so iteration 50 is due at t = 10
+    const r = new RateShape(0, [{ durationS: 10, rate: 10 }, { durationS: 10, rate: 10 }])
+    expect(r.timeOf(50)).toBeCloseTo(10)
+    expect(r.timeOf(8)).toBeCloseTo(4)
+    expect(r.timeOf(60)).toBeCloseTo(11)
+    expect(r.rateAt(5)).toBeCloseTo(5)
+  })
+})
+
+describe('shares (segments and worker threads)', () => {
+  it('gives every slot to exactly one share of a partition', () => {
+    const shares = [1, 2, 3].map(i => parseSegment(`${i}/3`).share)
+    for (let k = 0; k < 1000; k++) {
+      expect(shares.filter(s => owns(s, k)).length).toBe(1)
+    }
+    for (const n of [0, 1, 7, 100, 1001]) {
+      expect(shares.reduce((a, s) => a + portion(s, n), 0)).toBe(n)
+    }
+    const halves = [subShare(shares[1]!, 0, 2), subShare(shares[1]!, 1, 2)]
+    for (let n = 0; n < 300; n++) expect(portion(halves[0]!, n) + portion(halves[1]!, n)).toBe(portion(shares[1]!, n))
+  })
+  it('refuses a malformed segment', () => {
+    expect(() => parseSegment('0/4')).toThrow(/--segment: expected i\/N/)
+    expect(() => parseSegment('5/4')).toThrow(/--segment/)
+  })
+  it('spreads user classes in proportion to their weights at every count', () => {
+    const seq = new ClassSequence([3, 1])
+    const counts = [0, 0]
+    for (let g = 0; g < 40; g++) {
+      counts[seq.classOf(g)]!++
+      if ((g + 1) % 4 === 0) expect(counts).toEqual([((g + 1) / 4) * 3, (g + 1) / 4])
+    }
+  })
+})
+
+describe('recorder and aggregator', () => {
+  it('merge per-thread seconds exactly (histograms added, not averaged)', () => {
+    const a = new Recorder()
+    const b = new Recorder()
+    const both = new Recorder()
+    for (let i = 1; i <= 1000; i++) {
+      const us = i * 997
+      ;(i % 2 ? a : b).record('GET', '/x', us, 10, i % 100 === 0 ? { kind: 'http', status: 500, message: 'HTTP 500' } : undefined)
+      both.record('GET', '/x', us, 10, i % 100 === 0 ? { kind: 'http', status: 500, message: 'HTTP 500' } : undefined)
+    }
+    const merged = new Aggregator()
+    merged.add(a.closeSlice(100, 1))
+    merged.add(b.closeSlice(100, 1))
+    const single = new Aggregator()
+    single.add(both.closeSlice(100, 2))
+    const m = merged.result()
+    const s = single.result()
+    expect(m.timeline).toHaveLength(1)
+    expect(m.timeline[0]!.users).toBe(2)
+    expect(m.overall.requests).toBe(1000)
+    expect(m.overall.failures).toBe(10)
+    expect(m.errors).toHaveLength(1)
+    expect(m.errors[0]!.count).toBe(10)
+    const hm = summarize(decodeHistogram(m.overall.hist))
+    const hs = summarize(decodeHistogram(s.overall.hist))
+    expect(hm).toEqual(hs)
+    expect(hm.p50).toBeCloseTo(498.5, 0)
+  })
+  it('keeps flows out of the overall row', () => {
+    const r = new Recorder()
+    r.record('GET', '/a', 1000, 1)
+    r.record('FLOW', 'whole thing', 5000, 0)
+    const agg = new Aggregator()
+    agg.add(r.closeSlice(1, 1))
+    const res = agg.result()
+    expect(res.overall.requests).toBe(1)
+    expect(res.entries.map(e => e.key).sort()).toEqual(['FLOW whole thing', 'GET /a'])
+  })
+})
