@@ -4,13 +4,12 @@
  * load generator (+ probes) -> result -> diagnosis -> outputs.
  */
 import { hostname, cpus, totalmem, platform } from 'node:os'
-import { join } from 'node:path'
 import type { Writable } from 'node:stream'
 import { UsageError } from '../shared/errors.js'
 import { parseDuration } from '../shared/duration.js'
 import type { Duration } from '../shared/duration.js'
 import { redactDeep } from '../shared/redact.js'
-import { runIdFor, writeResult } from '../shared/files.js'
+import { runIdFor } from '../shared/files.js'
 import { RESULT_FORMAT, RESULT_VERSION } from '../shared/types.js'
 import type { RunResult } from '../shared/types.js'
 import { loadScenario } from '../scenarios/load.js'
@@ -26,8 +25,13 @@ import { formatSummary } from '../reports/terminal/summary.js'
 import { checkExpectations } from '../reports/expectations.js'
 import { checkHostAllowed, checkReachable } from './safety.js'
 import { versions } from './versions.js'
+import { startProbeSession } from './probes.js'
+import type { ProbeOptions, ProbeSession } from './probes.js'
+import { writeOutputs } from './outputs.js'
+import type { OutputOptions } from './outputs.js'
+import { diagnoseResult } from './diagnose.js'
 
-export interface RunTestOptions extends LoadFlags {
+export interface RunTestOptions extends LoadFlags, OutputOptions {
   /** a scenario file, or a scenario already loaded */
   scenario: string | ScenarioPlan
   host?: string
@@ -41,11 +45,8 @@ export interface RunTestOptions extends LoadFlags {
   allowRemote?: boolean
   maxRequests?: number
   maxCost?: number
-  /** where the result JSON goes (default: <outDir>/<run id>.json) */
-  json?: string
-  outDir?: string
-  /** do not write the result JSON */
-  noSave?: boolean
+  /** which probes to run (--pg, --redis, ...) */
+  probes?: ProbeOptions
   quiet?: boolean
   stdout?: Writable
   stderr?: NodeJS.WriteStream
@@ -128,6 +129,8 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   const stdout = o.stdout ?? process.stdout
   const stderr = o.stderr ?? process.stderr
   await checkReachable(prep.host)
+  const log = (line: string): void => { if (!o.quiet) stderr.write(`${line}\n`) }
+  const probes: ProbeSession | null = await startProbeSession(o.probes, log)
 
   const run = startRun({
     plan: prep.plan,
@@ -167,15 +170,13 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
       process.off('SIGTERM', onSignal)
     }
     progress?.clear()
+    await probes?.stop()
   }
 
   const result = buildResult(prep, outcome, o.recordOptions ?? {})
-  const files: Record<string, string> = {}
-  if (!o.noSave) {
-    const path = o.json ?? join(o.outDir ?? 'loadlens-results', `${result.meta.runId}.json`)
-    writeResult(path, result)
-    files.json = path
-  }
+  if (probes) result.probes = { series: probes.series(), status: probes.status() }
+  result.diagnosis = diagnoseResult(result)
+  const files = writeOutputs(result, o)
   const checks = checkExpectations(result)
   if (!o.quiet) {
     stdout.write(formatSummary(result) + '\n')

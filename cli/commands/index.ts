@@ -1,0 +1,9 @@
+/** Every `loadlens` command; each registers its flags and action on the program. */
+import type { Command } from 'commander'
+import { registerRun } from './run.js'
+import { registerDemo } from './demo.js'
+
+export const COMMANDS: Array<(program: Command) => void> = [
+  registerRun,
+  registerDemo
+]

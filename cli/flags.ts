@@ -1,0 +1,83 @@
+/** Flags shared by several commands, and value parsers whose errors name what they expected. */
+import { availableParallelism } from 'node:os'
+import { InvalidArgumentError } from 'commander'
+import type { Command } from 'commander'
+import { parseDuration } from '../shared/duration.js'
+
+// ---------------------------------------------------------------------------------------
+// flag value parsers: each names what it expected
+
+export function intArg (what: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected ${what} (a whole number), got "${value}"`)
+    return Number(value)
+  }
+}
+
+export function numArg (what: string) {
+  return (value: string): number => {
+    const n = Number(value)
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected ${what} (a number >= 0), got "${value}"`)
+    return n
+  }
+}
+
+export function durationArg (value: string): string {
+  try {
+    parseDuration(value, 'duration')
+  } catch {
+    throw new InvalidArgumentError(`expected a duration like 30s, 2m, 1h30m, got "${value}"`)
+  }
+  return value
+}
+
+function workersArg (value: string): number {
+  if (value === 'auto') return Math.max(1, availableParallelism())
+  return intArg('a number of worker threads or "auto"')(value)
+}
+
+export function startAtArg (value: string): number {
+  const asNumber = Number(value)
+  const t = Number.isFinite(asNumber) ? (asNumber < 1e11 ? asNumber * 1000 : asNumber) : Date.parse(value)
+  if (!Number.isFinite(t)) throw new InvalidArgumentError(`expected an ISO time (2026-11-26T12:00:00Z) or epoch seconds, got "${value}"`)
+  return t
+}
+
+/** The flags that shape the load, shared by `run` and `demo`. */
+export function addLoadFlags (cmd: Command): Command {
+  return cmd
+    .option('--profile <name>', 'a profile of the scenario (users, spawn rate, run time, expectations)')
+    .option('-u, --users <n>', 'peak number of concurrent users (closed model)', intArg('a number of users'))
+    .option('-r, --spawn-rate <n>', 'users started per second', numArg('users per second'))
+    .option('-t, --run-time <duration>', 'stop after this long, e.g. 30s, 2m, 1h30m', durationArg)
+    .option('--stages <list>', 'load shape "30s:10,1m:10,30s:0" (users, or rates with --arrival-rate; target@rate for a spawn rate)')
+    .option('--arrival-rate <n>', 'open model: iterations started per second', numArg('iterations per second'))
+    .option('--max-vus <n>', 'open model: most virtual users (iterations beyond are dropped)', intArg('a number of virtual users'))
+    .option('--pre-allocated-vus <n>', 'open model: virtual users made before the start', intArg('a number of virtual users'))
+    .option('--stop-timeout <duration>', 'how long in-flight requests may finish at the end (default 10s)', durationArg)
+    .option('--request-timeout <duration>', 'per-request timeout (default 30s)', durationArg)
+    .option('--workers <n|auto>', 'run the load in N worker threads', workersArg)
+    .option('--max-requests <n>', 'stop cleanly after this many requests', intArg('a number of requests'))
+    .option('--max-cost <amount>', "stop cleanly when the scenario's cost model reaches this", numArg('an amount'))
+    .option('--insecure', 'accept any TLS certificate')
+}
+
+export function addOutputFlags (cmd: Command): Command {
+  return cmd
+    .option('--json <file>', 'write the result JSON here (default: <out-dir>/<run id>.json)')
+    .option('--out-dir <dir>', 'where results go by default', 'loadlens-results')
+    .option('-q, --quiet', 'no live progress and no summary')
+}
+
+export type Flags = Record<string, any>
+
+export function pickLoadFlags (flags: Flags): Flags {
+  const keys = ['profile', 'users', 'spawnRate', 'runTime', 'stages', 'arrivalRate', 'maxVUs', 'preAllocatedVUs', 'stopTimeout', 'requestTimeout', 'workers', 'maxRequests', 'maxCost', 'insecure']
+  const out: Flags = {}
+  for (const k of keys) if (flags[k] !== undefined) out[k] = flags[k]
+  // commander camel-cases --max-vus to maxVus
+  if (flags.maxVus !== undefined) out.maxVUs = flags.maxVus
+  if (flags.preAllocatedVus !== undefined) out.preAllocatedVUs = flags.preAllocatedVus
+  return out
+}
+
