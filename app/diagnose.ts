@@ -1,9 +1,29 @@
-/**
- * The diagnosis of a result (owned by the correlator work, issue 5). Until it exists a
- * result carries no diagnosis.
- */
+/** The diagnosis of a result, and `loadlens diagnose result.json`. */
 import type { Diagnosis, RunResult } from '../shared/types.js'
+import { readResult, writeResult } from '../shared/files.js'
+import { diagnose } from '../correlate/diagnose.js'
+import { formatDiagnosis } from '../reports/terminal/findings.js'
 
-export function diagnoseResult (_result: RunResult): Diagnosis | undefined {
-  return undefined
+export function diagnoseResult (result: RunResult): Diagnosis | undefined {
+  return diagnose(result)
+}
+
+export interface DiagnoseFileOptions {
+  /** store the new diagnosis in the file (or in `out`) */
+  write?: boolean
+  out?: string
+  json?: boolean
+  stdout?: NodeJS.WritableStream
+}
+
+/** Re-computes the diagnosis of a stored result and prints it. */
+export function diagnoseFile (path: string, o: DiagnoseFileOptions = {}): { result: RunResult; diagnosis: Diagnosis } {
+  const result = readResult(path)
+  const diagnosis = diagnose(result)
+  result.diagnosis = diagnosis
+  const stdout = o.stdout ?? process.stdout
+  if (o.json) stdout.write(JSON.stringify(diagnosis, null, 2) + '\n')
+  else stdout.write(formatDiagnosis(result) + '\n')
+  if (o.write || o.out) writeResult(o.out ?? path, result)
+  return { result, diagnosis }
 }

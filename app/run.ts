@@ -22,6 +22,7 @@ import type { RunHandle, RunOutcome } from '../loadgen/runner.js'
 import { parseSegment } from '../loadgen/share.js'
 import { ProgressPrinter } from '../reports/terminal/progress.js'
 import { formatSummary } from '../reports/terminal/summary.js'
+import { formatDiagnosis } from '../reports/terminal/findings.js'
 import { checkExpectations } from '../reports/expectations.js'
 import { checkHostAllowed, checkReachable } from './safety.js'
 import { versions } from './versions.js'
@@ -180,6 +181,7 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   const checks = checkExpectations(result)
   if (!o.quiet) {
     stdout.write(formatSummary(result) + '\n')
+    if (result.diagnosis) stdout.write('\n' + formatDiagnosis(result) + '\n')
     if (checks.length) {
       stdout.write('\nExpectations\n')
       for (const c of checks) stdout.write(`  ${c.pass ? 'PASS' : 'FAIL'}  ${c.label}: ${c.text}\n`)

@@ -270,7 +270,14 @@ export interface Phase {
 export interface Diagnosis {
   phases: Phase[]
   /** stress runs: the most users held within the criteria */
-  capacity?: { maxUsers: number; at: number; reason: string; window?: Window }
+  capacity?: {
+    maxUsers: number
+    at: number
+    reason: string
+    window?: Window
+    /** where throughput stopped rising with the users, if it did */
+    knee?: { users: number; at: number; rps: number }
+  }
   findings: Finding[]
   /** the generator could not be trusted for part of the run */
   unreliable?: { reason: string; window?: Window }

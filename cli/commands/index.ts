@@ -2,8 +2,10 @@
 import type { Command } from 'commander'
 import { registerRun } from './run.js'
 import { registerDemo } from './demo.js'
+import { registerDiagnose } from './diagnose.js'
 
 export const COMMANDS: Array<(program: Command) => void> = [
   registerRun,
-  registerDemo
+  registerDemo,
+  registerDiagnose
 ]

@@ -1,0 +1,159 @@
+/**
+ * Error bursts: failures clustered by request row, kind and time (timeouts vs refusals vs
+ * resets vs HTTP errors), and latency over the profile's limits per request name. Both are
+ * symptoms: the ranking attaches them to the cause that explains them when there is one.
+ */
+import type { ErrorGroup, Finding, FailureKind } from '../../shared/types.js'
+import { decodeHistogram } from '../../shared/hist.js'
+import { at, pct, round } from '../context.js'
+import type { Detector, DetectorContext } from '../context.js'
+
+/** seconds without failures that still belong to the same burst */
+const MAX_GAP_S = 2
+/** a burst has at least this many failures ... */
+const MIN_FAILURES = 5
+/** ... and at least this share of its row's requests in its window */
+const MIN_SHARE = 0.05
+
+const KIND_WORDS: Record<FailureKind, string> = {
+  http: 'HTTP errors',
+  check: 'failed checks',
+  timeout: 'timeouts',
+  refused: 'refused connections',
+  reset: 'connections reset by the server',
+  dns: 'DNS failures',
+  other: 'failures'
+}
+
+const KIND_ADVICE: Record<FailureKind, string> = {
+  timeout: 'Timeouts mean requests waited longer than the request timeout: look for the queue they waited in (connection pool, workers, locks) in the findings above.',
+  refused: 'Refused connections mean nothing accepted them: the target crashed, restarted, or its accept backlog overflowed.',
+  reset: 'Resets mean the server closed connections mid-request: crashes, proxies timing out, or keep-alive mismatches.',
+  http: "Read the target's logs for these statuses (the seed: \"read backend logs\"); 5xx under load often come from exhausted pools or upstream limits (the AI provider's rate limits).",
+  check: 'The responses arrived but their content was wrong: check what the endpoint returns under load.',
+  dns: 'Check the host name and the resolver.',
+  other: "Read the target's logs around this window."
+}
+
+interface Burst { groups: ErrorGroup[]; from: number; to: number; count: number }
+
+export const errorBursts: Detector = {
+  id: 'error-burst',
+  kind: 'symptom',
+  run (ctx) {
+    if (ctx.result.errors.length === 0) return []
+    const out: Finding[] = []
+    // group error groups by (row, kind): one burst can mix messages of the same kind
+    const byRowKind = new Map<string, ErrorGroup[]>()
+    for (const g of ctx.result.errors) {
+      const k = `${g.type} ${g.name}\u0000${g.kind}`
+      byRowKind.set(k, [...(byRowKind.get(k) ?? []), g])
+    }
+    for (const groups of byRowKind.values()) {
+      const n = ctx.grid.t.length
+      const counts = new Array<number>(n).fill(0)
+      for (const g of groups) {
+        const col = ctx.grid.errors.get(g.id)
+        if (col) for (let i = 0; i < n; i++) counts[i]! += col[i]!
+      }
+      for (const b of bursts(counts)) {
+        const rowKey = `${groups[0]!.type} ${groups[0]!.name}`
+        const row = ctx.grid.rows.get(rowKey)
+        let requests = 0
+        if (row) for (let i = b.from; i <= b.to; i++) requests += row.requests[i]!
+        const share = requests ? b.count / requests : 1
+        if (b.count < MIN_FAILURES || share < MIN_SHARE) continue
+        out.push(describe(ctx, groups, { groups, from: ctx.grid.t[b.from]!, to: ctx.grid.t[b.to]!, count: b.count }, share, requests))
+      }
+    }
+    return out.sort((a, b) => Number(b.evidence.values.failures) - Number(a.evidence.values.failures))
+  }
+}
+
+function bursts (counts: number[]): Array<{ from: number; to: number; count: number }> {
+  const out: Array<{ from: number; to: number; count: number }> = []
+  let cur: { from: number; to: number; count: number } | null = null
+  for (let i = 0; i < counts.length; i++) {
+    if (counts[i]! > 0) {
+      if (cur && i - cur.to <= MAX_GAP_S + 1) { cur.to = i; cur.count += counts[i]! } else { if (cur) out.push(cur); cur = { from: i, to: i, count: counts[i]! } }
+    }
+  }
+  if (cur) out.push(cur)
+  return out
+}
+
+function describe (ctx: DetectorContext, groups: ErrorGroup[], b: Burst, share: number, requests: number): Finding {
+  const g = groups[0]!
+  const statuses = [...new Set(groups.map(x => x.status).filter(s => s !== undefined))]
+  const what = g.kind === 'http' && statuses.length ? `HTTP ${statuses.join('/')} errors` : KIND_WORDS[g.kind]
+  const duration = b.to - b.from + 1
+  const messages = groups.slice(0, 3).map(x => `"${x.message}" x${x.count}`).join(', ')
+  return {
+    id: 'error-burst',
+    severity: share >= 0.2 ? 'critical' : 'warning',
+    title: `${b.count} ${what} on ${g.type} ${g.name} (${pct(share)} of its requests) ${duration > 1 ? `for ${duration} s from ${at(ctx, b.from)}` : `at ${at(ctx, b.from)}`}`,
+    cause: `Requests to ${g.name} failed with ${what} in a burst.`,
+    evidence: {
+      series: [],
+      window: { from: b.from, to: b.to },
+      values: { failures: b.count, requests, share: round(share, 3), kind: g.kind, ...(statuses.length ? { statuses: statuses.join(',') } : {}) },
+      facts: [`${b.count} of ${requests} requests to ${g.type} ${g.name} failed between ${at(ctx, b.from)} and ${at(ctx, b.to)}: ${messages}`]
+    },
+    confidence: 0.9,
+    recommendations: [KIND_ADVICE[g.kind]]
+  }
+}
+
+/** percentile (ms) of a row's whole-run histogram */
+function percentileOf (hist: string, p: number): number {
+  const h = decodeHistogram(hist)
+  const v = h.totalCount ? h.getValueAtPercentile(p) / 1000 : 0
+  h.destroy()
+  return v
+}
+
+export const latencyLimits: Detector = {
+  id: 'latency-limit',
+  kind: 'symptom',
+  run (ctx) {
+    const e = ctx.expect
+    const out: Finding[] = []
+    const check = (label: string, hist: string, requests: number, limits: { p50?: number; p90?: number; p95?: number; p99?: number }, rowKey?: string): void => {
+      if (requests === 0) return
+      for (const [m, p] of [['p50', 50], ['p90', 90], ['p95', 95], ['p99', 99]] as const) {
+        const limit = limits[m]
+        if (limit === undefined) continue
+        const actual = percentileOf(hist, p)
+        if (actual < limit) continue
+        const window = worstWindow(ctx, rowKey, limit)
+        out.push({
+          id: 'latency-limit',
+          severity: actual >= 2 * limit ? 'critical' : 'warning',
+          title: `${label} ${m} is ${round(actual, 0)} ms, over the ${limit} ms limit`,
+          cause: `Users of ${label} waited longer than the profile allows.`,
+          evidence: { series: [], window, values: { [`${m} ms`]: round(actual, 1), 'limit ms': limit, requests }, facts: [`${m} ${round(actual, 0)} ms over ${requests} requests (limit ${limit} ms)`] },
+          confidence: 0.95,
+          recommendations: ['See the causes above; if none is named, profile the slowest endpoint and check the cache hit rate and the database query times.']
+        })
+      }
+    }
+    check('the overall', ctx.result.totals.overall.hist, ctx.result.totals.overall.requests, e)
+    for (const [name, limits] of Object.entries(e.byName ?? {})) {
+      const rows = ctx.result.totals.entries.filter(r => r.key === name)
+      for (const r of rows.length ? rows : ctx.result.totals.entries.filter(x => x.name === name)) check(r.key, r.hist, r.requests, limits, r.key)
+    }
+    return out
+  }
+}
+
+/** The seconds where the row's (or overall) p95 was over the limit, or the steady state. */
+function worstWindow (ctx: DetectorContext, rowKey: string | undefined, limit: number): { from: number; to: number } {
+  const col = rowKey ? ctx.grid.rows.get(rowKey)?.p95 : ctx.grid.p95
+  if (!col) return ctx.steady
+  let from = -1
+  let to = -1
+  for (let i = 0; i < col.length; i++) {
+    if ((col[i] ?? 0) >= limit) { if (from < 0) from = i; to = i }
+  }
+  return from < 0 ? ctx.steady : { from: ctx.grid.t[from]!, to: ctx.grid.t[to]! }
+}
