@@ -1,10 +1,17 @@
 /**
- * Writing a result's outputs (owned by the reports work, issue 6): the result JSON always,
- * and HTML, CSV, JUnit and Markdown when asked. Every file is written atomically.
+ * Writing a result's outputs (owned by the reports work, issue 6): the result JSON, the HTML
+ * report next to it, and CSV (Locust's files), JUnit and Markdown when asked. Every file is
+ * written atomically.
  */
-import { join } from 'node:path'
-import { writeResult } from '../shared/files.js'
+import { basename, dirname, extname, join } from 'node:path'
+import { writeFileAtomic, writeResult } from '../shared/files.js'
 import type { RunResult } from '../shared/types.js'
+import { renderHtml } from '../reports/html/report.js'
+import { locustCsvFiles } from '../reports/csv.js'
+import { junitXml } from '../reports/junit.js'
+import { markdownSummary } from '../reports/markdown.js'
+
+export const DEFAULT_OUT_DIR = 'loadlens-results'
 
 export interface OutputOptions {
   /** where the result JSON goes (default: <outDir>/<run id>.json) */
@@ -12,15 +19,70 @@ export interface OutputOptions {
   outDir?: string
   /** do not write the result JSON */
   noSave?: boolean
+  /** the HTML report (default: beside the result JSON, <run id>.html) */
+  html?: string
+  /** do not write the HTML report unless `html` names a file */
+  noHtml?: boolean
+  /** CSV files with Locust's names: <prefix>_stats.csv, _stats_history.csv, _failures.csv, _exceptions.csv */
+  csv?: string
+  /** JUnit XML (checklist items and expectations as test cases) */
+  junit?: string
+  /** Markdown summary for pull-request comments */
+  md?: string
+}
+
+/** How each kind of file is named when the paths are printed. */
+export const OUTPUT_LABELS: Record<string, string> = {
+  json: 'Result',
+  html: 'HTML report',
+  csvStats: 'CSV stats',
+  csvHistory: 'CSV history',
+  csvFailures: 'CSV failures',
+  csvExceptions: 'CSV exceptions',
+  junit: 'JUnit XML',
+  md: 'Markdown'
+}
+
+export function outputLabel (kind: string): string {
+  return OUTPUT_LABELS[kind] ?? kind
+}
+
+const CSV_KINDS: Record<string, string> = { '_stats.csv': 'csvStats', '_stats_history.csv': 'csvHistory', '_failures.csv': 'csvFailures', '_exceptions.csv': 'csvExceptions' }
+
+/** The HTML file beside a result JSON: x/run.json -> x/run.html */
+export function htmlBeside (jsonPath: string): string {
+  const ext = extname(jsonPath)
+  return join(dirname(jsonPath), `${basename(jsonPath, ext === '.json' ? ext : '')}.html`)
 }
 
 /** Writes the outputs; returns {kind: path} of what was written. */
 export function writeOutputs (result: RunResult, o: OutputOptions): Record<string, string> {
   const files: Record<string, string> = {}
+  let jsonPath: string | undefined
   if (!o.noSave) {
-    const path = o.json ?? join(o.outDir ?? 'loadlens-results', `${result.meta.runId}.json`)
-    writeResult(path, result)
-    files.json = path
+    jsonPath = o.json ?? join(o.outDir ?? DEFAULT_OUT_DIR, `${result.meta.runId}.json`)
+    writeResult(jsonPath, result)
+    files.json = jsonPath
+  }
+  const html = o.html ?? (jsonPath && !o.noHtml ? htmlBeside(jsonPath) : undefined)
+  if (html) {
+    writeFileAtomic(html, renderHtml(result))
+    files.html = html
+  }
+  if (o.csv) {
+    for (const [suffix, text] of Object.entries(locustCsvFiles(result))) {
+      const path = `${o.csv}${suffix}`
+      writeFileAtomic(path, text)
+      files[CSV_KINDS[suffix]!] = path
+    }
+  }
+  if (o.junit) {
+    writeFileAtomic(o.junit, junitXml(result))
+    files.junit = o.junit
+  }
+  if (o.md) {
+    writeFileAtomic(o.md, markdownSummary(result))
+    files.md = o.md
   }
   return files
 }

@@ -1,0 +1,391 @@
+/**
+ * Chart specifications: what the HTML report and the live web UI draw (with uPlot in the
+ * browser), built from a result's timeline and probe series. Every chart is on a grid of
+ * epoch seconds; a missing second or a probe gap is null (drawn as a gap, never as zero).
+ * Long runs are thinned to at most MAX_POINTS points per chart.
+ */
+import type { Finding, RunResult, Series, TimelineSlice, Unit, Window } from '../shared/types.js'
+
+/** units the browser knows how to format */
+export type ChartUnit = Unit | 'users' | 'req_s'
+
+export interface ChartSeries {
+  label: string
+  /** the scale (y axis) it is drawn against */
+  scale: string
+  values: Array<number | null>
+  color?: string
+  /** dashed line */
+  dash?: boolean
+  width?: number
+}
+
+export interface ChartScale {
+  unit: ChartUnit
+  label: string
+  side: 'left' | 'right'
+  /** fixed range, e.g. 0..1 for ratios */
+  min?: number
+  max?: number
+}
+
+export interface ChartSpec {
+  id: string
+  title: string
+  /** epoch seconds */
+  x: number[]
+  /** the run's first second: the x axis shows the time since it */
+  t0?: number
+  series: ChartSeries[]
+  scales: Record<string, ChartScale>
+  /** windows to shade (a finding's window) */
+  bands?: Window[]
+  /** one line under the chart (what it shows, what is missing) */
+  note?: string
+}
+
+export const MAX_POINTS = 1800
+
+const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#ea580c', '#4f46e5', '#0d9488', '#9333ea']
+export const color = (i: number): string => PALETTE[i % PALETTE.length]!
+
+// ---------------------------------------------------------------------------------------
+// the grid
+
+/** Epoch seconds from the first to the last second that has data (timeline or probes). */
+export function gridOf (result: RunResult): number[] {
+  let lo = Infinity
+  let hi = -Infinity
+  for (const s of result.timeline) { lo = Math.min(lo, s.t); hi = Math.max(hi, s.t) }
+  if (!Number.isFinite(lo)) {
+    for (const s of result.probes.series) {
+      for (const [t] of s.points) { lo = Math.min(lo, Math.floor(t)); hi = Math.max(hi, Math.floor(t)) }
+    }
+  }
+  if (!Number.isFinite(lo)) return []
+  const out: number[] = []
+  for (let t = lo; t <= hi; t++) out.push(t)
+  return out
+}
+
+/** A column of the timeline on the grid; null where the second is missing. */
+export function timelineColumn (grid: number[], timeline: TimelineSlice[], pick: (s: TimelineSlice) => number | null | undefined): Array<number | null> {
+  const out = new Array<number | null>(grid.length).fill(null)
+  if (grid.length === 0) return out
+  const t0 = grid[0]!
+  for (const s of timeline) {
+    const i = s.t - t0
+    if (i < 0 || i >= grid.length) continue
+    const v = pick(s)
+    out[i] = v === undefined || v === null || !Number.isFinite(v) ? null : v
+  }
+  return out
+}
+
+/** A probe series on the grid (several points in one second are averaged). */
+export function seriesColumn (grid: number[], series: Series): Array<number | null> {
+  const out = new Array<number | null>(grid.length).fill(null)
+  if (grid.length === 0) return out
+  const t0 = grid[0]!
+  const n = new Array<number>(grid.length).fill(0)
+  for (const [t, v] of series.points) {
+    const i = Math.floor(t) - t0
+    if (i < 0 || i >= grid.length || v === null || !Number.isFinite(v)) continue
+    out[i] = (out[i] ?? 0) + v
+    n[i]!++
+  }
+  for (let i = 0; i < out.length; i++) if (n[i]! > 1) out[i] = out[i]! / n[i]!
+  return out
+}
+
+type Reduce = 'mean' | 'max'
+
+/** Thins a chart to at most `max` points: the mean of each bucket, or the max for latencies. */
+export function thin (spec: ChartSpec, reduceFor: (s: ChartSeries) => Reduce, max = MAX_POINTS): ChartSpec {
+  const n = spec.x.length
+  if (n <= max) return spec
+  const step = Math.ceil(n / max)
+  const x: number[] = []
+  for (let i = 0; i < n; i += step) x.push(spec.x[i]!)
+  const series = spec.series.map(s => {
+    const how = reduceFor(s)
+    const values: Array<number | null> = []
+    for (let i = 0; i < n; i += step) {
+      let acc: number | null = null
+      let count = 0
+      for (let j = i; j < Math.min(n, i + step); j++) {
+        const v = s.values[j]
+        if (v === null || v === undefined) continue
+        acc = acc === null ? v : how === 'max' ? Math.max(acc, v) : acc + v
+        count++
+      }
+      values.push(acc === null ? null : how === 'max' ? acc : acc / count)
+    }
+    return { ...s, values }
+  })
+  return { ...spec, x, series, note: [spec.note, `${step}-second buckets: latency the highest, others the mean`].filter(Boolean).join('; ') }
+}
+
+/** Rounds values so the embedded JSON stays small. */
+function round (v: number | null): number | null {
+  if (v === null) return null
+  if (v === 0 || !Number.isFinite(v)) return v
+  const a = Math.abs(v)
+  const digits = a >= 1000 ? 0 : a >= 100 ? 1 : a >= 1 ? 2 : 4
+  const f = 10 ** digits
+  return Math.round(v * f) / f
+}
+
+function finish (spec: ChartSpec): ChartSpec {
+  if (spec.t0 === undefined && spec.x.length) spec.t0 = spec.x[0]
+  const thinned = thin(spec, s => (spec.scales[s.scale]?.unit === 'ms' ? 'max' : 'mean'))
+  return { ...thinned, series: thinned.series.map(s => ({ ...s, values: s.values.map(round) })) }
+}
+
+// ---------------------------------------------------------------------------------------
+// load charts
+
+const msScale: ChartScale = { unit: 'ms', label: 'ms', side: 'left' }
+
+export function loadCharts (result: RunResult, grid = gridOf(result)): ChartSpec[] {
+  const tl = result.timeline
+  if (tl.length === 0) return []
+  const out: ChartSpec[] = []
+  const open = result.meta.model.kind === 'open'
+  out.push(finish({
+    id: 'load-users-rps',
+    title: open ? 'Busy virtual users and requests per second' : 'Users and requests per second',
+    x: grid,
+    series: [
+      { label: open ? 'busy VUs' : 'users', scale: 'users', values: timelineColumn(grid, tl, s => s.users), color: '#64748b' },
+      { label: 'req/s', scale: 'rps', values: timelineColumn(grid, tl, s => s.overall.requests), color: color(0) }
+    ],
+    scales: { users: { unit: 'users', label: open ? 'VUs' : 'users', side: 'left', min: 0 }, rps: { unit: 'req_s', label: 'req/s', side: 'right', min: 0 } }
+  }))
+  out.push(finish({
+    id: 'load-failures',
+    title: 'Failures per second',
+    x: grid,
+    series: [
+      { label: 'failures/s', scale: 'fps', values: timelineColumn(grid, tl, s => s.overall.failures), color: color(1) },
+      ...(open ? [{ label: 'dropped iterations/s', scale: 'fps', values: timelineColumn(grid, tl, s => s.dropped ?? 0), color: color(3) }] : [])
+    ],
+    scales: { fps: { unit: 'per_s', label: 'per s', side: 'left', min: 0 } }
+  }))
+  const lat = (p: 'p50' | 'p95' | 'p99') => timelineColumn(grid, tl, s => (s.overall.requests > 0 ? s.overall[p] : null))
+  out.push(finish({
+    id: 'load-percentiles',
+    title: 'Response time percentiles (each second)',
+    x: grid,
+    series: [
+      { label: 'p50', scale: 'ms', values: lat('p50'), color: color(2) },
+      { label: 'p95', scale: 'ms', values: lat('p95'), color: color(3) },
+      { label: 'p99', scale: 'ms', values: lat('p99'), color: color(1) }
+    ],
+    scales: { ms: msScale }
+  }))
+  // p95 by request name: the busiest rows
+  const counts = new Map<string, number>()
+  for (const e of result.totals.entries) counts.set(e.key, e.requests)
+  const keys = [...counts.entries()].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([k]) => k)
+  if (keys.length > 1) {
+    const shown = keys.slice(0, 10)
+    out.push(finish({
+      id: 'load-p95-by-name',
+      title: 'p95 by request name (each second)',
+      x: grid,
+      series: shown.map((k, i) => ({ label: k, scale: 'ms', values: timelineColumn(grid, tl, s => { const e = s.entries[k]; return e && e.requests > 0 ? e.p95 : null }), color: color(i) })),
+      scales: { ms: msScale },
+      note: keys.length > shown.length ? `the ${shown.length} busiest of ${keys.length} rows` : undefined
+    }))
+  }
+  if (tl.some(s => s.generator)) {
+    out.push(finish({
+      id: 'load-generator',
+      title: 'Load generator health',
+      x: grid,
+      series: [
+        { label: 'CPU (cores)', scale: 'cores', values: timelineColumn(grid, tl, s => s.generator?.cpu), color: color(4) },
+        { label: 'event-loop use', scale: 'cores', values: timelineColumn(grid, tl, s => s.generator?.elu), color: color(5) },
+        { label: 'loop delay p99', scale: 'ms', values: timelineColumn(grid, tl, s => s.generator?.loopDelayP99Ms), color: color(1), dash: true }
+      ],
+      scales: { cores: { unit: 'cores', label: 'cores / ratio', side: 'left', min: 0 }, ms: { unit: 'ms', label: 'ms', side: 'right', min: 0 } },
+      note: 'CPU near 1 core per load thread or a high loop delay means the generator, not the target, limited the test'
+    }))
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------------------
+// probe panels
+
+export interface ProbePanel {
+  title: string
+  charts: ChartSpec[]
+}
+
+const UNIT_LABEL: Record<string, string> = { count: 'count', ratio: 'ratio', percent: '%', bytes: 'bytes', ms: 'ms', s: 's', per_s: 'per s', bytes_per_s: 'bytes/s', cores: 'cores', users: 'users', req_s: 'req/s' }
+
+function labelOf (s: Series, omit: string[] = []): string {
+  const l = Object.entries(s.labels ?? {}).filter(([k]) => !omit.includes(k))
+  if (l.length === 0) return s.metric
+  return l.map(([k, v]) => (l.length === 1 ? v : `${k}=${v}`)).join(', ')
+}
+
+function scaleFor (unit: Unit, side: 'left' | 'right'): ChartScale {
+  return { unit, label: UNIT_LABEL[unit] ?? unit, side, min: 0, ...(unit === 'ratio' ? { max: 1 } : {}), ...(unit === 'percent' ? { max: 100 } : {}) }
+}
+
+/** One chart of several series (by unit: the first unit left, others right). */
+function seriesChart (id: string, title: string, grid: number[], list: Series[], label: (s: Series) => string, note?: string): ChartSpec {
+  const units: Unit[] = []
+  for (const s of list) if (!units.includes(s.unit)) units.push(s.unit)
+  const scales: Record<string, ChartScale> = {}
+  units.forEach((u, i) => { scales[u] = scaleFor(u, i === 0 ? 'left' : 'right') })
+  return finish({
+    id,
+    title,
+    x: grid,
+    series: list.map((s, i) => ({ label: label(s), scale: s.unit, values: seriesColumn(grid, s), color: color(i) })),
+    scales,
+    note
+  })
+}
+
+/** The probe panels: PostgreSQL, Redis, Celery, host, target, then every other series. */
+export function probePanels (result: RunResult, grid = gridOf(result)): ProbePanel[] {
+  const all = result.probes.series.filter(s => s.points.length > 0)
+  if (all.length === 0 || grid.length === 0) return []
+  const used = new Set<string>()
+  const pick = (probe: string, metric: string): Series[] => {
+    const found = all.filter(s => s.probe === probe && s.metric === metric)
+    for (const s of found) used.add(s.id)
+    return found
+  }
+  const panels: ProbePanel[] = []
+  const chart = (id: string, title: string, list: Series[], label: (s: Series) => string = s => labelOf(s), note?: string): ChartSpec[] =>
+    list.length ? [seriesChart(id, title, grid, list, label, note)] : []
+
+  const pg = [
+    ...chart('pg-connections', 'PostgreSQL connections of the target by state', pick('pg', 'connections'), s => s.labels?.state ?? labelOf(s)),
+    ...chart('pg-server-connections', 'PostgreSQL connections of the whole server', pick('pg', 'server_connections'),
+      s => labelOf(s), typeof factOf(result, 'pg', 'max_connections') === 'number' ? `max_connections = ${String(factOf(result, 'pg', 'max_connections'))}` : undefined),
+    ...chart('pg-waiting', 'PostgreSQL sessions waiting, by wait event type', pick('pg', 'waiting'), s => s.labels?.wait_event_type ?? labelOf(s)),
+    ...chart('pg-ages', 'Oldest query, transaction and idle-in-transaction (s)', [...pick('pg', 'oldest_query_s'), ...pick('pg', 'oldest_xact_s'), ...pick('pg', 'idle_in_xact_s')], s => s.metric),
+    ...chart('pg-query-mean', 'Mean query time (pg_stat_statements)', [...pick('pg', 'query_mean_ms'), ...pick('pg', 'calls_per_s')], s => s.metric)
+  ]
+  if (pg.length) panels.push({ title: 'PostgreSQL', charts: pg })
+  const redis = [
+    ...chart('redis-hit-rate', 'Redis cache hit rate', pick('redis', 'hit_rate'), () => 'hit rate', 'the seed\'s target is above 85%'),
+    ...chart('redis-ops', 'Redis hits, misses and operations per second', [...pick('redis', 'hits_per_s'), ...pick('redis', 'misses_per_s'), ...pick('redis', 'ops_per_s'), ...pick('redis', 'evicted_per_s')], s => s.metric),
+    ...chart('redis-memory', 'Redis memory', pick('redis', 'used_memory'), () => 'used memory')
+  ]
+  if (redis.length) panels.push({ title: 'Redis', charts: redis })
+  const celery = [
+    ...chart('celery-queue', 'Celery queue depth', pick('celery', 'queue_depth'), s => s.labels?.queue ?? labelOf(s)),
+    ...chart('celery-active', 'Celery tasks active (and pool size) by worker', [...pick('celery', 'active'), ...pick('celery', 'concurrency')], s => `${s.metric} ${labelOf(s, [])}`.replace(/ (active|concurrency)$/, '')),
+    ...chart('celery-workers', 'Celery workers online and tasks finished', [...pick('celery', 'workers_online'), ...pick('celery', 'succeeded_per_s'), ...pick('celery', 'failed_per_s')], s => s.metric)
+  ]
+  if (celery.length) panels.push({ title: 'Celery', charts: celery })
+  const host = [
+    ...chart('host-cpu', 'Host CPU', [...pick('host', 'cpu')], () => 'CPU busy'),
+    ...chart('host-memory', 'Host memory', [...pick('host', 'mem_used'), ...pick('host', 'mem_available'), ...pick('host', 'swap_used')], s => s.metric)
+  ]
+  if (host.length) panels.push({ title: 'Host', charts: host })
+  const target = [
+    ...chart('target-rss', 'Target process memory (RSS)', pick('target', 'rss'), () => 'RSS'),
+    ...chart('target-cpu', 'Target process CPU', pick('target', 'cpu'), () => 'CPU')
+  ]
+  if (target.length) panels.push({ title: 'Target process', charts: target })
+  // everything else, one chart per probe metric
+  const rest = new Map<string, Series[]>()
+  for (const s of all) {
+    if (used.has(s.id)) continue
+    const k = `${s.probe}.${s.metric}`
+    rest.set(k, [...(rest.get(k) ?? []), s])
+  }
+  const other: ChartSpec[] = []
+  let i = 0
+  for (const [k, list] of [...rest.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+    other.push(seriesChart(`probe-${i++}`, k, grid, list.slice(0, 12), s => labelOf(s), list.length > 12 ? `12 of ${list.length} series` : list[0]?.description))
+  }
+  if (other.length) panels.push({ title: 'Other series', charts: other })
+  return panels
+}
+
+function factOf (result: RunResult, probe: string, fact: string): unknown {
+  const st = result.probes.status.find(s => s.probe === probe)
+  const facts = st?.facts ?? {}
+  return facts[fact] ?? facts[fact.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())]
+}
+
+// ---------------------------------------------------------------------------------------
+// a finding's chart
+
+/** Series a finding may name that are not probe series but columns of the load timeline. */
+const LOAD_COLUMNS: Record<string, { label: string; unit: ChartUnit; pick: (s: TimelineSlice) => number | null }> = {
+  users: { label: 'users', unit: 'users', pick: s => s.users },
+  requests: { label: 'req/s', unit: 'req_s', pick: s => s.overall.requests },
+  rps: { label: 'req/s', unit: 'req_s', pick: s => s.overall.requests },
+  failures: { label: 'failures/s', unit: 'per_s', pick: s => s.overall.failures },
+  p50: { label: 'p50', unit: 'ms', pick: s => (s.overall.requests ? s.overall.p50 : null) },
+  p95: { label: 'p95', unit: 'ms', pick: s => (s.overall.requests ? s.overall.p95 : null) },
+  p99: { label: 'p99', unit: 'ms', pick: s => (s.overall.requests ? s.overall.p99 : null) },
+  dropped: { label: 'dropped/s', unit: 'per_s', pick: s => s.dropped ?? 0 },
+  'generator.cpu': { label: 'generator CPU', unit: 'cores', pick: s => s.generator?.cpu ?? null },
+  'generator.elu': { label: 'generator event-loop use', unit: 'ratio', pick: s => s.generator?.elu ?? null },
+  'generator.loop_delay_p99_ms': { label: 'generator loop delay p99', unit: 'ms', pick: s => s.generator?.loopDelayP99Ms ?? null }
+}
+
+function loadColumn (id: string): (typeof LOAD_COLUMNS)[string] | undefined {
+  const bare = id.replace(/^(load|latency|timeline|overall)\./, '')
+  return LOAD_COLUMNS[id] ?? LOAD_COLUMNS[bare] ?? LOAD_COLUMNS[bare.replace(/_ms$/, '')]
+}
+
+/** The chart that proves a finding: overall p95 with the series of its evidence, its window shaded. */
+export function findingChart (result: RunResult, f: Finding, id: string, grid = gridOf(result)): ChartSpec | undefined {
+  if (grid.length === 0) return undefined
+  const tl = result.timeline
+  const series: ChartSeries[] = []
+  const scales: Record<string, ChartScale> = {}
+  const missing: string[] = []
+  const addScale = (unit: ChartUnit): string => {
+    if (!scales[unit]) scales[unit] = unit === 'ms' ? { ...msScale } : { ...scaleFor(unit as Unit, Object.keys(scales).length === 0 ? 'left' : 'right'), unit }
+    return unit
+  }
+  const ids = f.evidence.series ?? []
+  if (!ids.some(x => loadColumn(x)?.unit === 'ms')) {
+    series.push({ label: 'p95 (all requests)', scale: addScale('ms'), values: timelineColumn(grid, tl, s => (s.overall.requests ? s.overall.p95 : null)), color: '#111827', width: 2 })
+  }
+  let i = 0
+  for (const sid of ids) {
+    const probe = result.probes.series.find(s => s.id === sid)
+    if (probe) {
+      series.push({ label: sid, scale: addScale(probe.unit), values: seriesColumn(grid, probe), color: color(i++) })
+      continue
+    }
+    const col = loadColumn(sid)
+    const row = tl.length ? rowColumn(sid) : undefined
+    if (col) series.push({ label: col.label, scale: addScale(col.unit), values: timelineColumn(grid, tl, col.pick), color: color(i++) })
+    else if (row) series.push({ label: row.label, scale: addScale('ms'), values: timelineColumn(grid, tl, row.pick), color: color(i++) })
+    else missing.push(sid)
+  }
+  return finish({
+    id,
+    title: f.title,
+    x: grid,
+    series,
+    scales,
+    bands: [f.evidence.window],
+    note: missing.length ? `not in this result: ${missing.join(', ')}` : undefined
+  })
+
+  /** "p95 GET /x" or "GET /x": a row's p95 */
+  function rowColumn (sid: string): { label: string; pick: (s: TimelineSlice) => number | null } | undefined {
+    const m = /^(p50|p95|p99)[ :](.+)$/.exec(sid)
+    const key = m ? m[2]! : sid
+    const p = (m ? m[1] : 'p95') as 'p50' | 'p95' | 'p99'
+    if (!result.totals.entries.some(e => e.key === key)) return undefined
+    return { label: `${p} ${key}`, pick: s => { const e = s.entries[key]; return e && e.requests ? e[p] : null } }
+  }
+}
