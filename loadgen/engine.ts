@@ -76,18 +76,25 @@ export class Engine {
     const o = this.options
     const recorder = this.recorder
     const budget = o.budget
+    let countTask = (key: string): void => recorder.countTask(key)
     if (budget && (budget.maxRequests !== undefined || budget.maxCost !== undefined)) {
       const unitCost = budget.unitCost ?? (() => 0)
+      const spend = (amount: number): void => {
+        if (budget.maxCost === undefined || amount === 0) return
+        this.cost += amount
+        if (this.cost >= budget.maxCost) this.selfStop('max-cost', `cost budget of ${budget.maxCost} reached`)
+      }
       const record = recorder.record.bind(recorder)
       recorder.record = (type, name, us, bytes, failure) => {
         record(type, name, us, bytes, failure)
-        if (budget.maxCost !== undefined) {
-          this.cost += unitCost(type, name)
-          if (this.cost >= budget.maxCost) this.selfStop('max-cost', `cost budget of ${budget.maxCost} reached`)
-        }
+        spend(unitCost(type, name))
         if (budget.maxRequests !== undefined && recorder.totalRequests >= budget.maxRequests) {
           this.selfStop('max-requests', `request budget of ${budget.maxRequests} reached`)
         }
+      }
+      countTask = (key) => {
+        recorder.countTask(key)
+        spend(unitCost('TASK', key))
       }
     }
     return {
@@ -96,7 +103,7 @@ export class Engine {
       timeoutMs: o.requestTimeoutMs,
       insecure: o.insecure,
       runSeed: o.runSeed,
-      countTask: (key) => recorder.countTask(key)
+      countTask
     }
   }
 

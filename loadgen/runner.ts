@@ -16,6 +16,7 @@ import type { Budget, EngineOutcome } from './engine.js'
 import type { SliceReport } from './recorder.js'
 import { WHOLE } from './share.js'
 import { WorkerPool } from './workers.js'
+import { costLookup } from './cost.js'
 
 export interface RunOptions {
   plan: ScenarioPlan
@@ -48,12 +49,6 @@ export interface RunOutcome {
   errors: ErrorGroup[]
   exceptions: ExceptionGroup[]
   workers: number
-}
-
-/** The unit cost of a row: by "TYPE name", then by name. */
-export function costLookup (costs: Record<string, number> | undefined): ((type: string, name: string) => number) | undefined {
-  if (!costs || Object.keys(costs).length === 0) return undefined
-  return (type, name) => costs[`${type} ${name}`] ?? costs[name] ?? 0
 }
 
 /** What the runner drives: the engine in this thread, or a pool of worker threads. */
@@ -177,4 +172,4 @@ export function startRun (options: RunOptions): RunHandle {
   return new RunHandle(options)
 }
 
-export { epochNow }
+export { epochNow, costLookup }

@@ -1,7 +1,7 @@
 /** Entry of a load worker thread: loads the scenario, runs an Engine on its share. */
 import { parentPort, workerData } from 'node:worker_threads'
 import { loadScenario } from '../scenarios/load.js'
-import { costLookup } from './runner.js'
+import { costLookup } from './cost.js'
 import { Engine } from './engine.js'
 import type { FromWorker, ToWorker, WorkerInit } from './workers.js'
 

@@ -133,8 +133,52 @@ export interface GeneratorHealth {
   cpu?: number
   /** resident set size of the generator process, bytes */
   rss?: number
-  /** per worker thread, when the load runs in workers */
-  workers?: Array<{ elu: number; loopDelayP99Ms: number }>
+  /** per worker thread, when the load runs in workers (or per segment in a merged result) */
+  workers?: ThreadHealth[]
+}
+
+/** One load thread's event loop in one second. */
+export interface ThreadHealth {
+  elu: number
+  loopDelayP99Ms: number
+  /** worker thread number, from 1 (absent: the run's only load thread) */
+  worker?: number
+  /** segment "i/N" of a merged result the thread belonged to */
+  segment?: string
+}
+
+/** The generator's verdict on itself: a load thread was saturated for several seconds, so
+ *  the latencies it measured include its own queueing (see loadgen/health.ts). */
+export interface GeneratorSaturation {
+  /** the saturated threads: "load thread", "worker 2", "segment 2/3 worker 1" */
+  threads: string[]
+  /** seconds in which a load thread was saturated, of `ofSeconds` in the timeline */
+  seconds: number
+  ofSeconds: number
+  /** epoch seconds of the first and the last saturated second */
+  window: Window
+  peakElu: number
+  peakLoopDelayP99Ms: number
+  /** one line for the terminal and the reports */
+  message: string
+}
+
+/** One segment of a merged result. */
+export interface SegmentInfo {
+  /** "i/N" (or "whole" for a run without --segment) */
+  segment: string
+  share: Share
+  runId: string
+  hostname: string
+  cpus: number
+  workers: number
+  startedAt: number
+  endedAt: number
+  stopReason: StopReason
+  requests: number
+  /** whether this segment brought probe series */
+  probes: boolean
+  saturation?: GeneratorSaturation
 }
 
 /** One second of the run. */
@@ -324,6 +368,8 @@ export interface RunMeta {
   segment?: string
   /** how many results were merged into this one */
   mergedFrom?: number
+  /** the segments a merged result was made of, in segment order */
+  segments?: SegmentInfo[]
   /** the flags and resolved options, passwords redacted */
   options: Record<string, unknown>
   requestTimeoutMs: number
@@ -337,6 +383,24 @@ export interface RunMeta {
   droppedIterations?: number
   /** the largest number of users that ran at once */
   peakUsers?: number
+  /** set when the generator itself was saturated (its latencies are then unreliable) */
+  saturation?: GeneratorSaturation
+  /** checklist items 8-10: what the run found about monitoring, alerts and the rollback plan */
+  readiness?: Readiness
+  /** checklist ids that only warn for this profile */
+  advisory?: string[]
+}
+
+/** A readiness check of the deployment around the target (pre-deploy checklist items 8-10). */
+export interface ReadinessCheck {
+  state: 'pass' | 'fail'
+  evidence: string
+}
+
+export interface Readiness {
+  monitoring?: ReadinessCheck
+  alerts?: ReadinessCheck
+  rollback?: ReadinessCheck
 }
 
 export interface CostSummary {

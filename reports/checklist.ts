@@ -1,0 +1,155 @@
+/**
+ * The seed's pre-deploy checklist, ticked from measurements. Each item is pass, fail or
+ * not measured (saying what would measure it) and carries its evidence. Items 8-10 read the
+ * readiness facts that the run gathered (monitoring endpoint, alert rules, rollback plan).
+ */
+import type { ChecklistItem, Expectations, Finding, Readiness, RunResult, Series } from '../shared/types.js'
+import { METRICS } from '../shared/metrics.js'
+import { checkExpectations } from './expectations.js'
+
+export const CHECKLIST_IDS = ['failures', 'latency', 'database', 'cache', 'memory', 'celery', 'logs', 'monitoring', 'alerts', 'rollback'] as const
+export type ChecklistId = typeof CHECKLIST_IDS[number]
+
+/** failure ratio allowed when the profile says nothing (the seed: < 1 %) */
+const DEFAULT_FAILURE_RATIO = 0.01
+/** the seed's cache target */
+const DEFAULT_HIT_RATE = 0.85
+
+function allFindings (result: RunResult): Finding[] {
+  const out: Finding[] = []
+  const walk = (list: Finding[] | undefined): void => { for (const f of list ?? []) { out.push(f); walk(f.symptoms) } }
+  walk(result.diagnosis?.findings)
+  return out
+}
+
+function has (result: RunResult, probe: string, metric?: string): Series[] {
+  return result.probes.series.filter(s => s.probe === probe && (metric === undefined || s.metric === metric))
+}
+
+function sumPoints (series: Series[], from?: number, to?: number): number {
+  let s = 0
+  for (const x of series) for (const [t, v] of x.points) if (v !== null && (from === undefined || (t >= from && t <= to!))) s += v
+  return s
+}
+
+function steady (result: RunResult): { from: number; to: number } | undefined {
+  const p = result.diagnosis?.phases.find(x => x.kind === 'steady')
+  return p ? { from: p.from, to: p.to } : undefined
+}
+
+function item (id: ChecklistId, title: string, state: ChecklistItem['state'], evidence: string, advisory: Set<string>): ChecklistItem {
+  return { id, title, state, required: !advisory.has(id), evidence }
+}
+
+export function evaluateChecklist (result: RunResult, readiness: Readiness = result.meta.readiness ?? {}, advisoryIds: string[] = result.meta.advisory ?? []): ChecklistItem[] {
+  const e: Expectations = result.meta.expectations ?? {}
+  const advisory = new Set(advisoryIds)
+  const findings = allFindings(result)
+  const found = (...ids: string[]): Finding[] => findings.filter(f => ids.includes(f.id))
+  const titles = (fs: Finding[]): string => fs.map(f => f.title).join('; ')
+  const items: ChecklistItem[] = []
+  const checks = checkExpectations(result, { ...e, failureRatio: e.failureRatio ?? DEFAULT_FAILURE_RATIO })
+
+  // 1. failures
+  const total = result.totals.overall
+  const fr = checks.find(c => c.metric === 'failureRatio' && c.row === 'overall')!
+  if (total.requests === 0) items.push(item('failures', 'Failures under the limit', 'not measured', 'no request was made', advisory))
+  else items.push(item('failures', `Failures under ${((e.failureRatio ?? DEFAULT_FAILURE_RATIO) * 100).toFixed(e.failureRatio === 0 ? 0 : 1)}%`, fr.pass ? 'pass' : 'fail', fr.text + (checks.some(c => c.metric === 'failureRatio' && c.row !== 'overall' && !c.pass) ? `; ${checks.filter(c => c.metric === 'failureRatio' && c.row !== 'overall' && !c.pass).map(c => `${c.label}: ${c.text}`).join('; ')}` : ''), advisory))
+
+  // 2. latency targets
+  const lat = checks.filter(c => c.metric !== 'failureRatio')
+  if (lat.length === 0) items.push(item('latency', 'p95 and p99 within their targets', 'not measured', 'the profile sets no latency targets (expect: { p95, p99 })', advisory))
+  else {
+    const failed = lat.filter(c => !c.pass)
+    items.push(item('latency', 'p95 and p99 within their targets', failed.length ? 'fail' : 'pass', (failed.length ? failed : lat).map(c => `${c.label}: ${c.text}`).join('; '), advisory))
+  }
+
+  // 3. database stable
+  if (!has(result, 'pg').length) items.push(item('database', 'Database stable under load', 'not measured', 'no PostgreSQL probe (run with --pg URL)', advisory))
+  else {
+    const bad = found('db-connections-growing', 'db-connections-over-limit', 'db-connection-limit', 'pool-saturation', 'idle-in-transaction', 'lock-waits')
+    const deadlocks = sumPoints(has(result, 'pg', METRICS.pg.deadlocks))
+    const conns = has(result, 'pg', METRICS.pg.connections)
+    const byT = new Map<number, number>()
+    for (const s of conns) for (const [t, v] of s.points) if (v !== null) byT.set(t, (byT.get(t) ?? 0) + v)
+    const peak = byT.size ? Math.max(...byT.values()) : 0
+    const problems: string[] = []
+    if (bad.length) problems.push(titles(bad))
+    if (deadlocks > 0) problems.push(`${deadlocks} deadlocks`)
+    if (e.dbConnectionsMax !== undefined && peak >= e.dbConnectionsMax && !found('db-connections-over-limit').length) problems.push(`${peak} connections, limit ${e.dbConnectionsMax}`)
+    items.push(item('database', 'Database stable under load', problems.length ? 'fail' : 'pass',
+      problems.length ? problems.join('; ') : `connections peaked at ${peak} and did not grow through the steady state${e.dbConnectionsMax !== undefined ? ` (limit ${e.dbConnectionsMax})` : ''}; no deadlocks, no pool or transaction problems`, advisory))
+  }
+
+  // 4. cache hit rate
+  const hits = has(result, 'redis', METRICS.redis.hitsPerS)
+  const misses = has(result, 'redis', METRICS.redis.missesPerS)
+  const min = e.cacheHitRateMin ?? DEFAULT_HIT_RATE
+  if (!hits.length) items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, 'not measured', 'no Redis probe (run with --redis URL)', advisory))
+  else {
+    const w = steady(result)
+    const h = sumPoints(hits, w?.from, w?.to)
+    const m = sumPoints(misses, w?.from, w?.to)
+    const bad = found('cache-hit-rate')
+    if (h + m === 0) items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, 'not measured', 'Redis saw no key lookups during the steady state', advisory))
+    else {
+      const rate = h / (h + m)
+      const ok = rate >= min && !bad.length
+      items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, ok ? 'pass' : 'fail', `hit rate ${(rate * 100).toFixed(1)}% over the steady state (${Math.round(h)} hits, ${Math.round(m)} misses)${bad.length ? `: ${titles(bad)}` : ''}`, advisory))
+    }
+  }
+
+  // 5. memory leaks
+  if (!has(result, 'target', METRICS.target.rss).length) items.push(item('memory', 'No memory leaks', 'not measured', 'no target process probe (run with --target-pid or --target-process)', advisory))
+  else {
+    const leak = found('memory-leak')
+    const skipped = result.diagnosis?.skipped?.find(s => s.id === 'memory-leak')
+    if (leak.length) items.push(item('memory', 'No memory leaks', 'fail', titles(leak), advisory))
+    else if (skipped) items.push(item('memory', 'No memory leaks', 'not measured', skipped.reason, advisory))
+    else items.push(item('memory', 'No memory leaks', 'pass', "the target's memory did not keep rising through the steady state", advisory))
+  }
+
+  // 6. Celery
+  if (!has(result, 'celery').length) items.push(item('celery', 'Celery workers process their tasks', 'not measured', 'no Celery probe (run with --celery-broker URL)', advisory))
+  else {
+    const bad = found('celery-backlog', 'celery-workers-missing')
+    const online = has(result, 'celery', METRICS.celery.workersOnline)
+    const ok = sumPoints(has(result, 'celery', METRICS.celery.succeededPerS))
+    const workers = online.length ? Math.max(0, ...online.flatMap(s => s.points.map(p => p[1] ?? 0))) : 0
+    const problems: string[] = []
+    if (bad.length) problems.push(titles(bad))
+    if (workers === 0) problems.push('no worker answered')
+    items.push(item('celery', 'Celery workers process their tasks', problems.length ? 'fail' : 'pass',
+      problems.length ? problems.join('; ') : `${workers} worker${workers === 1 ? '' : 's'} online, the queue did not grow${ok ? `, ${Math.round(ok)} tasks succeeded` : ''}`, advisory))
+  }
+
+  // 7. logs
+  const logSeries = has(result, 'logs', METRICS.logs.linesPerS)
+  if (!logSeries.length && !result.probes.status.some(s => s.probe === 'logs')) items.push(item('logs', 'Logs hold no critical errors', 'not measured', 'no log probe (run with --log FILE or --log-command)', advisory))
+  else {
+    const count = (level: string): number => sumPoints(logSeries.filter(s => s.labels?.level === level))
+    const critical = count('critical')
+    const errors = count('error')
+    const tracebacks = count('traceback')
+    const examples = result.probes.status.find(s => s.probe === 'logs')?.facts?.examples as Record<string, string[]> | undefined
+    const sample = examples ? [...(examples.critical ?? []), ...(examples.error ?? [])].slice(0, 2).map(x => `"${String(x).slice(0, 120)}"`).join(', ') : ''
+    const bad = critical + errors + tracebacks > 0
+    items.push(item('logs', 'Logs hold no critical errors', bad ? 'fail' : 'pass',
+      bad ? `${Math.round(critical)} critical, ${Math.round(errors)} error lines and ${Math.round(tracebacks)} tracebacks during the run${sample ? `, e.g. ${sample}` : ''}` : 'no critical or error lines during the run', advisory))
+  }
+
+  // 8-10. readiness of the deployment around the target
+  const ready = (id: 'monitoring' | 'alerts' | 'rollback', title: string, missing: string): void => {
+    const r = readiness[id]
+    items.push(item(id, title, r ? r.state : 'not measured', r ? r.evidence : missing, advisory))
+  }
+  ready('monitoring', 'Monitoring set up (Prometheus, error tracker)', 'not configured: give --monitoring-url (or --target-metrics) and/or --error-tracker-dsn')
+  ready('alerts', 'Alerts set up', 'not configured: give --alert-rules FILE or --alert-rules-url URL')
+  ready('rollback', 'Rollback plan documented', 'not configured: give --rollback-plan FILE')
+  return items
+}
+
+/** 0 when no required item failed, 1 otherwise; `strict` also fails required items not measured. */
+export function checklistExitCode (items: ChecklistItem[], strict = false): number {
+  return items.some(i => i.required && (i.state === 'fail' || (strict && i.state === 'not measured'))) ? 1 : 0
+}
