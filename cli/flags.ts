@@ -81,3 +81,20 @@ export function pickLoadFlags (flags: Flags): Flags {
   return out
 }
 
+
+/** The pre-deploy gate's flags (checklist items 8-10 and strictness), shared by run, demo and check. */
+export function addGateFlags (cmd: Command): Command {
+  return cmd
+    .option('--monitoring-url <url>', "checklist: a Prometheus endpoint of the target that must answer (default: --target-metrics)")
+    .option('--error-tracker-dsn <dsn>', 'checklist: the error tracker (e.g. Sentry) DSN the target reports to (default: SENTRY_DSN)')
+    .option('--alert-rules <file>', 'checklist: a Prometheus alert rules file that must hold alert rules')
+    .option('--alert-rules-url <url>', 'checklist: a Prometheus/Alertmanager rules API that must list alerting rules')
+    .option('--rollback-plan <file>', 'checklist: the rollback plan, which must exist and not be empty')
+    .option('--strict-checklist', 'a required checklist item that was not measured fails the gate too')
+}
+
+export function pickReadiness (flags: Flags): { monitoringUrl?: string; errorTrackerDsn?: string; alertRules?: string; alertRulesUrl?: string; rollbackPlan?: string } {
+  const out: Record<string, string> = {}
+  for (const k of ['monitoringUrl', 'errorTrackerDsn', 'alertRules', 'alertRulesUrl', 'rollbackPlan']) if (typeof flags[k] === 'string') out[k] = flags[k]
+  return out
+}

@@ -349,7 +349,7 @@ export interface ChecklistItem {
 export const RESULT_FORMAT = 'loadlens/result'
 export const RESULT_VERSION = 1
 
-export type StopReason = 'completed' | 'interrupted' | 'max-requests' | 'max-cost' | 'stopped' | 'error'
+export type StopReason = 'completed' | 'interrupted' | 'max-requests' | 'max-cost' | 'capacity-found' | 'stopped' | 'error'
 
 export interface RunMeta {
   runId: string

@@ -3,9 +3,13 @@ import type { Command } from 'commander'
 import { registerRun } from './run.js'
 import { registerDemo } from './demo.js'
 import { registerDiagnose } from './diagnose.js'
+import { registerCheck } from './check.js'
+import { registerCompare } from './compare.js'
 
 export const COMMANDS: Array<(program: Command) => void> = [
   registerRun,
   registerDemo,
-  registerDiagnose
+  registerDiagnose,
+  registerCheck,
+  registerCompare
 ]

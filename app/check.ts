@@ -1,0 +1,36 @@
+/**
+ * `loadlens check result.json`: the pre-deploy checklist of a stored result, as a CI gate.
+ * Readiness flags re-check items 8-10 now; without them the run's own findings are used.
+ */
+import type { ChecklistItem, RunResult } from '../shared/types.js'
+import { readResult, writeResult } from '../shared/files.js'
+import { diagnose } from '../correlate/diagnose.js'
+import { evaluateChecklist, checklistExitCode } from '../reports/checklist.js'
+import { formatChecklist } from '../reports/terminal/checklist.js'
+import { checkReadiness } from './readiness.js'
+import type { ReadinessOptions } from './readiness.js'
+
+export interface CheckOptions {
+  readiness?: ReadinessOptions
+  /** checklist ids that only warn (in addition to the profile's) */
+  advisory?: string[]
+  strict?: boolean
+  /** write the result with its new checklist to this file */
+  out?: string
+  json?: boolean
+  stdout?: NodeJS.WritableStream
+}
+
+export async function checkResult (path: string, o: CheckOptions = {}): Promise<{ result: RunResult; items: ChecklistItem[]; exitCode: number }> {
+  const result = readResult(path)
+  result.diagnosis ??= diagnose(result)
+  const given = o.readiness && Object.values(o.readiness).some(v => v !== undefined)
+  if (given) result.meta.readiness = { ...(result.meta.readiness ?? {}), ...(await checkReadiness(o.readiness!)) }
+  const advisory = [...(result.meta.advisory ?? []), ...(o.advisory ?? [])]
+  const items = evaluateChecklist(result, result.meta.readiness, advisory)
+  result.checklist = items
+  const stdout = o.stdout ?? process.stdout
+  stdout.write(o.json ? JSON.stringify(items, null, 2) + '\n' : formatChecklist(items) + '\n')
+  if (o.out) writeResult(o.out, result)
+  return { result, items, exitCode: checklistExitCode(items, o.strict) }
+}
