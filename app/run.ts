@@ -28,7 +28,7 @@ import { checkHostAllowed, checkReachable } from './safety.js'
 import { versions } from './versions.js'
 import { startProbeSession } from './probes.js'
 import type { ProbeOptions, ProbeSession } from './probes.js'
-import { writeOutputs } from './outputs.js'
+import { outputLabel, writeOutputs } from './outputs.js'
 import type { OutputOptions } from './outputs.js'
 import { diagnoseResult } from './diagnose.js'
 
@@ -55,6 +55,8 @@ export interface RunTestOptions extends LoadFlags, OutputOptions {
   handleSignals?: boolean
   /** called with the live run (web UI, metrics) */
   onHandle?: (run: RunHandle) => void
+  /** called with the probe session once the probes have started (web UI, /metrics) */
+  onProbes?: (probes: ProbeSession) => void
   /** the options to record in the result (the CLI's flags); passwords are redacted */
   recordOptions?: Record<string, unknown>
 }
@@ -132,6 +134,7 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   await checkReachable(prep.host)
   const log = (line: string): void => { if (!o.quiet) stderr.write(`${line}\n`) }
   const probes: ProbeSession | null = await startProbeSession(o.probes, log)
+  if (probes) o.onProbes?.(probes)
 
   const run = startRun({
     plan: prep.plan,
@@ -186,7 +189,7 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
       stdout.write('\nExpectations\n')
       for (const c of checks) stdout.write(`  ${c.pass ? 'PASS' : 'FAIL'}  ${c.label}: ${c.text}\n`)
     }
-    for (const [kind, path] of Object.entries(files)) stdout.write(`${kind === 'json' ? 'Result' : kind}: ${path}\n`)
+    for (const [kind, path] of Object.entries(files)) stdout.write(`${outputLabel(kind)}: ${path}\n`)
   }
   const exitCode = checks.some(c => !c.pass) ? 1 : 0
   return { result, exitCode, files }

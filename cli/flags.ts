@@ -66,7 +66,32 @@ export function addOutputFlags (cmd: Command): Command {
   return cmd
     .option('--json <file>', 'write the result JSON here (default: <out-dir>/<run id>.json)')
     .option('--out-dir <dir>', 'where results go by default', 'loadlens-results')
+    .option('--html <file>', 'write the HTML report here (default: beside the result JSON)')
+    .option('--no-html', 'do not write the HTML report')
+    .option('--csv <prefix>', "write CSV files with Locust's names: <prefix>_stats.csv, _stats_history.csv, _failures.csv, _exceptions.csv")
+    .option('--junit <file>', 'write JUnit XML (checklist items and expectations as test cases)')
+    .option('--md <file>', 'write a Markdown summary (for pull-request comments)')
     .option('-q, --quiet', 'no live progress and no summary')
+}
+
+/** The output flags as OutputOptions. */
+export function pickOutputFlags (flags: Flags): { json?: string; outDir?: string; html?: string; noHtml?: boolean; csv?: string; junit?: string; md?: string } {
+  return {
+    json: flags.json,
+    outDir: flags.outDir,
+    html: typeof flags.html === 'string' ? flags.html : undefined,
+    noHtml: flags.html === false,
+    csv: flags.csv,
+    junit: flags.junit,
+    md: flags.md
+  }
+}
+
+/** The web UI's address (`ui`, `serve`, and `run` without --headless). */
+export function addWebFlags (cmd: Command): Command {
+  return cmd
+    .option('--web-port <n>', 'port of the web UI (default 8089)', intArg('a port number'))
+    .option('--web-host <addr>', 'address of the web UI (default 127.0.0.1; any other address requires the printed token)')
 }
 
 export type Flags = Record<string, any>

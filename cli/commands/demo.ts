@@ -1,7 +1,7 @@
 /** `loadlens demo`: the bundled scenario against the bundled target. */
 import type { Command } from 'commander'
 import { runDemo } from '../../app/demo.js'
-import { addLoadFlags, addOutputFlags, pickLoadFlags } from '../flags.js'
+import { addLoadFlags, addOutputFlags, pickLoadFlags, pickOutputFlags } from '../flags.js'
 import type { Flags } from '../flags.js'
 
 export function registerDemo (program: Command): void {
@@ -10,7 +10,7 @@ export function registerDemo (program: Command): void {
   addLoadFlags(demo)
   addOutputFlags(demo)
   demo.action(async (flags: Flags) => {
-    const outcome = await runDemo({ ...pickLoadFlags(flags), json: flags.json, outDir: flags.outDir, quiet: flags.quiet, recordOptions: { command: 'demo', ...flags } })
+    const outcome = await runDemo({ ...pickLoadFlags(flags), ...pickOutputFlags(flags), quiet: flags.quiet, recordOptions: { command: 'demo', ...flags } })
     process.exitCode = outcome.exitCode
   })
 }

@@ -5,11 +5,17 @@ import { registerDemo } from './demo.js'
 import { registerDiagnose } from './diagnose.js'
 import { registerCheck } from './check.js'
 import { registerCompare } from './compare.js'
+import { registerReport } from './report.js'
+import { registerUi } from './ui.js'
+import { registerServe } from './serve.js'
 
 export const COMMANDS: Array<(program: Command) => void> = [
   registerRun,
   registerDemo,
   registerDiagnose,
   registerCheck,
-  registerCompare
+  registerCompare,
+  registerReport,
+  registerUi,
+  registerServe
 ]

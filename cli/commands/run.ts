@@ -1,7 +1,7 @@
 /** `loadlens run <scenario>`: a scenario against a host. */
 import type { Command } from 'commander'
-import { runTest } from '../../app/run.js'
-import { addLoadFlags, addOutputFlags, pickLoadFlags, startAtArg } from '../flags.js'
+import { runTestServed } from '../../app/web/entry.js'
+import { addLoadFlags, addOutputFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, startAtArg } from '../flags.js'
 import type { Flags } from '../flags.js'
 
 export function registerRun (program: Command): void {
@@ -9,25 +9,26 @@ export function registerRun (program: Command): void {
     .description('run a scenario file against a host')
     .argument('<scenario>', 'scenario file (.ts or .js) that default-exports defineScenario({...})')
     .option('-H, --host <url>', 'base URL of the system under test')
-    .option('--headless', 'no web UI (the default until a UI is asked for)')
+    .option('--headless', 'no web UI (without it the live UI is served on 127.0.0.1:8089 during the run)')
+    .option('--metrics-port <n>', 'serve Prometheus /metrics on this port during the run (headless too)', intArg('a port number'))
     .option('--segment <i/N>', 'run only the i-th of N equal segments of the load (distributed runs)')
     .option('--start-at <time>', 'start at this time (ISO or epoch seconds), so segments start together', startAtArg)
     .option('--allow-remote', 'allow a host that is not loopback or in the scenario\'s allowedHosts')
   addLoadFlags(run)
   addOutputFlags(run)
+  addWebFlags(run)
   run.action(async (scenario: string, flags: Flags) => {
-    const outcome = await runTest({
+    const outcome = await runTestServed({
       scenario,
       ...pickLoadFlags(flags),
       host: flags.host,
       segment: flags.segment,
       startAt: flags.startAt,
       allowRemote: flags.allowRemote,
-      json: flags.json,
-      outDir: flags.outDir,
+      ...pickOutputFlags(flags),
       quiet: flags.quiet,
       recordOptions: { command: 'run', scenario, ...flags }
-    })
+    }, { ui: !flags.headless, webPort: flags.webPort, webHost: flags.webHost, metricsPort: flags.metricsPort })
     process.exitCode = outcome.exitCode
   })
 }

@@ -1,0 +1,232 @@
+/*
+ * loadlens live page: polls /api/live every second, keeps the per-second points, and redraws
+ * the numbers, tables and charts. Every value from the run is set as text (never as HTML).
+ */
+(function () {
+  'use strict'
+  var LL = window.LL
+  var token = new URLSearchParams(location.search).get('token')
+  var $ = function (id) { return document.getElementById(id) }
+
+  function api (path, body) {
+    var headers = { 'content-type': 'application/json' }
+    if (token) headers['x-loadlens-token'] = token
+    return fetch(path, { method: 'POST', headers: headers, body: JSON.stringify(body || {}), credentials: 'same-origin' })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || ('HTTP ' + r.status)); return j }) })
+  }
+  function showError (e) {
+    var m = $('msg')
+    if (!e) { m.hidden = true; m.textContent = ''; return }
+    m.textContent = String(e.message || e)
+    m.hidden = false
+  }
+  function formData (form) {
+    var out = {}
+    Array.prototype.forEach.call(form.elements, function (el) { if (el.name) out[el.name] = el.value })
+    return out
+  }
+
+  // -- controls
+  var startForm = $('start')
+  if (startForm) {
+    startForm.addEventListener('submit', function (ev) {
+      ev.preventDefault()
+      showError(null)
+      var body = formData(startForm)
+      Object.keys(body).forEach(function (k) { if (body[k] === '') delete body[k] })
+      $('start-btn').disabled = true
+      api('/api/start', body).then(function () { reset(); poll() }, function (e) { showError(e); $('start-btn').disabled = false })
+    })
+  }
+  $('steer').addEventListener('submit', function (ev) {
+    ev.preventDefault()
+    showError(null)
+    api('/api/users', formData($('steer'))).catch(showError)
+  })
+  $('stop-btn').addEventListener('click', function () {
+    showError(null)
+    $('stop-btn').disabled = true
+    api('/api/stop').catch(showError)
+  })
+
+  // -- state kept between polls
+  var runId = null
+  var points = {}   // t -> point
+  var probes = {}   // series id -> {meta, values: {t: v}}
+  var lastT = 0
+  var charts = {}
+  var probeCharts = {}
+
+  function reset () {
+    points = {}; probes = {}; lastT = 0
+    Object.keys(probeCharts).forEach(function (k) { probeCharts[k].box.remove() })
+    probeCharts = {}
+    $('probes').innerHTML = ''
+    $('done').hidden = true
+  }
+
+  function grid () {
+    var ts = Object.keys(points).map(Number)
+    Object.keys(probes).forEach(function (id) { Object.keys(probes[id].values).forEach(function (t) { ts.push(Number(t)) }) })
+    if (!ts.length) return []
+    var lo = Math.min.apply(null, ts)
+    var hi = Math.max.apply(null, ts)
+    var out = []
+    for (var t = lo; t <= hi; t++) out.push(t)
+    return out
+  }
+  function column (x, pick) { return x.map(function (t) { var p = points[t]; return p ? pick(p) : null }) }
+
+  function text (el, v) { el.textContent = v }
+  function cell (tr, v, cls) { var td = document.createElement('td'); td.textContent = v; if (cls) td.className = cls; tr.appendChild(td); return td }
+  function fmtMs (v) { return LL.fmt('ms', v).replace(/ ms$/, '') }
+
+  function drawCharts (x, t0) {
+    var specs = {
+      'c-users': { id: 'c-users', title: '', x: x, t0: t0, scales: { users: { unit: 'users', label: 'users', side: 'left', min: 0 }, rps: { unit: 'req_s', label: 'req/s', side: 'right', min: 0 } },
+        series: [{ label: 'users', scale: 'users', color: '#64748b', values: column(x, function (p) { return p.users }) }, { label: 'req/s', scale: 'rps', color: '#2563eb', values: column(x, function (p) { return p.rps }) }] },
+      'c-fails': { id: 'c-fails', title: '', x: x, t0: t0, scales: { fps: { unit: 'per_s', label: 'per s', side: 'left', min: 0 } },
+        series: [{ label: 'failures/s', scale: 'fps', color: '#dc2626', values: column(x, function (p) { return p.fps }) }] },
+      'c-lat': { id: 'c-lat', title: '', x: x, t0: t0, scales: { ms: { unit: 'ms', label: 'ms', side: 'left', min: 0 } },
+        series: [{ label: 'p50', scale: 'ms', color: '#16a34a', values: column(x, function (p) { return p.p50 }) }, { label: 'p95', scale: 'ms', color: '#d97706', values: column(x, function (p) { return p.p95 }) }, { label: 'p99', scale: 'ms', color: '#dc2626', values: column(x, function (p) { return p.p99 }) }] }
+    }
+    Object.keys(specs).forEach(function (id) {
+      if (!charts[id]) charts[id] = LL.chart($(id), specs[id], { emptyText: 'waiting for the first second of load' })
+      else charts[id].update(specs[id])
+    })
+    // probes: one chart per probe metric
+    var groups = {}
+    Object.keys(probes).sort().forEach(function (id) {
+      var p = probes[id]
+      var g = p.meta.probe + '.' + p.meta.metric
+      ;(groups[g] = groups[g] || []).push(p)
+    })
+    var keys = Object.keys(groups).sort()
+    if (keys.length && $('probes').querySelector('.empty')) $('probes').innerHTML = ''
+    var palette = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d']
+    keys.forEach(function (g) {
+      var list = groups[g]
+      var unit = list[0].meta.unit
+      var spec = {
+        id: g, title: g, x: x, t0: t0,
+        scales: { v: { unit: unit, label: unit, side: 'left', min: 0, max: unit === 'ratio' ? 1 : undefined } },
+        series: list.map(function (p, i) {
+          var labels = p.meta.labels || {}
+          var ks = Object.keys(labels)
+          return { label: ks.length ? ks.map(function (k) { return labels[k] }).join(', ') : p.meta.metric, scale: 'v', color: palette[i % palette.length], values: x.map(function (t) { var v = p.values[t]; return v === undefined ? null : v }) }
+        })
+      }
+      if (!probeCharts[g]) {
+        var box = document.createElement('div')
+        box.className = 'chartbox'
+        var title = document.createElement('div')
+        title.className = 'title'
+        title.textContent = g
+        var el = document.createElement('div')
+        el.className = 'chart'
+        box.appendChild(title); box.appendChild(el)
+        var holder = $('probes').querySelector('.grid2')
+        if (!holder) { holder = document.createElement('div'); holder.className = 'grid2'; $('probes').appendChild(holder) }
+        holder.appendChild(box)
+        probeCharts[g] = { box: box, chart: LL.chart(el, spec) }
+      } else probeCharts[g].chart.update(spec)
+    })
+  }
+
+  function drawTables (s) {
+    var tb = $('stats').querySelector('tbody')
+    tb.innerHTML = ''
+    s.rows.forEach(function (r) {
+      var tr = document.createElement('tr')
+      if (r.failures) tr.className = 'fail'
+      cell(tr, r.type); cell(tr, r.name, 'name'); cell(tr, LL.fmt('count', r.requests), 'n')
+      cell(tr, LL.fmt('count', r.failures) + ' (' + (r.requests ? (100 * r.failures / r.requests).toFixed(1) : '0.0') + '%)', 'n')
+      cell(tr, LL.fmt('req_s', r.rps), 'n'); cell(tr, fmtMs(r.p50), 'n'); cell(tr, fmtMs(r.p95), 'n'); cell(tr, fmtMs(r.p99), 'n'); cell(tr, fmtMs(r.maxMs), 'n')
+      cell(tr, LL.fmt('bytes', r.avgBytes), 'n')
+      tb.appendChild(tr)
+    })
+    var eb = $('errors').querySelector('tbody')
+    eb.innerHTML = ''
+    if (!s.errors.length) { var tr0 = document.createElement('tr'); cell(tr0, 'no failure', 'empty').colSpan = 4; eb.appendChild(tr0) }
+    s.errors.forEach(function (e) {
+      var tr = document.createElement('tr')
+      cell(tr, LL.fmt('count', e.count), 'n'); cell(tr, e.type); cell(tr, e.name, 'name'); cell(tr, e.message, 'name')
+      eb.appendChild(tr)
+    })
+    var fl = $('findings')
+    fl.innerHTML = ''
+    if (!s.findings.length) {
+      var p = document.createElement('p'); p.className = 'empty'
+      p.textContent = s.state === 'done' ? 'No bottleneck found: no detector fired on this run.' : 'None so far. Findings appear here as the diagnosis sees them.'
+      fl.appendChild(p)
+    }
+    s.findings.forEach(function (f) {
+      var card = document.createElement('div'); card.className = 'card finding ' + f.severity
+      var h = document.createElement('h3')
+      var b = document.createElement('span'); b.className = 'badge ' + f.severity; b.textContent = f.severity
+      var t = document.createElement('span'); t.textContent = f.title
+      h.appendChild(b); h.appendChild(t); card.appendChild(h)
+      var c = document.createElement('p'); c.textContent = f.cause; card.appendChild(c)
+      if (f.recommendations && f.recommendations.length) {
+        var ul = document.createElement('ul')
+        f.recommendations.forEach(function (r) { var li = document.createElement('li'); li.textContent = r; ul.appendChild(li) })
+        card.appendChild(ul)
+      }
+      fl.appendChild(card)
+    })
+  }
+
+  function clock (s) {
+    s = Math.max(0, Math.round(s))
+    return Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0')
+  }
+
+  function render (s) {
+    var st = $('state')
+    st.textContent = s.state
+    st.className = 'badge ' + s.state
+    var running = s.state === 'running' || s.state === 'starting' || s.state === 'stopping'
+    if ($('start-btn')) $('start-btn').disabled = running
+    $('users-btn').disabled = s.state !== 'running' || (s.info && s.info.model.kind !== 'closed')
+    $('stop-btn').disabled = !(s.state === 'running' || s.state === 'starting')
+    if (s.state === 'idle') return
+    text($('elapsed'), clock(s.elapsedS) + ' of ' + clock(s.info.durationS) + ' · ' + s.info.host + (s.info.profile ? ' · profile ' + s.info.profile : ''))
+    if (s.message) showError(s.message)
+    text($('k-users'), LL.fmt('count', s.stats.users))
+    text($('k-rps'), LL.fmt('req_s', s.stats.rps))
+    text($('k-fail'), (s.stats.requests ? (100 * s.stats.failures / s.stats.requests).toFixed(2) : '0.00') + '%')
+    text($('k-p50'), LL.fmt('ms', s.stats.current.p50))
+    text($('k-p95'), LL.fmt('ms', s.stats.current.p95))
+    text($('k-p99'), LL.fmt('ms', s.stats.current.p99))
+    text($('k-reqs'), LL.fmt('count', s.stats.requests))
+    s.points.forEach(function (p) { points[p.t] = p; if (p.t > lastT) lastT = p.t })
+    s.probes.forEach(function (x) {
+      var e = probes[x.id] || (probes[x.id] = { meta: x, values: {} })
+      x.points.forEach(function (pt) { e.values[Math.floor(pt[0])] = pt[1]; if (pt[0] > lastT) lastT = Math.floor(pt[0]) })
+    })
+    var t0 = s.startedAt ? Math.floor(s.startedAt / 1000) : undefined
+    drawCharts(grid(), t0)
+    drawTables(s)
+    if (s.result) {
+      $('done').hidden = false
+      var v = $('verdict'); v.textContent = s.result.verdict.label; v.className = 'badge ' + s.result.verdict.state
+      text($('verdict-text'), s.result.verdict.summary)
+      var files = s.result.files || {}
+      text($('saved'), files.json ? ' · saved as ' + files.json : '')
+    }
+  }
+
+  var timer = null
+  function poll () {
+    clearTimeout(timer)
+    var since = Math.max(0, lastT - 2)
+    fetch('/api/live?since=' + since, { credentials: 'same-origin', headers: token ? { 'x-loadlens-token': token } : {} })
+      .then(function (r) { return r.json() })
+      .then(function (s) {
+        if (s.id !== undefined && s.id !== runId) { if (runId !== null) reset(); runId = s.id }
+        render(s)
+        timer = setTimeout(poll, s.state === 'done' || s.state === 'failed' || s.state === 'idle' ? 3000 : 1000)
+      }, function () { timer = setTimeout(poll, 2000) })
+  }
+  poll()
+})()
