@@ -27,6 +27,7 @@ import { checkExpectations } from '../reports/expectations.js'
 import { checkHostAllowed, checkReachable } from './safety.js'
 import { versions } from './versions.js'
 import { startProbeSession } from './probes.js'
+import { segmentRunsProbes } from './segments.js'
 import type { ProbeOptions, ProbeSession } from './probes.js'
 import { outputLabel, writeOutputs } from './outputs.js'
 import type { OutputOptions } from './outputs.js'
@@ -48,6 +49,8 @@ export interface RunTestOptions extends LoadFlags, OutputOptions {
   maxCost?: number
   /** which probes to run (--pg, --redis, ...) */
   probes?: ProbeOptions
+  /** with a segment: the segment (from 1) that runs the probes, 0 for none (default 1) */
+  probesOn?: number
   quiet?: boolean
   stdout?: Writable
   stderr?: NodeJS.WriteStream
@@ -117,7 +120,8 @@ export function buildResult (prep: PreparedRun, outcome: RunOutcome, options: Re
       expectations: load.expectations,
       abortedAtStop: outcome.abortedAtStop,
       droppedIterations: load.model.kind === 'open' ? outcome.droppedIterations : undefined,
-      peakUsers: outcome.peakUsers
+      peakUsers: outcome.peakUsers,
+      saturation: outcome.saturation
     },
     totals: outcome.totals,
     timeline: outcome.timeline,
@@ -133,7 +137,7 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   const stderr = o.stderr ?? process.stderr
   await checkReachable(prep.host)
   const log = (line: string): void => { if (!o.quiet) stderr.write(`${line}\n`) }
-  const probes: ProbeSession | null = await startProbeSession(o.probes, log)
+  const probes: ProbeSession | null = segmentRunsProbes(prep.segment, o.probesOn) ? await startProbeSession(o.probes, log) : null
   if (probes) o.onProbes?.(probes)
 
   const run = startRun({
@@ -184,6 +188,7 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   const checks = checkExpectations(result)
   if (!o.quiet) {
     stdout.write(formatSummary(result) + '\n')
+    if (result.meta.saturation) stdout.write(`\nGenerator: ${result.meta.saturation.message}\n`)
     if (result.diagnosis) stdout.write('\n' + formatDiagnosis(result) + '\n')
     if (checks.length) {
       stdout.write('\nExpectations\n')

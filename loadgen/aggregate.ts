@@ -7,6 +7,7 @@ import { createHistogram, decodeHistogram, encodeHistogram, mergeEncoded, summar
 import type { Histogram, LatencySummary } from '../shared/hist.js'
 import type { EntryTotals, ErrorGroup, ExceptionGroup, GeneratorHealth, SliceEntry, TimelineSlice } from '../shared/types.js'
 import { entryKey, parseErrorSignature } from './recorder.js'
+import { sortThreads } from './health.js'
 import type { SliceReport } from './recorder.js'
 
 class Total {
@@ -79,16 +80,19 @@ function mergeSliceEntry (a: SliceEntry, b: SliceEntry): SliceEntry {
   return out
 }
 
+/** The health of two parts of one second: the busiest thread's figures, the busiest
+ *  process's CPU and memory, and every thread's own line. */
 function mergeHealth (a?: GeneratorHealth, b?: GeneratorHealth): GeneratorHealth | undefined {
   if (!a) return b
   if (!b) return a
-  return {
+  const out: GeneratorHealth = {
     elu: Math.max(a.elu, b.elu),
-    loopDelayP99Ms: Math.max(a.loopDelayP99Ms, b.loopDelayP99Ms),
-    cpu: a.cpu !== undefined || b.cpu !== undefined ? (a.cpu ?? 0) + (b.cpu ?? 0) : undefined,
-    rss: a.rss !== undefined || b.rss !== undefined ? Math.max(a.rss ?? 0, b.rss ?? 0) : undefined,
-    workers: a.workers || b.workers ? [...(a.workers ?? []), ...(b.workers ?? [])] : undefined
+    loopDelayP99Ms: Math.max(a.loopDelayP99Ms, b.loopDelayP99Ms)
   }
+  if (a.cpu !== undefined || b.cpu !== undefined) out.cpu = Math.max(a.cpu ?? 0, b.cpu ?? 0)
+  if (a.rss !== undefined || b.rss !== undefined) out.rss = Math.max(a.rss ?? 0, b.rss ?? 0)
+  if (a.workers || b.workers) out.workers = sortThreads([...(a.workers ?? []), ...(b.workers ?? [])])
+  return out
 }
 
 /** Adds slice `b` (same second) into `a`. Error ids must already be global. */

@@ -16,12 +16,31 @@ import type { UserRuntime } from './user.js'
 import { WHOLE } from './share.js'
 
 export interface Budget {
-  /** stop when this many requests were made (this engine's part) */
+  /** stop when this many requests were made (by all threads of the run together when `shared`) */
   maxRequests?: number
-  /** stop when the cost reached this (this engine's part) */
+  /** stop when the cost reached this (by all threads of the run together when `shared`) */
   maxCost?: number
   /** unit cost of a row; 0 if none */
   unitCost?: (type: string, name: string) => number
+  /** counters shared by the worker threads of one run, so that the budget holds for the run */
+  shared?: SharedBudget
+}
+
+/** The run's request count (an Int32 added to atomically) and each thread's cost (a Float64
+ *  per thread, written only by that thread), in one SharedArrayBuffer. */
+export interface SharedBudget {
+  requests: Int32Array
+  cost: Float64Array
+  /** this thread's cost slot */
+  slot: number
+}
+
+export function sharedBudgetBuffer (threads: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(8 + 8 * threads)
+}
+
+export function sharedBudget (buffer: SharedArrayBuffer, threads: number, slot: number): SharedBudget {
+  return { requests: new Int32Array(buffer, 0, 1), cost: new Float64Array(buffer, 8, threads), slot }
 }
 
 export interface EngineOptions {
@@ -52,6 +71,10 @@ export interface EngineOutcome {
   costSoFar: number
 }
 
+const LOOP_DELAY_RESOLUTION_MS = 10
+/** the shortest part of a second whose event-loop figures are reported */
+const MIN_HEALTH_WINDOW_MS = 250
+
 /** epoch milliseconds, with sub-millisecond precision, on a monotonic base */
 export function epochNow (): number {
   return performance.timeOrigin + performance.now()
@@ -68,7 +91,7 @@ export class Engine {
   private cost = 0
   private startedAt = 0
   private elu: EventLoopUtilization = performance.eventLoopUtilization()
-  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 })
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS })
 
   constructor (private readonly options: EngineOptions) {}
 
@@ -79,18 +102,26 @@ export class Engine {
     let countTask = (key: string): void => recorder.countTask(key)
     if (budget && (budget.maxRequests !== undefined || budget.maxCost !== undefined)) {
       const unitCost = budget.unitCost ?? (() => 0)
+      const shared = budget.shared
       const spend = (amount: number): void => {
         if (budget.maxCost === undefined || amount === 0) return
         this.cost += amount
-        if (this.cost >= budget.maxCost) this.selfStop('max-cost', `cost budget of ${budget.maxCost} reached`)
+        let total = this.cost
+        if (shared) {
+          shared.cost[shared.slot] = this.cost
+          total = 0
+          for (let i = 0; i < shared.cost.length; i++) total += shared.cost[i]!
+        }
+        if (total >= budget.maxCost) this.selfStop('max-cost', `cost budget of ${budget.maxCost} reached`)
       }
       const record = recorder.record.bind(recorder)
       recorder.record = (type, name, us, bytes, failure) => {
         record(type, name, us, bytes, failure)
         spend(unitCost(type, name))
-        if (budget.maxRequests !== undefined && recorder.totalRequests >= budget.maxRequests) {
-          this.selfStop('max-requests', `request budget of ${budget.maxRequests} reached`)
-        }
+        if (budget.maxRequests === undefined) return
+        // FLOW rows are not requests
+        const made = !shared ? recorder.totalRequests : type === 'FLOW' ? Atomics.load(shared.requests, 0) : Atomics.add(shared.requests, 0, 1) + 1
+        if (made >= budget.maxRequests) this.selfStop('max-requests', `request budget of ${budget.maxRequests} reached`)
       }
       countTask = (key) => {
         recorder.countTask(key)
@@ -143,9 +174,12 @@ export class Engine {
     if (c.dropped) this.dropped += c.dropped
     const elu = performance.eventLoopUtilization(this.elu)
     this.elu = performance.eventLoopUtilization()
-    const delay = this.loopDelay.count > 0 ? this.loopDelay.percentile(99) / 1e6 : 0
+    // the histogram holds the intervals between ticks of a 10 ms timer: the delay is the excess
+    const delay = this.loopDelay.count > 0 ? Math.max(0, this.loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS) : 0
     this.loopDelay.reset()
-    const extra: Record<string, unknown> = { generator: { elu: Math.round(elu.utilization * 1000) / 1000, loopDelayP99Ms: Math.round(delay * 10) / 10 } }
+    const extra: Record<string, unknown> = {}
+    // a sliver of a second (the start or the stop) says nothing about the generator's health
+    if (elu.idle + elu.active >= MIN_HEALTH_WINDOW_MS) extra.generator = { elu: Math.round(elu.utilization * 1000) / 1000, loopDelayP99Ms: Math.round(delay * 10) / 10 }
     if (this.options.model.kind === 'open') Object.assign(extra, { vus: c.vus, dropped: c.dropped, iterations: c.iterations })
     this.options.onSlice(this.recorder.closeSlice(t, this.executor.active(), extra))
   }

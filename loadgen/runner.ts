@@ -7,7 +7,7 @@
  * The load runs in this thread, or in worker threads when `workers` > 1.
  */
 import { EventEmitter } from 'node:events'
-import type { ErrorGroup, EntryTotals, ExceptionGroup, LoadModel, Share, StopReason, TimelineSlice } from '../shared/types.js'
+import type { ErrorGroup, EntryTotals, ExceptionGroup, GeneratorSaturation, LoadModel, Share, StopReason, TimelineSlice } from '../shared/types.js'
 import type { ScenarioPlan } from '../scenarios/validate.js'
 import { Aggregator } from './aggregate.js'
 import type { LiveStats } from './aggregate.js'
@@ -16,6 +16,7 @@ import type { Budget, EngineOutcome } from './engine.js'
 import type { SliceReport } from './recorder.js'
 import { WHOLE } from './share.js'
 import { WorkerPool } from './workers.js'
+import { findSaturation } from './health.js'
 import { costLookup } from './cost.js'
 
 export interface RunOptions {
@@ -49,6 +50,8 @@ export interface RunOutcome {
   errors: ErrorGroup[]
   exceptions: ExceptionGroup[]
   workers: number
+  /** set when a load thread was saturated for several seconds (see health.ts) */
+  saturation?: GeneratorSaturation
 }
 
 /** What the runner drives: the engine in this thread, or a pool of worker threads. */
@@ -132,7 +135,8 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
       host: o.host,
       requestTimeoutMs: o.requestTimeoutMs ?? o.plan.requestTimeoutMs,
       share: o.share ?? WHOLE,
-      runSeed: o.runSeed ?? Math.floor(Date.now() / 1000),
+      // segments started together (--start-at) share the seed of their test data
+      runSeed: o.runSeed ?? Math.floor((o.startAt ?? Date.now()) / 1000),
       startAt: o.startAt,
       insecure: o.insecure
     }
@@ -163,7 +167,8 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
       timeline: agg.timeline,
       errors: agg.errors,
       exceptions: agg.exceptions,
-      workers
+      workers,
+      saturation: findSaturation(agg.timeline)
     }
   }
 }

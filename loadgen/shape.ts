@@ -119,6 +119,8 @@ export class RateShape {
       const a = s.t1 === Infinity ? 0 : (s.r1 - s.r0) / d
       const nEnd = s.t1 === Infinity ? Infinity : s.n0 + ((s.r0 + s.r1) / 2) * d
       if (k < nEnd - 1e-9 || s.t1 === Infinity) {
+        // a rate that ends at 0 starts nothing more (not even an iteration at its start)
+        if (s.t1 === Infinity && s.r0 <= 0) return Infinity
         const need = k - s.n0
         if (need <= 0) return s.t0
         if (Math.abs(a) < 1e-12) return s.r0 > 0 ? s.t0 + need / s.r0 : Infinity

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { loadScenario } from '../scenarios/load.js'
 import { costLookup } from './cost.js'
-import { Engine } from './engine.js'
+import { Engine, sharedBudget } from './engine.js'
 import type { FromWorker, ToWorker, WorkerInit } from './workers.js'
 
 const init = workerData as WorkerInit
@@ -27,7 +27,7 @@ async function main (): Promise<void> {
         runSeed: init.runSeed,
         startAt: m.startAt,
         insecure: init.insecure,
-        budget: { maxRequests: init.budget.maxRequests, maxCost: init.budget.maxCost, unitCost: costLookup(init.budget.unitCosts) },
+        budget: { maxRequests: init.budget.maxRequests, maxCost: init.budget.maxCost, unitCost: costLookup(init.budget.unitCosts), shared: sharedBudget(init.budget.shared, init.count, init.index) },
         onSlice: (report) => send({ type: 'slice', report }),
         onStart: (startedAt) => send({ type: 'start', startedAt }),
         onSelfStop: (reason, message) => send({ type: 'selfStop', reason, message })

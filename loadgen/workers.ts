@@ -8,8 +8,9 @@ import { existsSync } from 'node:fs'
 import { HarnessError } from '../shared/errors.js'
 import type { LoadModel, Share, StopReason } from '../shared/types.js'
 import { mergeSlices } from './aggregate.js'
-import { epochNow } from './engine.js'
+import { epochNow, sharedBudgetBuffer } from './engine.js'
 import type { EngineOutcome } from './engine.js'
+import { sortThreads } from './health.js'
 import type { SliceReport } from './recorder.js'
 import { subShare } from './share.js'
 import type { LoadDriver } from './runner.js'
@@ -58,7 +59,7 @@ export interface WorkerInit {
   share: Share
   runSeed: number
   insecure?: boolean
-  budget: WorkerPoolOptions['budget']
+  budget: WorkerPoolOptions['budget'] & { shared: SharedArrayBuffer }
 }
 
 function workerEntry (): URL {
@@ -91,11 +92,16 @@ export class WorkerPool implements LoadDriver {
     if (!p) return
     clearTimeout(p.timer)
     this.pending.delete(t)
+    const w = p.report.slice.generator?.workers
+    if (w) sortThreads(w)
     this.o.onSlice(p.report)
   }
 
   private addReport (index: number, report: SliceReport): void {
     const t = report.slice.t
+    // the thread's own event loop, kept apart in the merged second
+    const g = report.slice.generator
+    if (g) report.slice.generator = { ...g, workers: [{ worker: index + 1, elu: g.elu, loopDelayP99Ms: g.loopDelayP99Ms }] }
     // flush older seconds still waiting: reports arrive in order per thread
     for (const k of [...this.pending.keys()]) if (k < t && this.pending.get(k)!.from.has(index)) this.flush(k)
     const p = this.pending.get(t)
@@ -114,6 +120,8 @@ export class WorkerPool implements LoadDriver {
     const o = this.o
     if (!o.planFile) throw new HarnessError('worker threads load the scenario from its file; this scenario has none')
     const entry = workerEntry()
+    // the request and cost budgets hold for the whole run: the threads count together
+    const shared = sharedBudgetBuffer(o.workers)
     const outcomes: Array<Promise<EngineOutcome>> = []
     const ready: Array<Promise<void>> = []
     for (let i = 0; i < o.workers; i++) {
@@ -129,11 +137,7 @@ export class WorkerPool implements LoadDriver {
         share: subShare(o.share, i, o.workers),
         runSeed: o.runSeed,
         insecure: o.insecure,
-        budget: {
-          maxRequests: o.budget.maxRequests === undefined ? undefined : Math.max(1, Math.round(o.budget.maxRequests / o.workers)),
-          maxCost: o.budget.maxCost === undefined ? undefined : o.budget.maxCost / o.workers,
-          unitCosts: o.budget.unitCosts
-        }
+        budget: { maxRequests: o.budget.maxRequests, maxCost: o.budget.maxCost, unitCosts: o.budget.unitCosts, shared }
       }
       const w = new Worker(entry, { workerData: init })
       this.threads.push(w)

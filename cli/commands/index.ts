@@ -1,6 +1,7 @@
 /** Every `loadlens` command; each registers its flags and action on the program. */
 import type { Command } from 'commander'
 import { registerRun } from './run.js'
+import { registerMerge } from './merge.js'
 import { registerDemo } from './demo.js'
 import { registerDiagnose } from './diagnose.js'
 import { registerCheck } from './check.js'
@@ -11,6 +12,7 @@ import { registerServe } from './serve.js'
 
 export const COMMANDS: Array<(program: Command) => void> = [
   registerRun,
+  registerMerge,
   registerDemo,
   registerDiagnose,
   registerCheck,

@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { runTestServed } from '../../app/web/entry.js'
 import { addLoadFlags, addOutputFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, startAtArg } from '../flags.js'
 import type { Flags } from '../flags.js'
+import { parseProbesOn } from '../../app/segments.js'
 
 export function registerRun (program: Command): void {
   const run = program.command('run')
@@ -13,6 +14,7 @@ export function registerRun (program: Command): void {
     .option('--metrics-port <n>', 'serve Prometheus /metrics on this port during the run (headless too)', intArg('a port number'))
     .option('--segment <i/N>', 'run only the i-th of N equal segments of the load (distributed runs)')
     .option('--start-at <time>', 'start at this time (ISO or epoch seconds), so segments start together', startAtArg)
+    .option('--probes-on <i>', 'with --segment: the segment that runs the probes (default 1; "none" for none)', parseProbesOn)
     .option('--allow-remote', 'allow a host that is not loopback or in the scenario\'s allowedHosts')
   addLoadFlags(run)
   addOutputFlags(run)
@@ -24,6 +26,7 @@ export function registerRun (program: Command): void {
       host: flags.host,
       segment: flags.segment,
       startAt: flags.startAt,
+      probesOn: flags.probesOn,
       allowRemote: flags.allowRemote,
       ...pickOutputFlags(flags),
       quiet: flags.quiet,

@@ -1,0 +1,71 @@
+/**
+ * The generator's check on itself. A load thread whose event loop is saturated starts its
+ * requests late and reads its responses late, so the latencies it measures include its own
+ * queueing. A second is saturated when a load thread's event-loop utilisation is >= 0.95 or
+ * its event-loop delay p99 is >= 100 ms (the Clinic.js Doctor thresholds); the run is
+ * flagged when that held in at least 3 seconds and at least a tenth of the timeline.
+ * The correlator marks such a run unreliable.
+ */
+import type { GeneratorHealth, GeneratorSaturation, ThreadHealth, TimelineSlice } from '../shared/types.js'
+
+export const SATURATION = {
+  /** event-loop utilisation 0..1 from which a second counts as saturated */
+  elu: 0.95,
+  /** event-loop delay p99 (ms) from which a second counts as saturated */
+  loopDelayMs: 100,
+  /** saturated seconds needed to flag the run */
+  minSeconds: 3,
+  /** and the share of the timeline they must make */
+  minShare: 0.1
+} as const
+
+export function isSaturated (h: { elu: number; loopDelayP99Ms: number }): boolean {
+  return h.elu >= SATURATION.elu || h.loopDelayP99Ms >= SATURATION.loopDelayMs
+}
+
+/** "worker 2", "segment 2/3 worker 1", "segment 2/3", or "load thread". */
+export function threadLabel (t: ThreadHealth): string {
+  const parts: string[] = []
+  if (t.segment) parts.push(`segment ${t.segment}`)
+  if (t.worker !== undefined) parts.push(`worker ${t.worker}`)
+  return parts.length ? parts.join(' ') : 'load thread'
+}
+
+/** The threads of a second: the per-worker list, or the one load thread. */
+function threadsOf (g: GeneratorHealth): ThreadHealth[] {
+  return g.workers?.length ? g.workers : [{ elu: g.elu, loopDelayP99Ms: g.loopDelayP99Ms }]
+}
+
+/** The generator's verdict over a timeline; undefined when it was never saturated long enough. */
+export function findSaturation (timeline: TimelineSlice[]): GeneratorSaturation | undefined {
+  const bad: number[] = []
+  const threads = new Map<string, number>()
+  let peakElu = 0
+  let peakDelay = 0
+  for (const s of timeline) {
+    const g = s.generator
+    if (!g) continue
+    let any = false
+    for (const t of threadsOf(g)) {
+      if (!isSaturated(t)) continue
+      any = true
+      const label = threadLabel(t)
+      threads.set(label, (threads.get(label) ?? 0) + 1)
+      peakElu = Math.max(peakElu, t.elu)
+      peakDelay = Math.max(peakDelay, t.loopDelayP99Ms)
+    }
+    if (any) bad.push(s.t)
+  }
+  const n = timeline.length
+  if (bad.length < SATURATION.minSeconds || bad.length < SATURATION.minShare * n) return undefined
+  const names = [...threads.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k]) => k)
+  const what = names.length === 1 && names[0] === 'load thread' ? 'the load thread' : names.slice(0, 4).join(', ') + (names.length > 4 ? ` and ${names.length - 4} more` : '')
+  const message = `the load generator was saturated in ${bad.length} of ${n} seconds (${what}: event-loop utilisation up to ${Math.round(peakElu * 100)}%, ` +
+    `event-loop delay p99 up to ${Math.round(peakDelay)} ms); its latencies include its own queueing: use --workers, or more machines with --segment`
+  return { threads: names, seconds: bad.length, ofSeconds: n, window: { from: bad[0]!, to: bad[bad.length - 1]! }, peakElu, peakLoopDelayP99Ms: peakDelay, message }
+}
+
+/** Orders a second's thread list by segment, then worker number. */
+export function sortThreads (list: ThreadHealth[]): ThreadHealth[] {
+  return list.sort((a, b) => (a.segment ?? '').localeCompare(b.segment ?? '', undefined, { numeric: true }) || (a.worker ?? 0) - (b.worker ?? 0))
+}
