@@ -15,8 +15,9 @@ export const SLOW_MS = 200
  * then idles until the end, so the totals are known in advance whatever the timing.
  * open.ts: 20 iterations/s for 2 s, then none: exactly 40 iterations of one request each.
  * busy.ts: the user with id 1 burns its thread's CPU (to saturate one worker thread).
+ * loop.ts: one request to /fast per task, no wait.
  */
-export function scaleScenarios (): { dir: string; closed: string; open: string; busy: string } {
+export function scaleScenarios (): { dir: string; closed: string; open: string; busy: string; loop: string } {
   const dir = mkdtempSync(join(tmpdir(), 'loadlens-scale-'))
   const closed = join(dir, 'closed.ts')
   writeFileSync(closed, `import { defineScenario, constant } from 'loadlens'
@@ -56,7 +57,7 @@ export default defineScenario({
       wait: constant(0),
       tasks: {
         t: async (u) => {
-          if (u.id === 1) { const end = Date.now() + 40; while (Date.now() < end) { /* burn */ } }
+          if (u.id === 1) { const end = Date.now() + 300; while (Date.now() < end) { /* burn */ } }
           await u.http.get('/fast')
           if (u.id !== 1) await u.sleep(0.05)
         }
@@ -65,7 +66,14 @@ export default defineScenario({
   }
 })
 `)
-  return { dir, closed, open, busy }
+  const loop = join(dir, 'loop.ts')
+  writeFileSync(loop, `import { defineScenario } from 'loadlens'
+export default defineScenario({
+  name: 'scale-loop',
+  users: { U: { tasks: { t: async (u) => { await u.http.get('/fast') } } } }
+})
+`)
+  return { dir, closed, open, busy, loop }
 }
 
 /** A loopback server: /slow answers after SLOW_MS, everything else after FAST_MS. */
