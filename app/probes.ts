@@ -1,9 +1,24 @@
 /**
  * Wiring of the probes into a run (owned by the probes work, issue 4): which probes to start
- * from flags and env, started before the load and stopped after it, sampled on the run's
- * clock. Until probes exist this starts nothing.
+ * from flags and env (DATABASE_URL, REDIS_URL), started before the load and stopped after it,
+ * sampled on the run's clock. One line per probe says what it watches (passwords redacted)
+ * or why it cannot start; the run goes on without a probe that cannot start unless
+ * `strict`, which makes that a HarnessError (exit 3).
  */
+import { HarnessError, UsageError } from '../shared/errors.js'
+import { redactUrl } from '../shared/redact.js'
 import type { ProbeStatus, Series } from '../shared/types.js'
+import type { Probe } from '../probes/probe.js'
+import { ProbeScheduler } from '../probes/scheduler.js'
+import { PgProbe } from '../probes/pg.js'
+import { RedisProbe } from '../probes/redis.js'
+import { CeleryProbe } from '../probes/celery.js'
+import { CeleryFlowerProbe } from '../probes/celery-flower.js'
+import { HostProbe } from '../probes/host.js'
+import { GeneratorProbe } from '../probes/generator.js'
+import { TargetProbe } from '../probes/target.js'
+import { LogsProbe } from '../probes/logs.js'
+import { PrometheusProbe } from '../probes/prometheus.js'
 
 /** Probe settings from flags and env. A probe runs when its setting is given. */
 export interface ProbeOptions {
@@ -48,6 +63,82 @@ export interface ProbeSession {
   status (): ProbeStatus[]
 }
 
-export async function startProbeSession (_options: ProbeOptions | undefined, _log: (line: string) => void): Promise<ProbeSession | null> {
-  return null
+function checkUrl (value: string, flag: string, protocols: string[], hint = ''): string {
+  let u: URL
+  try {
+    u = new URL(value)
+  } catch {
+    throw new UsageError(`${flag}: expected a URL like ${protocols[0]}//host:port/..., got "${redactUrl(value)}"`)
+  }
+  if (!protocols.includes(u.protocol)) throw new UsageError(`${flag}: expected a ${protocols.join(' or ')} URL, got "${redactUrl(value)}"${hint}`)
+  return value
+}
+
+/** Options with env fallbacks applied and every value checked (UsageError naming the flag). */
+export function resolveProbeOptions (options: ProbeOptions, env: NodeJS.ProcessEnv = process.env): ProbeOptions {
+  const o: ProbeOptions = { ...options }
+  if (o.pg === undefined && env.DATABASE_URL) o.pg = env.DATABASE_URL
+  if (o.redis === undefined && env.REDIS_URL) o.redis = env.REDIS_URL
+  if (o.pg !== undefined) checkUrl(o.pg, o.pg === env.DATABASE_URL && options.pg === undefined ? 'DATABASE_URL' : '--pg', ['postgres:', 'postgresql:'])
+  if (o.redis !== undefined) checkUrl(o.redis, o.redis === env.REDIS_URL && options.redis === undefined ? 'REDIS_URL' : '--redis', ['redis:', 'rediss:'])
+  if (o.celeryBroker !== undefined) checkUrl(o.celeryBroker, '--celery-broker', ['redis:', 'rediss:'], ' (loadlens speaks to Redis brokers directly; for others use --celery-flower URL)')
+  if (o.celeryFlower !== undefined) checkUrl(o.celeryFlower, '--celery-flower', ['http:', 'https:'])
+  if (o.targetMetrics !== undefined) checkUrl(o.targetMetrics, '--target-metrics', ['http:', 'https:'])
+  if (o.targetPid !== undefined && !(Number.isInteger(o.targetPid) && o.targetPid > 0)) throw new UsageError(`--target-pid: expected a process id (a whole number > 0), got ${o.targetPid}`)
+  if (o.targetPid !== undefined && o.targetProcess !== undefined) throw new UsageError('--target-pid and --target-process: give one of them')
+  if (o.targetProcess !== undefined && o.targetProcess.trim() === '') throw new UsageError('--target-process: expected a pattern of the target\'s command line')
+  if (o.log !== undefined && o.logCommand !== undefined) throw new UsageError('--log and --log-command: give one of them')
+  if (o.intervalS !== undefined && !(Number.isFinite(o.intervalS) && o.intervalS >= 1 && o.intervalS <= 300)) throw new UsageError(`--probe-interval: expected seconds between 1 and 300, got ${o.intervalS}`)
+  return o
+}
+
+const NOT_CONFIGURED: Array<[string, string, (o: ProbeOptions) => boolean]> = [
+  ['pg', '--pg URL or DATABASE_URL', o => o.pg !== undefined],
+  ['redis', '--redis URL or REDIS_URL', o => o.redis !== undefined],
+  ['celery', '--celery-broker URL or --celery-flower URL', o => o.celeryBroker !== undefined || o.celeryFlower !== undefined],
+  ['target', '--target-pid PID or --target-process PATTERN', o => o.targetPid !== undefined || o.targetProcess !== undefined],
+  ['logs', '--log FILE or --log-command CMD', o => o.log !== undefined || o.logCommand !== undefined],
+  ['metrics', '--target-metrics URL', o => o.targetMetrics !== undefined]
+]
+
+/** The probes the options ask for, not started. */
+export function buildProbes (o: ProbeOptions): Probe[] {
+  const intervalMs = (o.intervalS ?? 1) * 1000
+  const probes: Probe[] = []
+  if (o.pg !== undefined) probes.push(new PgProbe({ url: o.pg, database: o.pgDatabase, application: o.pgApplication }))
+  if (o.redis !== undefined) probes.push(new RedisProbe(o.redis))
+  if (o.celeryFlower !== undefined) probes.push(new CeleryFlowerProbe(o.celeryFlower, o.celeryQueues))
+  else if (o.celeryBroker !== undefined) probes.push(new CeleryProbe({ broker: o.celeryBroker, queues: o.celeryQueues, intervalMs }))
+  if (o.host !== false) probes.push(new HostProbe())
+  if (o.targetPid !== undefined || o.targetProcess !== undefined) probes.push(new TargetProbe({ pid: o.targetPid, pattern: o.targetProcess }))
+  if (o.log !== undefined || o.logCommand !== undefined) probes.push(new LogsProbe({ file: o.log, command: o.logCommand }))
+  if (o.targetMetrics !== undefined) probes.push(new PrometheusProbe({ url: o.targetMetrics, select: o.targetMetricsSelect }))
+  probes.push(new GeneratorProbe())
+  return probes
+}
+
+/**
+ * Starts the probes the options ask for (none when `options` is undefined: a library call
+ * that did not ask for probes). Resolves once every probe has connected or failed to.
+ */
+export async function startProbeSession (options: ProbeOptions | undefined, log: (line: string) => void): Promise<ProbeSession | null> {
+  if (!options) return null
+  const o = resolveProbeOptions(options)
+  const scheduler = new ProbeScheduler(buildProbes(o), { intervalMs: (o.intervalS ?? 1) * 1000, log })
+  const report = await scheduler.start()
+  for (const p of report.started) log(`probe ${p.name}: watching ${p.target}`)
+  for (const f of report.failed) log(`probe ${f.probe.name}: cannot start: ${f.reason}${o.strict ? '' : ' (the run goes on without it)'}`)
+  if (o.strict && report.failed.length) {
+    await scheduler.stop()
+    const f = report.failed[0]!
+    throw new HarnessError(`--strict-probes: probe ${f.probe.name} cannot start: ${f.reason}`)
+  }
+  const notConfigured: ProbeStatus[] = NOT_CONFIGURED.filter(([, , given]) => !given(o)).map(([probe, how]) => ({
+    probe, target: '', state: 'not configured', message: `not configured (${how})`, samples: 0, skippedTicks: 0, gaps: []
+  }))
+  return {
+    stop: () => scheduler.stop(),
+    series: () => scheduler.series(),
+    status: () => [...scheduler.status(), ...notConfigured]
+  }
 }

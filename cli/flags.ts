@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { InvalidArgumentError } from 'commander'
 import type { Command } from 'commander'
 import { parseDuration } from '../shared/duration.js'
+import type { ProbeOptions } from '../app/probes.js'
 
 // ---------------------------------------------------------------------------------------
 // flag value parsers: each names what it expected
@@ -122,4 +123,68 @@ export function pickReadiness (flags: Flags): { monitoringUrl?: string; errorTra
   const out: Record<string, string> = {}
   for (const k of ['monitoringUrl', 'errorTrackerDsn', 'alertRules', 'alertRulesUrl', 'rollbackPlan']) if (typeof flags[k] === 'string') out[k] = flags[k]
   return out
+}
+
+// ---------------------------------------------------------------------------------------
+// probe flags (issue 4): what to watch while the load runs
+
+function collect (value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
+}
+
+function probeIntervalArg (value: string): number {
+  let s: number
+  try {
+    s = parseDuration(value, '--probe-interval')
+  } catch {
+    throw new InvalidArgumentError(`expected seconds between samples (1, 2s, 5s), got "${value}"`)
+  }
+  if (!(s >= 1 && s <= 300)) throw new InvalidArgumentError(`expected seconds between samples from 1 to 300, got "${value}"`)
+  return s
+}
+
+/** --pg, --redis, --celery-*, --target-*, --log*, --probe-interval, --strict-probes, --no-host-probe */
+export function addProbeFlags (cmd: Command): Command {
+  return cmd
+    .option('--pg <url>', 'watch this PostgreSQL (pg_stat_activity, pg_stat_database, pg_stat_statements); default DATABASE_URL')
+    .option('--pg-database <name>', "count only sessions of this database (default: the URL's)")
+    .option('--pg-application <name>', "count only sessions with this application_name (the target's)")
+    .option('--redis <url>', 'watch this Redis (INFO: hit rate, ops/s, memory, clients); default REDIS_URL')
+    .option('--celery-broker <url>', "watch Celery workers and queues through this Redis broker (Celery's remote control)")
+    .option('--celery-queue <name>', 'a queue whose depth to watch (repeatable; default celery)', collect)
+    .option('--celery-flower <url>', "watch Celery through Flower's HTTP API instead of the broker")
+    .option('--target-pid <pid>', 'watch this process and its children (RSS, CPU)', intArg('a process id'))
+    .option('--target-process <pattern>', 'watch the processes whose command line contains this (or matches /regex/), with their children')
+    .option('--target-metrics <url>', "scrape the target's Prometheus endpoint every interval")
+    .option('--target-metric <name>', 'a metric to keep from --target-metrics (repeatable, * wildcard)', collect)
+    .option('--log <file>', 'follow this log file and count lines by level')
+    .option('--log-command <cmd>', 'follow the output of this command instead (e.g. "docker logs -f --since 1s api")')
+    .option('--probe-interval <seconds>', 'seconds between probe samples (default 1)', probeIntervalArg)
+    .option('--strict-probes', 'fail the run (exit 3) when a probe cannot start')
+    .option('--no-host-probe', "don't sample the host's CPU, memory and network")
+}
+
+/** The ProbeOptions of the parsed flags (env fallbacks are applied when the probes start). */
+export function pickProbeOptions (flags: Flags): ProbeOptions {
+  const map: Record<string, string> = {
+    pg: 'pg',
+    pgDatabase: 'pgDatabase',
+    pgApplication: 'pgApplication',
+    redis: 'redis',
+    celeryBroker: 'celeryBroker',
+    celeryQueue: 'celeryQueues',
+    celeryFlower: 'celeryFlower',
+    targetPid: 'targetPid',
+    targetProcess: 'targetProcess',
+    targetMetrics: 'targetMetrics',
+    targetMetric: 'targetMetricsSelect',
+    log: 'log',
+    logCommand: 'logCommand',
+    probeInterval: 'intervalS',
+    strictProbes: 'strict'
+  }
+  const out: Record<string, unknown> = {}
+  for (const [flag, key] of Object.entries(map)) if (flags[flag] !== undefined) out[key] = flags[flag]
+  if (flags.hostProbe === false) out.host = false
+  return out as ProbeOptions
 }

@@ -58,8 +58,11 @@ export const METRICS = {
     concurrency: 'concurrency',
     /** messages waiting in a broker queue, label `queue` */
     queueDepth: 'queue_depth',
+    /** from task events (workers started with -E); absent when workers send none */
     succeededPerS: 'succeeded_per_s',
-    failedPerS: 'failed_per_s'
+    failedPerS: 'failed_per_s',
+    /** tasks finished (succeeded or failed) per second, from the workers' stats totals less their active tasks */
+    finishedPerS: 'finished_per_s'
   },
   host: {
     /** whole-host CPU busy, percent of all cores (0..100) */
@@ -70,6 +73,7 @@ export const METRICS = {
     memUsed: 'mem_used',
     memAvailable: 'mem_available',
     swapUsed: 'swap_used',
+    /** per network interface, label `iface` (loopback included) */
     netRxPerS: 'net_rx_per_s',
     netTxPerS: 'net_tx_per_s'
   },
@@ -87,12 +91,18 @@ export const METRICS = {
     loopDelayP99Ms: 'loop_delay_p99_ms'
   },
   logs: {
-    /** lines per second, label `level`: critical, error, warning, traceback */
+    /** lines per second, label `level`: critical, error, warning, traceback, other (no level word) */
     linesPerS: 'lines_per_s'
   },
   metrics: {
-    /** 1 when the target's metrics endpoint answered the scrape */
-    up: 'up'
+    /** 1 when the target's metrics endpoint answered the scrape, 0 when it did not */
+    up: 'up',
+    /** process_resident_memory_bytes of the endpoint, bytes */
+    processRss: 'process_resident_memory_bytes',
+    /** rate of process_cpu_seconds_total, percent of one core */
+    processCpu: 'process_cpu'
+    // selected metrics keep their Prometheus names: gauges as they are, counters as rates per
+    // second, histograms and summaries as <name>_mean and <name>_count (per second)
   }
 } as const
 

@@ -1,7 +1,7 @@
 /** `loadlens run <scenario>`: a scenario against a host. */
 import type { Command } from 'commander'
 import { runTestServed } from '../../app/web/entry.js'
-import { addLoadFlags, addOutputFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, startAtArg } from '../flags.js'
+import { addLoadFlags, addOutputFlags, addProbeFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, pickProbeOptions, startAtArg } from '../flags.js'
 import type { Flags } from '../flags.js'
 import { parseProbesOn } from '../../app/segments.js'
 
@@ -19,6 +19,7 @@ export function registerRun (program: Command): void {
   addLoadFlags(run)
   addOutputFlags(run)
   addWebFlags(run)
+  addProbeFlags(run)
   run.action(async (scenario: string, flags: Flags) => {
     const outcome = await runTestServed({
       scenario,
@@ -27,6 +28,7 @@ export function registerRun (program: Command): void {
       segment: flags.segment,
       startAt: flags.startAt,
       probesOn: flags.probesOn,
+      probes: pickProbeOptions(flags),
       allowRemote: flags.allowRemote,
       ...pickOutputFlags(flags),
       quiet: flags.quiet,

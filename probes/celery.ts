@@ -1,0 +1,200 @@
+/**
+ * Celery probe over the Redis broker (see celery-wire.ts for the protocol): each sample
+ * broadcasts `active`, `reserved` and `stats` to every worker and reads the queues' depth.
+ *   workers_online          workers that answered within the window
+ *   active / reserved       tasks executing / prefetched, per worker
+ *   concurrency             the worker's pool size (stats pool.max-concurrency)
+ *   queue_depth             messages waiting in each queue (LLEN)
+ *   finished_per_s          tasks finished per second (stats totals less active tasks)
+ *   succeeded_per_s, failed_per_s   from task events, when workers send them (-E)
+ *
+ * The reply window is 60 % of the interval (at most 1 s); once every worker known from the
+ * last sample and from heartbeats has answered, the sample ends early. Every tenth sample
+ * waits the whole window to find new workers.
+ */
+import type { Redis } from 'ioredis'
+import { describeError } from '../shared/errors.js'
+import { METRICS } from '../shared/metrics.js'
+import { redactUrl } from '../shared/redact.js'
+import { ProbeStartError } from './probe.js'
+import type { Probe, Reading } from './probe.js'
+import { probeRedis } from './redis.js'
+import { brokerDb, decodeEnvelope, queueDepths, RemoteControl } from './celery-wire.js'
+
+const M = METRICS.celery
+const DISCOVER_EVERY = 10
+
+export interface CeleryProbeOptions {
+  broker: string
+  queues?: string[]
+  intervalMs?: number
+}
+
+export class CeleryProbe implements Probe {
+  readonly name = 'celery'
+  readonly target: string
+  readonly timeoutMs: number
+  private readonly windowMs: number
+  private readonly queues: string[]
+  private readonly cmd: Redis
+  private readonly blocking: Redis
+  private readonly events: Redis
+  private readonly rc: RemoteControl
+  private readonly db: number
+  private lastError = ''
+  private samples = 0
+  private lastRepliers = new Set<string>()
+  private heartbeats = new Map<string, number>()
+  private finishedBefore = new Map<string, number>()
+  private lastAt = 0
+  private taskEvents = false
+  private succeeded = 0
+  private failed = 0
+  private workersSeen = new Map<string, { concurrency?: number; pool?: string; firstSeen: number; lastSeen: number }>()
+  private peakDepth = new Map<string, number>()
+
+  constructor (o: CeleryProbeOptions) {
+    this.target = `${redactUrl(o.broker)} (queues ${(o.queues?.length ? o.queues : ['celery']).join(', ')})`
+    this.queues = o.queues?.length ? o.queues : ['celery']
+    const interval = o.intervalMs ?? 1000
+    this.windowMs = Math.min(1000, Math.max(100, interval * 0.6))
+    this.timeoutMs = Math.min(interval * 0.95, this.windowMs + 400)
+    this.cmd = probeRedis(o.broker, 'loadlens-celery-probe')
+    this.blocking = probeRedis(o.broker, 'loadlens-celery-replies')
+    this.events = probeRedis(o.broker, 'loadlens-celery-events')
+    for (const c of [this.cmd, this.blocking, this.events]) c.on('error', (err: Error) => { this.lastError = describeError(err) })
+    this.db = brokerDb(o.broker)
+    this.rc = new RemoteControl(this.cmd, this.blocking, this.db)
+  }
+
+  async start (): Promise<void> {
+    try {
+      await Promise.all([this.cmd.connect(), this.blocking.connect(), this.events.connect()])
+      await this.cmd.ping()
+    } catch (err) {
+      this.disconnect()
+      throw new ProbeStartError(`cannot connect to the Celery broker ${this.target}: ${describeError(err)}`, { cause: err })
+    }
+    this.events.on('pmessage', (_pattern: string, _channel: string, message: string) => this.onEvent(message))
+    await this.events.psubscribe(`/${this.db}.celeryev/*`)
+  }
+
+  private onEvent (raw: string): void {
+    let ev
+    try {
+      ev = decodeEnvelope(raw).body
+    } catch {
+      return
+    }
+    if (!ev || typeof ev !== 'object') return
+    const type = String(ev.type ?? '')
+    const host = String(ev.hostname ?? '')
+    if (type === 'worker-heartbeat' || type === 'worker-online') this.heartbeats.set(host, Date.now())
+    else if (type === 'worker-offline') this.heartbeats.delete(host)
+    else if (type.startsWith('task-')) {
+      this.taskEvents = true
+      if (type === 'task-succeeded') this.succeeded++
+      else if (type === 'task-failed') this.failed++
+    }
+  }
+
+  private expected (): Set<string> | undefined {
+    if (this.samples % DISCOVER_EVERY === 0) return undefined
+    const out = new Set(this.lastRepliers)
+    const now = Date.now()
+    for (const [host, at] of this.heartbeats) if (now - at < 5000) out.add(host)
+    return out.size ? out : undefined
+  }
+
+  async sample (now: number, signal: AbortSignal): Promise<Reading[]> {
+    if (this.cmd.status !== 'ready' || this.blocking.status !== 'ready') throw new Error(this.lastError || `broker not connected (${this.cmd.status})`)
+    const onAbort = (): void => { this.blocking.disconnect(true) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    let replies
+    let depths
+    try {
+      replies = await this.rc.broadcast(['active', 'reserved', 'stats'], { windowMs: this.windowMs, expect: this.expected() })
+      depths = await queueDepths(this.cmd, this.queues)
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+    this.samples++
+    const active = replies.get('active')!
+    const reserved = replies.get('reserved')!
+    const stats = replies.get('stats')!
+    const workers = new Set<string>([...active.keys(), ...reserved.keys(), ...stats.keys()])
+    this.lastRepliers = workers
+    const out: Reading[] = [{ metric: M.workersOnline, unit: 'count', value: workers.size }]
+    const seconds = this.lastAt ? (now - this.lastAt) / 1000 : 0
+    this.lastAt = now
+    let finished = 0
+    let finishedKnown = false
+    for (const w of [...workers].sort()) {
+      const a = active.get(w)
+      const r = reserved.get(w)
+      const s = stats.get(w) as any
+      const nActive = Array.isArray(a) ? a.length : null
+      if (nActive !== null) out.push({ metric: M.active, labels: { worker: w }, unit: 'count', value: nActive })
+      if (Array.isArray(r)) out.push({ metric: M.reserved, labels: { worker: w }, unit: 'count', value: r.length })
+      const conc = Number(s?.pool?.['max-concurrency'])
+      if (Number.isFinite(conc)) out.push({ metric: M.concurrency, labels: { worker: w }, unit: 'count', value: conc })
+      const seen = this.workersSeen.get(w) ?? { firstSeen: Math.floor(now / 1000), lastSeen: 0 }
+      seen.lastSeen = Math.floor(now / 1000)
+      if (Number.isFinite(conc)) seen.concurrency = conc
+      if (s?.pool) seen.pool = 'processes' in s.pool ? 'prefork' : 'threads' in s.pool ? 'threads' : undefined
+      this.workersSeen.set(w, seen)
+      if (s && typeof s.total === 'object' && nActive !== null) {
+        const total = Object.values(s.total as Record<string, number>).reduce((x, y) => x + Number(y), 0)
+        const done = total - nActive
+        const before = this.finishedBefore.get(w)
+        this.finishedBefore.set(w, done)
+        if (before !== undefined && done >= before && seconds > 0) {
+          finished += done - before
+          finishedKnown = true
+        }
+      }
+    }
+    out.push({ metric: M.finishedPerS, unit: 'per_s', value: finishedKnown ? finished / seconds : (workers.size === 0 && seconds > 0 ? 0 : null) })
+    if (this.taskEvents && seconds > 0) {
+      out.push({ metric: M.succeededPerS, unit: 'per_s', value: this.succeeded / seconds })
+      out.push({ metric: M.failedPerS, unit: 'per_s', value: this.failed / seconds })
+    }
+    this.succeeded = 0
+    this.failed = 0
+    for (const [q, n] of depths) {
+      out.push({ metric: M.queueDepth, labels: { queue: q }, unit: 'count', value: n })
+      this.peakDepth.set(q, Math.max(this.peakDepth.get(q) ?? 0, n))
+    }
+    return out
+  }
+
+  private disconnect (): void {
+    for (const c of [this.cmd, this.blocking, this.events]) c.disconnect()
+  }
+
+  async stop (): Promise<void> {
+    try {
+      if (this.cmd.status === 'ready') await this.rc.close()
+    } catch {
+      // the broker is gone: nothing to clean
+    }
+    this.disconnect()
+  }
+
+  note (): string | undefined {
+    const notes: string[] = []
+    if (this.samples && !this.taskEvents) notes.push('no task events seen: start workers with -E (or worker_send_task_events = True) to count succeeded and failed tasks; finished_per_s counts both')
+    if (this.samples && this.workersSeen.size === 0) notes.push('no worker answered the remote-control broadcast (is remote control disabled, or the broker a different database?)')
+    return notes.length ? notes.join('; ') : undefined
+  }
+
+  facts (): Record<string, unknown> {
+    return {
+      workers: Object.fromEntries(this.workersSeen),
+      queues: this.queues,
+      peakQueueDepth: Object.fromEntries(this.peakDepth),
+      taskEvents: this.taskEvents,
+      replyWindowMs: this.windowMs
+    }
+  }
+}

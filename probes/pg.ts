@@ -1,0 +1,338 @@
+/**
+ * PostgreSQL probe: what `SELECT * FROM pg_stat_activity` shows by hand, every second, for the
+ * target's database (and application_name when given), with the probe's own session left out:
+ * connections by state, active sessions waiting by wait_event_type, the oldest running query
+ * (age, and its text in the facts), the oldest open transaction, the longest `idle in
+ * transaction`; all client connections of the server against max_connections; per-second
+ * deltas of pg_stat_database; and, when pg_stat_statements is there, the mean execution time
+ * of the interval's statements (the probe's own statements excluded) and the top statements
+ * by total time over the run.
+ *
+ * Cost: one round trip per sample (one multi-statement simple query over one connection
+ * named `loadlens-probe`); pg_stat_statements is read without query texts except once at
+ * the start (to find the probe's own statements) and once at the end (the top queries).
+ */
+import pg from 'pg'
+import { describeError } from '../shared/errors.js'
+import { METRICS } from '../shared/metrics.js'
+import { redactUrl } from '../shared/redact.js'
+import { ProbeStartError, Rates, truncate } from './probe.js'
+import type { Probe, Reading } from './probe.js'
+
+const M = METRICS.pg
+export const PROBE_APPLICATION_NAME = 'loadlens-probe'
+/** marks the probe's own statements so pg_stat_statements figures can leave them out */
+const MARK = '/* loadlens-probe */'
+const STATES = ['active', 'idle', 'idle in transaction', 'idle in transaction (aborted)', 'other'] as const
+const QUERY_TEXT_MAX = 300
+const TOP_QUERIES = 10
+
+export interface PgProbeOptions {
+  url: string
+  /** sessions of this database (default: the URL's) */
+  database?: string
+  /** only sessions with this application_name */
+  application?: string
+  /** try CREATE EXTENSION IF NOT EXISTS pg_stat_statements (default true) */
+  createExtension?: boolean
+  timeoutMs?: number
+}
+
+interface StatementTotals { calls: number; totalMs: number }
+
+export class PgProbe implements Probe {
+  readonly name = 'pg'
+  readonly target: string
+  readonly timeoutMs?: number
+  private client: pg.Client | null = null
+  private database = ''
+  private datid = 0
+  private readonly rates = new Rates()
+  private statements: 'available' | 'missing' = 'missing'
+  private statementsNote: string | undefined
+  private ownQueryIds: string[] = []
+  private ownQueryIdsAt = 0
+  private startTotals = new Map<string, StatementTotals>()
+  private maxConnections: number | null = null
+  private superuser = false
+  private oldest: { query: string; ageS: number; state: string; at: number } | null = null
+  private serverPeak = 0
+  private targetPeak = 0
+  private topQueries: Array<{ query: string; calls: number; meanMs: number; totalMs: number }> | null = null
+  private topQueriesNote: string | undefined
+  private probeTxns = 0
+  private sampleCount = 0
+  private readonly statementRates = new Rates()
+  private lastSql = ''
+
+  constructor (private readonly o: PgProbeOptions) {
+    this.target = redactUrl(o.url) + (o.application ? ` (application_name ${o.application})` : '')
+    this.timeoutMs = o.timeoutMs
+  }
+
+  private async connect (): Promise<pg.Client> {
+    const client = new pg.Client({
+      connectionString: this.o.url,
+      application_name: PROBE_APPLICATION_NAME,
+      connectionTimeoutMillis: 3000,
+      statement_timeout: 2000,
+      keepAlive: true
+    })
+    client.on('error', () => {
+      // a dropped connection: the next sample finds the client gone and reconnects
+      if (this.client === client) this.client = null
+    })
+    client.on('end', () => { if (this.client === client) this.client = null })
+    await client.connect()
+    this.client = client
+    return client
+  }
+
+  async start (): Promise<void> {
+    let client: pg.Client
+    try {
+      client = await this.connect()
+    } catch (err) {
+      throw new ProbeStartError(`cannot connect to ${redactUrl(this.o.url)}: ${describeError(err)}`, { cause: err })
+    }
+    const info = await client.query(`SELECT ${MARK} current_database() AS db, current_setting('max_connections')::int AS max, ` +
+      `(SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su, ` +
+      `pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') AS stats`)
+    const row = info.rows[0]
+    this.database = this.o.database ?? row.db
+    this.maxConnections = row.max
+    this.superuser = Boolean(row.su) || Boolean(row.stats)
+    const db = await client.query(`SELECT ${MARK} oid FROM pg_database WHERE datname = $1`, [this.database])
+    if (!db.rows.length) throw new ProbeStartError(`database "${this.database}" does not exist on ${redactUrl(this.o.url)} (--pg-database)`)
+    this.datid = Number(db.rows[0].oid)
+    await this.checkStatements(client)
+    this.lastSql = this.sampleSql(client)
+  }
+
+  /** pg_stat_statements: there, creatable, or how to enable it */
+  private async checkStatements (client: pg.Client): Promise<void> {
+    const has = async (): Promise<boolean> => (await client.query(`SELECT ${MARK} 1 FROM pg_extension WHERE extname = 'pg_stat_statements'`)).rows.length > 0
+    let present = await has()
+    if (!present && this.o.createExtension !== false) {
+      try {
+        await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
+        present = await has()
+      } catch (err) {
+        this.statementsNote = `pg_stat_statements is not installed in database "${(await client.query('SELECT current_database() AS d')).rows[0].d}" and the probe may not create it (${describeError(err)}): ` +
+          'as a superuser run CREATE EXTENSION pg_stat_statements; (the server needs shared_preload_libraries = \'pg_stat_statements\'); until then there is no mean query time'
+        return
+      }
+    }
+    if (!present) {
+      this.statementsNote = 'pg_stat_statements is not installed: run CREATE EXTENSION pg_stat_statements; as a superuser (the server needs shared_preload_libraries = \'pg_stat_statements\')'
+      return
+    }
+    try {
+      await this.findOwnQueries(client)
+      this.startTotals = await this.perStatement(client)
+      this.statements = 'available'
+    } catch (err) {
+      this.statementsNote = `pg_stat_statements cannot be read (${describeError(err)}): add pg_stat_statements to shared_preload_libraries in postgresql.conf and restart PostgreSQL`
+    }
+  }
+
+  private async findOwnQueries (client: pg.Client): Promise<void> {
+    const r = await client.query(`SELECT ${MARK} array_agg(DISTINCT queryid::text) AS ids FROM pg_stat_statements WHERE query LIKE '%loadlens-probe%'`)
+    this.ownQueryIds = r.rows[0].ids ?? []
+    this.ownQueryIdsAt = Date.now()
+  }
+
+  private async perStatement (client: pg.Client): Promise<Map<string, StatementTotals>> {
+    const r = await client.query(`SELECT ${MARK} queryid::text AS id, sum(calls)::float8 AS calls, sum(total_exec_time)::float8 AS ms ` +
+      'FROM pg_stat_statements(false) WHERE dbid = $1 GROUP BY queryid', [this.datid])
+    const out = new Map<string, StatementTotals>()
+    for (const row of r.rows) out.set(row.id, { calls: row.calls, totalMs: row.ms })
+    return out
+  }
+
+  private sampleSql (client: pg.Client): string {
+    const where = [`datname = ${client.escapeLiteral(this.database)}`, "backend_type = 'client backend'", 'pid <> pg_backend_pid()']
+    if (this.o.application) where.push(`application_name = ${client.escapeLiteral(this.o.application)}`)
+    // one array constant, so the statement keeps one queryid however many ids it lists
+    const own = ` AND queryid <> ALL(${client.escapeLiteral(`{${this.ownQueryIds.join(',')}}`)}::bigint[])`
+    const parts = [
+      `SELECT ${MARK} coalesce(state, 'other') AS state, coalesce(wait_event_type, '') AS wait, count(*)::int AS n, ` +
+        "max(extract(epoch FROM now() - query_start)) FILTER (WHERE state = 'active')::float8 AS query_age, " +
+        'max(extract(epoch FROM now() - xact_start))::float8 AS xact_age, ' +
+        "max(extract(epoch FROM now() - state_change)) FILTER (WHERE state LIKE 'idle in transaction%')::float8 AS idle_xact_age " +
+        `FROM pg_stat_activity WHERE ${where.join(' AND ')} GROUP BY 1, 2`,
+      `SELECT ${MARK} left(query, ${QUERY_TEXT_MAX}) AS query, extract(epoch FROM now() - query_start)::float8 AS age ` +
+        `FROM pg_stat_activity WHERE ${where.join(' AND ')} AND state = 'active' ORDER BY query_start LIMIT 1`,
+      `SELECT ${MARK} count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend'`,
+      `SELECT ${MARK} xact_commit::float8 AS commits, xact_rollback::float8 AS rollbacks, blks_hit::float8 AS hit, blks_read::float8 AS read, ` +
+        `deadlocks::float8 AS deadlocks, temp_bytes::float8 AS temp, conflicts::float8 AS conflicts FROM pg_stat_database WHERE datid = ${this.datid}`
+    ]
+    if (this.statements === 'available') {
+      parts.push(`SELECT ${MARK} coalesce(sum(calls), 0)::float8 AS calls, coalesce(sum(total_exec_time), 0)::float8 AS ms ` +
+        `FROM pg_stat_statements(false) WHERE dbid = ${this.datid}${own}`)
+    }
+    return parts.join(';\n')
+  }
+
+  async sample (now: number, signal: AbortSignal): Promise<Reading[]> {
+    let client = this.client
+    if (!client) {
+      this.rates.clear()
+      this.statementRates.clear()
+      client = await this.connect()
+      this.lastSql = this.sampleSql(client)
+    }
+    const onAbort = (): void => {
+      // a sample that timed out: drop the connection so the next one starts clean
+      if (this.client === client) this.client = null
+      client!.end().catch(() => {})
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      // the probe's own statements appear in pg_stat_statements after its first sample
+      if (this.statements === 'available' && (this.sampleCount === 1 || Date.now() - this.ownQueryIdsAt > 30_000)) {
+        const before = this.ownQueryIds.join()
+        await this.findOwnQueries(client)
+        if (this.ownQueryIds.join() !== before) this.statementRates.clear()
+        this.lastSql = this.sampleSql(client)
+      }
+      const results = await client.query(this.lastSql) as unknown as pg.QueryResult[]
+      this.probeTxns++
+      this.sampleCount++
+      return this.readings(results, now)
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  private readings (results: pg.QueryResult[], now: number): Reading[] {
+    const [activity, oldest, server, dbStats, statements] = results
+    const out: Reading[] = []
+    const byState = new Map<string, number>()
+    const waiting = new Map<string, number>()
+    let queryAge: number | null = null
+    let xactAge: number | null = null
+    let idleXactAge: number | null = null
+    let total = 0
+    for (const row of activity!.rows) {
+      const state = (STATES as readonly string[]).includes(row.state) ? row.state : 'other'
+      byState.set(state, (byState.get(state) ?? 0) + row.n)
+      total += row.n
+      if (row.state === 'active' && row.wait) waiting.set(row.wait, (waiting.get(row.wait) ?? 0) + row.n)
+      if (row.query_age !== null) queryAge = Math.max(queryAge ?? 0, row.query_age)
+      if (row.xact_age !== null) xactAge = Math.max(xactAge ?? 0, row.xact_age)
+      if (row.idle_xact_age !== null) idleXactAge = Math.max(idleXactAge ?? 0, row.idle_xact_age)
+    }
+    this.targetPeak = Math.max(this.targetPeak, total)
+    for (const state of STATES) out.push({ metric: M.connections, labels: { state }, unit: 'count', value: byState.get(state) ?? 0 })
+    for (const type of this.waitTypes(waiting)) out.push({ metric: M.waiting, labels: { wait_event_type: type }, unit: 'count', value: waiting.get(type) ?? 0 })
+    out.push({ metric: M.oldestQueryS, unit: 's', value: queryAge ?? 0 })
+    out.push({ metric: M.oldestXactS, unit: 's', value: xactAge ?? 0 })
+    out.push({ metric: M.idleInXactS, unit: 's', value: idleXactAge ?? 0 })
+    const o = oldest!.rows[0]
+    if (o && o.age !== null && (!this.oldest || o.age > this.oldest.ageS)) {
+      this.oldest = { query: truncate(String(o.query ?? ''), QUERY_TEXT_MAX), ageS: Math.round(o.age * 1000) / 1000, state: 'active', at: Math.floor(now / 1000) }
+    }
+    const serverN = server!.rows[0]?.n ?? 0
+    this.serverPeak = Math.max(this.serverPeak, serverN)
+    out.push({ metric: M.serverConnections, unit: 'count', value: serverN })
+
+    const d = dbStats!.rows[0]
+    if (d) {
+      const commits = this.rates.delta('commits', d.commits, now)
+      // the probe's own sample transactions are commits too
+      const own = this.probeTxns
+      this.probeTxns = 0
+      out.push({ metric: M.commitsPerS, unit: 'per_s', value: commits ? Math.max(0, commits.delta - own) / commits.seconds : null })
+      out.push({ metric: M.rollbacksPerS, unit: 'per_s', value: this.rates.rate('rollbacks', d.rollbacks, now) })
+      const hit = this.rates.delta('hit', d.hit, now)
+      const read = this.rates.delta('read', d.read, now)
+      out.push({ metric: M.blockHitRatio, unit: 'ratio', value: hit && read && hit.delta + read.delta > 0 ? hit.delta / (hit.delta + read.delta) : null })
+      out.push({ metric: M.deadlocks, unit: 'count', value: this.rates.delta('deadlocks', d.deadlocks, now)?.delta ?? null })
+      out.push({ metric: M.tempBytesPerS, unit: 'bytes_per_s', value: this.rates.rate('temp', d.temp, now) })
+      out.push({ metric: M.conflicts, unit: 'count', value: this.rates.delta('conflicts', d.conflicts, now)?.delta ?? null })
+    }
+    if (statements) {
+      const s = statements.rows[0]
+      const calls = this.statementRates.delta('calls', s.calls, now)
+      const ms = this.statementRates.delta('ms', s.ms, now)
+      out.push({ metric: M.callsPerS, unit: 'per_s', value: calls ? calls.delta / calls.seconds : null })
+      out.push({ metric: M.queryMeanMs, unit: 'ms', value: calls && ms && calls.delta > 0 ? ms.delta / calls.delta : null })
+    }
+    return out
+  }
+
+  private knownWaits = new Set<string>()
+  private waitTypes (seen: Map<string, number>): string[] {
+    for (const k of seen.keys()) this.knownWaits.add(k)
+    return [...this.knownWaits].sort()
+  }
+
+  /** the statements that took the most time since the probe started, with their text */
+  private async readTopQueries (client: pg.Client): Promise<void> {
+    const end = await this.perStatement(client)
+    const own = new Set(this.ownQueryIds)
+    const rows: Array<{ id: string; calls: number; totalMs: number }> = []
+    for (const [id, v] of end) {
+      if (own.has(id)) continue
+      const s = this.startTotals.get(id) ?? { calls: 0, totalMs: 0 }
+      const calls = v.calls - s.calls
+      const totalMs = v.totalMs - s.totalMs
+      if (calls > 0 && totalMs >= 0) rows.push({ id, calls, totalMs })
+    }
+    rows.sort((a, b) => b.totalMs - a.totalMs)
+    const top = rows.slice(0, TOP_QUERIES)
+    const texts = new Map<string, string>()
+    if (top.length) {
+      const r = await client.query(`SELECT ${MARK} queryid::text AS id, left(query, 1000) AS query FROM pg_stat_statements WHERE dbid = $1 AND queryid::text = ANY($2)`, [this.datid, top.map(x => x.id)])
+      for (const row of r.rows) if (!texts.has(row.id)) texts.set(row.id, row.query)
+    }
+    this.topQueries = top.map(x => ({
+      query: truncate(texts.get(x.id) ?? `queryid ${x.id}`, QUERY_TEXT_MAX),
+      calls: x.calls,
+      meanMs: round(x.totalMs / x.calls, 3),
+      totalMs: round(x.totalMs, 3)
+    }))
+  }
+
+  async stop (): Promise<void> {
+    let client = this.client
+    try {
+      if (this.statements === 'available') {
+        if (!client) client = await this.connect()
+        await this.readTopQueries(client)
+      }
+    } catch (err) {
+      this.topQueriesNote = `top queries not read at the end: ${describeError(err)}`
+    } finally {
+      this.client = null
+      await client?.end().catch(() => {})
+    }
+  }
+
+  note (): string | undefined {
+    const notes = [this.statementsNote, this.topQueriesNote]
+    if (!this.superuser) notes.push('the probe\'s role is not a superuser nor in pg_read_all_stats: the query text of other roles\' sessions is hidden')
+    const text = notes.filter(Boolean).join('; ')
+    return text || undefined
+  }
+
+  facts (): Record<string, unknown> {
+    const f: Record<string, unknown> = {
+      database: this.database,
+      maxConnections: this.maxConnections,
+      serverConnectionsPeak: this.serverPeak,
+      connectionsPeak: this.targetPeak,
+      pgStatStatements: this.statements
+    }
+    if (this.o.application) f.application = this.o.application
+    if (this.oldest) f.oldestQuery = this.oldest
+    if (this.topQueries) f.topQueries = this.topQueries
+    return f
+  }
+}
+
+function round (x: number, digits: number): number {
+  const k = 10 ** digits
+  return Math.round(x * k) / k
+}

@@ -1,0 +1,154 @@
+/**
+ * Redis probe: what `redis-cli INFO stats` shows by hand, as per-second deltas on the run's
+ * clock: keyspace hits and misses and the hit rate of each interval (null when nothing was
+ * looked up) and over the run, commands per second, connected and blocked clients, used
+ * memory (maxmemory in the facts), evicted, expired and rejected per second; plus the PING
+ * round trip. INFO counters are server-wide: every client of the server counts.
+ *
+ * ioredis reconnects by itself; while it is disconnected commands fail at once (no offline
+ * queue), so a sample during an outage is a gap, never a wait.
+ */
+import { Redis } from 'ioredis'
+import { describeError } from '../shared/errors.js'
+import { METRICS } from '../shared/metrics.js'
+import { redactUrl } from '../shared/redact.js'
+import { ProbeStartError, Rates } from './probe.js'
+import type { Probe, Reading } from './probe.js'
+
+const M = METRICS.redis
+
+export function parseInfo (text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const line of text.split(/\r?\n/)) {
+    if (!line || line.startsWith('#')) continue
+    const i = line.indexOf(':')
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1)
+  }
+  return out
+}
+
+/** A Redis client for probes: no offline queue, no retries inside a command, reconnects in the background. */
+export function probeRedis (url: string, name: string): Redis {
+  return new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 3000,
+    connectionName: name,
+    retryStrategy: (times) => Math.min(250 * 2 ** Math.min(times, 6), 5000)
+  })
+}
+
+export class RedisProbe implements Probe {
+  readonly name = 'redis'
+  readonly target: string
+  private client: Redis
+  private readonly rates = new Rates()
+  private lastError = ''
+  /** sums of the per-interval increases over the run */
+  private run = { hits: 0, misses: 0, evicted: 0, expired: 0, samples: 0 }
+  private lastHits: number | null = null
+  private info: Record<string, string> = {}
+  private uptimeAtStart: number | null = null
+  private restarted = false
+
+  constructor (private readonly url: string) {
+    this.target = redactUrl(url)
+    this.client = probeRedis(url, 'loadlens-probe')
+    this.client.on('error', (err: Error) => { this.lastError = describeError(err) })
+  }
+
+  async start (): Promise<void> {
+    try {
+      await this.client.connect()
+      this.info = parseInfo(await this.client.info())
+    } catch (err) {
+      this.client.disconnect()
+      throw new ProbeStartError(`cannot connect to ${this.target}: ${describeError(err)}`, { cause: err })
+    }
+    this.uptimeAtStart = Number(this.info.uptime_in_seconds ?? NaN)
+  }
+
+  async sample (now: number): Promise<Reading[]> {
+    if (this.client.status !== 'ready') throw new Error(this.lastError || `not connected (${this.client.status})`)
+    const t0 = performance.now()
+    await this.client.ping()
+    const pingMs = performance.now() - t0
+    const info = parseInfo(await this.client.info())
+    this.info = info
+    const n = (k: string): number => Number(info[k] ?? NaN)
+    const counters = {
+      hits: n('keyspace_hits'),
+      misses: n('keyspace_misses'),
+      // the probe's own PING and INFO are commands too
+      commands: n('total_commands_processed'),
+      evicted: n('evicted_keys'),
+      expired: n('expired_keys'),
+      rejected: n('rejected_connections')
+    }
+    // the server restarted or its stats were reset
+    if (this.lastHits !== null && counters.hits < this.lastHits) this.restarted = true
+    this.lastHits = counters.hits
+    const hits = this.rates.delta('hits', counters.hits, now)
+    const misses = this.rates.delta('misses', counters.misses, now)
+    const commands = this.rates.delta('commands', counters.commands, now)
+    const lookups = hits && misses ? hits.delta + misses.delta : null
+    const evicted = this.rates.delta('evicted', counters.evicted, now)
+    const expired = this.rates.delta('expired', counters.expired, now)
+    if (hits && misses) {
+      this.run.hits += hits.delta
+      this.run.misses += misses.delta
+    }
+    this.run.evicted += evicted?.delta ?? 0
+    this.run.expired += expired?.delta ?? 0
+    this.run.samples++
+    const out: Reading[] = [
+      { metric: M.hitRate, unit: 'ratio', value: lookups ? hits!.delta / lookups : null },
+      { metric: M.hitsPerS, unit: 'per_s', value: hits ? hits.delta / hits.seconds : null },
+      { metric: M.missesPerS, unit: 'per_s', value: misses ? misses.delta / misses.seconds : null },
+      { metric: M.opsPerS, unit: 'per_s', value: commands ? Math.max(0, commands.delta - 2) / commands.seconds : null },
+      // less the probe's own connection
+      { metric: M.connectedClients, unit: 'count', value: Math.max(0, n('connected_clients') - 1) },
+      { metric: M.blockedClients, unit: 'count', value: n('blocked_clients') },
+      { metric: M.usedMemory, unit: 'bytes', value: n('used_memory') },
+      { metric: M.evictedPerS, unit: 'per_s', value: evicted ? evicted.delta / evicted.seconds : null },
+      { metric: M.expiredPerS, unit: 'per_s', value: expired ? expired.delta / expired.seconds : null },
+      { metric: M.rejectedPerS, unit: 'per_s', value: this.rates.rate('rejected', counters.rejected, now) },
+      { metric: M.pingMs, unit: 'ms', value: Math.round(pingMs * 1000) / 1000 }
+    ]
+    return out
+  }
+
+  async stop (): Promise<void> {
+    this.client.disconnect()
+  }
+
+  facts (): Record<string, unknown> {
+    const i = this.info
+    const f: Record<string, unknown> = {
+      redisVersion: i.redis_version,
+      maxmemory: i.maxmemory !== undefined ? Number(i.maxmemory) : undefined,
+      maxmemoryPolicy: i.maxmemory_policy,
+      usedMemoryPeak: i.used_memory_peak !== undefined ? Number(i.used_memory_peak) : undefined,
+      uptimeAtStartS: this.uptimeAtStart ?? undefined
+    }
+    if (this.run.samples) {
+      const { hits, misses } = this.run
+      f.hitsOverRun = hits
+      f.missesOverRun = misses
+      f.hitRateOverRun = hits + misses > 0 ? hits / (hits + misses) : null
+      f.evictedOverRun = this.run.evicted
+      f.expiredOverRun = this.run.expired
+    }
+    if (this.restarted) f.restartedDuringRun = true
+    for (const k of Object.keys(f)) if (f[k] === undefined) delete f[k]
+    return f
+  }
+
+  note (): string | undefined {
+    const notes: string[] = []
+    if (this.uptimeAtStart !== null && this.uptimeAtStart < 60) notes.push(`the server had been up ${this.uptimeAtStart} s when the run started: a cold cache lowers the hit rate`)
+    if (this.restarted) notes.push('the server restarted (or its stats were reset) during the run: run totals count from then on')
+    return notes.length ? notes.join('; ') : undefined
+  }
+}
