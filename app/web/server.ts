@@ -101,6 +101,7 @@ export function createWebApp (o: WebOptions, bindHost: string, token: string | u
   ]
   const html = (res: Response, text: string): void => { res.type('text/html; charset=utf-8').send(text) }
 
+  app.get('/favicon.ico', (_req, res) => { res.status(204).end() })
   app.get('/', async (_req, res) => {
     if (!c) { res.redirect('/results'); return }
     html(res, page('live', { info: await c.describe() }, nav('live')))

@@ -56,12 +56,17 @@
   var lastT = 0
   var charts = {}
   var probeCharts = {}
+  var emptyProbes = ($('probes').textContent || '').trim()
 
   function reset () {
     points = {}; probes = {}; lastT = 0
     Object.keys(probeCharts).forEach(function (k) { probeCharts[k].box.remove() })
     probeCharts = {}
     $('probes').innerHTML = ''
+    var p = document.createElement('p')
+    p.className = 'empty'
+    p.textContent = emptyProbes
+    $('probes').appendChild(p)
     $('done').hidden = true
   }
 
