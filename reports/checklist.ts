@@ -131,8 +131,9 @@ export function evaluateChecklist (result: RunResult, readiness: Readiness = res
     const critical = count('critical')
     const errors = count('error')
     const tracebacks = count('traceback')
-    const examples = result.probes.status.find(s => s.probe === 'logs')?.facts?.examples as Record<string, string[]> | undefined
-    const sample = examples ? [...(examples.critical ?? []), ...(examples.error ?? [])].slice(0, 2).map(x => `"${String(x).slice(0, 120)}"`).join(', ') : ''
+    const examples = result.probes.status.find(s => s.probe === 'logs')?.facts?.examples as Record<string, Array<string | { line: string }>> | undefined
+    const text = (x: string | { line: string }): string => (typeof x === 'string' ? x : x.line)
+    const sample = examples ? [...(examples.critical ?? []), ...(examples.error ?? [])].slice(0, 2).map(x => `"${text(x).slice(0, 120)}"`).join(', ') : ''
     const bad = critical + errors + tracebacks > 0
     items.push(item('logs', 'Logs hold no critical errors', bad ? 'fail' : 'pass',
       bad ? `${Math.round(critical)} critical, ${Math.round(errors)} error lines and ${Math.round(tracebacks)} tracebacks during the run${sample ? `, e.g. ${sample}` : ''}` : 'no critical or error lines during the run', advisory))
