@@ -27,7 +27,7 @@ import { checkExpectations } from '../reports/expectations.js'
 import { checkHostAllowed, checkReachable } from './safety.js'
 import { versions } from './versions.js'
 import { startProbeSession } from './probes.js'
-import { segmentRunsProbes } from './segments.js'
+import { lateStartWarning, segmentRunsProbes } from './segments.js'
 import type { ProbeOptions, ProbeSession } from './probes.js'
 import { outputLabel, writeOutputs } from './outputs.js'
 import type { OutputOptions } from './outputs.js'
@@ -138,6 +138,8 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   await checkReachable(prep.host)
   const log = (line: string): void => { if (!o.quiet) stderr.write(`${line}\n`) }
   const probes: ProbeSession | null = segmentRunsProbes(prep.segment, o.probesOn) ? await startProbeSession(o.probes, log) : null
+  const late = lateStartWarning(o.startAt)
+  if (late) stderr.write(`loadlens: warning: ${late}\n`)
   if (probes) o.onProbes?.(probes)
 
   const run = startRun({

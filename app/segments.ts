@@ -27,3 +27,9 @@ export function segmentRunsProbes (segment: { label: string } | undefined, probe
   if (chosen > n) throw new UsageError(`--probes-on: expected a segment number from 1 to ${n} (as in --segment i/${n}), got ${chosen}`)
   return chosen === i
 }
+
+/** A warning when --start-at has already passed: this segment starts now, out of step. */
+export function lateStartWarning (startAt: number | undefined, now = Date.now()): string | undefined {
+  if (startAt === undefined || startAt >= now - 1000) return undefined
+  return `--start-at ${new Date(startAt).toISOString()} passed ${((now - startAt) / 1000).toFixed(1)} s ago: this segment starts now, out of step with the others (choose a time after every segment can be running)`
+}

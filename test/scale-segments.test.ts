@@ -16,7 +16,7 @@ import type { RunResult } from '../shared/types.js'
 import { formatSummary } from '../reports/terminal/summary.js'
 import { renderReport } from '../app/report.js'
 import { evaluateChecklist } from '../reports/checklist.js'
-import { segmentRunsProbes, parseProbesOn } from '../app/segments.js'
+import { lateStartWarning, segmentRunsProbes, parseProbesOn } from '../app/segments.js'
 import { portion } from '../loadgen/share.js'
 
 let server: TestServer
@@ -204,6 +204,12 @@ describe('--probes-on: one segment watches the target', () => {
     expect(segmentRunsProbes(undefined, parseProbesOn('none'))).toBe(false)
     expect(() => segmentRunsProbes({ label: '1/3' }, 4)).toThrow(/--probes-on: expected a segment number from 1 to 3/)
     expect(() => parseProbesOn('0')).toThrow(/--probes-on/)
+  })
+
+  it('warns when --start-at has already passed', () => {
+    expect(lateStartWarning(undefined)).toBeUndefined()
+    expect(lateStartWarning(Date.now() + 5000)).toBeUndefined()
+    expect(lateStartWarning(Date.parse('2026-01-01T00:00:00Z'), Date.parse('2026-01-01T00:00:12.5Z'))).toBe('--start-at 2026-01-01T00:00:00.000Z passed 12.5 s ago: this segment starts now, out of step with the others (choose a time after every segment can be running)')
   })
 
   it('refuses a segment that does not exist, before any load', async () => {
