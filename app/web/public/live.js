@@ -7,6 +7,7 @@
   var LL = window.LL
   var token = new URLSearchParams(location.search).get('token')
   var $ = function (id) { return document.getElementById(id) }
+  var UNIT_LABEL = { count: 'count', ratio: 'ratio', percent: '%', bytes: 'bytes', ms: 'ms', s: 's', per_s: 'per s', bytes_per_s: 'bytes/s', cores: 'cores' }
 
   function api (path, body) {
     var headers = { 'content-type': 'application/json' }
@@ -114,7 +115,7 @@
       var unit = list[0].meta.unit
       var spec = {
         id: g, title: g, x: x, t0: t0,
-        scales: { v: { unit: unit, label: unit, side: 'left', min: 0, max: unit === 'ratio' ? 1 : undefined } },
+        scales: { v: { unit: unit, label: UNIT_LABEL[unit] || unit, side: 'left', min: 0, max: unit === 'ratio' ? 1 : undefined } },
         series: list.map(function (p, i) {
           var labels = p.meta.labels || {}
           var ks = Object.keys(labels)

@@ -87,7 +87,11 @@
         side: sc.side === 'right' ? 1 : 3,
         label: sc.label,
         labelSize: 18,
-        size: 64,
+        size: function (u, values) {
+          var w = 0
+          ;(values || []).forEach(function (v) { if (v && v.length > w) w = v.length })
+          return Math.max(44, w * 7 + 22)
+        },
         stroke: '#475569',
         grid: { show: first, stroke: '#e2e8f0', width: 1 },
         ticks: { stroke: '#cbd5e1' },
@@ -176,6 +180,15 @@
       resize: function () { if (plot) plot.setSize({ width: Math.max(280, el.clientWidth || 600), height: height }) }
     }
     charts.push(handle)
+    // follow the element's width (grids reflow as charts are added)
+    if (typeof ResizeObserver !== 'undefined') {
+      var lastW = el.clientWidth
+      new ResizeObserver(function () {
+        if (Math.abs(el.clientWidth - lastW) < 2) return
+        lastW = el.clientWidth
+        handle.resize()
+      }).observe(el)
+    }
     return handle
   }
 
