@@ -6,14 +6,19 @@
  *   GET  /api/v1/users/:id/stats                aggregates over the user's messages
  *   GET  /api/v1/users/:id/saved-words          saved words (Redis cache, TTL)
  *   GET  /api/v1/users/:id/streak-calendar      messages per day over 5 weeks, current streak
- *   POST /api/v1/voice/process                  multipart (user_id, text_hint, audio WAV) -> 202 {job_id}
+ *   POST /api/v1/voice/process                  multipart (user_id, text_hint, audio WAV) -> 202 {job_id};
+ *                                               checks the user's messages today (daily allowance) first
  *   GET  /api/v1/voice/jobs/:id                 the job: queued | processing | done (+ correction) | failed
  *   GET  /health, /metrics (Prometheus), /debug/stats (counters the tests read)
  *
  * Like a FastAPI app with a session dependency, a request takes a PostgreSQL connection at its
- * first query and gives it back when the response ends. Every /users/:id request looks the
- * user up through the cache first (authentication), so a cache that works keeps most reads
- * off the database. The fault toggles change exactly one thing each (see faults.ts).
+ * first query and keeps it until the request is completely done, which includes the activity
+ * event recorded after the response was sent (users.last_seen_at or the job's poll count,
+ * then a call to the analytics service, 80-160 ms): so every request holds a connection for
+ * a while after its client has the answer. That costs the client nothing while the pool has
+ * room, and is what a pool too small turns into waiting. Every /users/:id request looks the
+ * user up through the cache first (authentication), so a working cache keeps most reads off
+ * the database. Each fault toggle changes exactly one thing (see faults.ts).
  */
 import { randomUUID } from 'node:crypto'
 import express from 'express'
@@ -31,6 +36,10 @@ import type { VoiceJob } from './inprocess.js'
 export const LEVELS = ['A1', 'A2', 'B1', 'B2', 'C1', 'C2']
 export const CORRECTION_STYLES = ['gentle', 'balanced', 'strict']
 export const NATIVE_LANGUAGES = ['en', 'ru', 'uk', 'de', 'pl', 'vi', 'es', 'fr']
+/** the leak fault keeps at most this much, so a long run cannot exhaust the machine */
+export const LEAK_CAP_BYTES = 1024 * 2 ** 20
+/** voice messages a user may send a day (generous: a load test never reaches it) */
+export const DAILY_VOICE_LIMIT = 100_000
 
 /** Where voice jobs go: Celery through the broker, or the in-process worker. */
 export interface JobSink {
@@ -137,6 +146,8 @@ class Session {
 declare module 'express-serve-static-core' {
   interface Request {
     db: Session
+    /** what the activity event after the response records */
+    activity?: { user?: number; job?: string }
   }
 }
 
@@ -232,19 +243,35 @@ export function createApi (deps: ApiDeps): { app: express.Express; counters: Cou
   async function loadUser (req: Request, id: number): Promise<Profile> {
     const user = await cached<Profile>(userKey(id), async () => (await req.db.query<Profile>(PROFILE_SQL, [id])).rows[0])
     if (!user) throw new HttpError(404, `no user ${id}`)
+    req.activity = { user: id }
     return user
   }
 
-  /** a call to another service (object storage, achievements) while the request holds its session */
+  /** a call to another service (object storage, analytics) while the request holds its session */
   const externalCall = (lo: number, hi: number): Promise<void> => sleep(between(lo, hi))
 
-  /** runs `fn` in a transaction that stays open across an external call (the idle-tx fault) */
+  /** idle-tx: runs `fn` in a transaction that stays open across an external call */
   async function heldTransaction<T> (req: Request, fn: () => Promise<T>): Promise<T> {
     await req.db.query('BEGIN')
     const out = await fn()
     await externalCall(idleTxMs! * 0.5, idleTxMs! * 1.5)
     await req.db.query('COMMIT')
     return out
+  }
+
+  /** After the response: record the activity, then tell the analytics service, still on the request's session. */
+  async function recordActivity (req: Request): Promise<void> {
+    const a = req.activity
+    if (!a) return
+    const write = (): Promise<unknown> => a.user !== undefined
+      ? req.db.query('UPDATE users SET last_seen_at = now() WHERE id = $1', [a.user])
+      : req.db.query('UPDATE voice_jobs SET polls = polls + 1 WHERE id = $1', [a.job])
+    if (idleTxMs !== undefined) {
+      await heldTransaction(req, write)
+    } else {
+      await write()
+      await externalCall(80, 160)
+    }
   }
 
   const app = express()
@@ -267,16 +294,19 @@ export function createApi (deps: ApiDeps): { app: express.Express; counters: Cou
     counters.requests++
     const t0 = performance.now()
     req.db = new Session(pool, counters)
-    res.on('close', () => {
-      req.db.release()
+    res.once('close', () => {
       const route = req.route?.path ? `/api${String(req.route.path)}` : 'unmatched'
       httpRequests.inc({ method: req.method, route, status: String(res.statusCode) })
       httpDuration.observe({ route }, (performance.now() - t0) / 1000)
+      const done = res.statusCode < 400 ? recordActivity(req) : Promise.resolve()
+      done.catch((err: Error) => log('ERROR', `recording the activity of ${req.method} ${req.originalUrl} failed: ${err.message}`))
+        .finally(() => req.db.release())
     })
-    if (leakKb !== undefined) {
+    if (leakKb !== undefined && counters.leakedBytes < LEAK_CAP_BYTES) {
       const chunk = Buffer.alloc(leakKb * 1024, counters.requests & 0xff)
       leaked.push(chunk)
       counters.leakedBytes += chunk.length
+      if (counters.leakedBytes >= LEAK_CAP_BYTES) log('WARNING', `the leak fault stopped at ${LEAK_CAP_BYTES / 2 ** 20} MB to protect the machine`)
     }
     if (cpuMs !== undefined) burnCpu(cpuMs)
     if (errorShare !== undefined && Math.random() * 100 < errorShare) {
@@ -311,6 +341,7 @@ export function createApi (deps: ApiDeps): { app: express.Express; counters: Cou
     // write-through: the new user's profile and (empty) word list are cached at once
     await store(userKey(profile.id), profile)
     if (inserted) await store(wordsKey(profile.id), [])
+    req.activity = { user: profile.id }
     res.status(inserted ? 201 : 200).json(profile)
   })
 
@@ -321,17 +352,13 @@ export function createApi (deps: ApiDeps): { app: express.Express; counters: Cou
   api.get('/v1/users/:id/stats', async (req, res) => {
     const id = userIdParam(req)
     await loadUser(req, id)
-    const read = async (): Promise<Record<string, unknown>> => {
-      const s = await req.db.query(
-        `SELECT count(*)::int AS messages, coalesce(sum(words), 0)::int AS words_spoken,
-                coalesce(round(avg(score)::numeric, 1), 0)::float AS average_score, coalesce(sum(mistakes), 0)::int AS mistakes,
-                count(DISTINCT (created_at AT TIME ZONE 'UTC')::date)::int AS active_days, max(created_at) AS last_message_at
-         FROM messages WHERE user_id = $1`, [id])
-      const w = await req.db.query('SELECT count(*)::int AS n FROM saved_words WHERE user_id = $1', [id])
-      return { user_id: id, ...s.rows[0], saved_words: w.rows[0].n }
-    }
-    // idle-tx: the stats are read in a transaction that stays open while the achievements service answers
-    res.json(idleTxMs !== undefined ? await heldTransaction(req, read) : await read())
+    const s = await req.db.query(
+      `SELECT count(*)::int AS messages, coalesce(sum(words), 0)::int AS words_spoken,
+              coalesce(round(avg(score)::numeric, 1), 0)::float AS average_score, coalesce(sum(mistakes), 0)::int AS mistakes,
+              count(DISTINCT (created_at AT TIME ZONE 'UTC')::date)::int AS active_days, max(created_at) AS last_message_at
+       FROM messages WHERE user_id = $1`, [id])
+    const w = await req.db.query('SELECT count(*)::int AS n FROM saved_words WHERE user_id = $1', [id])
+    res.json({ user_id: id, ...s.rows[0], saved_words: w.rows[0].n })
   })
 
   api.get('/v1/users/:id/saved-words', async (req, res) => {
@@ -365,6 +392,10 @@ export function createApi (deps: ApiDeps): { app: express.Express; counters: Cou
     const userId = Number(fields.user_id)
     if (!Number.isInteger(userId) || userId <= 0) throw new HttpError(400, 'user_id must be a positive integer')
     const user = await loadUser(req, userId)
+    // the daily allowance of voice messages (the AI provider is paid per message)
+    const today = await req.db.query<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE user_id = $1 AND created_at >= date_trunc('day', now())", [userId])
+    const sentToday = today.rows[0]!.n
+    if (sentToday >= DAILY_VOICE_LIMIT) throw new HttpError(429, `daily limit of ${DAILY_VOICE_LIMIT} voice messages reached`)
     const jobId = randomUUID()
     const insert = (): Promise<unknown> => req.db.query(
       "INSERT INTO voice_jobs (id, user_id, status, audio_bytes, text_hint) VALUES ($1, $2, 'queued', $3, $4)",
@@ -379,7 +410,7 @@ export function createApi (deps: ApiDeps): { app: express.Express; counters: Cou
     await jobs.publish({ jobId, userId, audioBytes: audio.length, textHint: fields.text_hint ?? '', settings: { level: user.level, correction_style: user.correction_style, native_language: user.native_language } })
     counters.jobsPublished++
     jobsPublished.inc()
-    res.status(202).json({ job_id: jobId, status: 'queued' })
+    res.status(202).json({ job_id: jobId, status: 'queued', messages_today: sentToday + 1 })
   })
 
   api.get('/v1/voice/jobs/:jobId', async (req, res) => {
@@ -387,6 +418,7 @@ export function createApi (deps: ApiDeps): { app: express.Express; counters: Cou
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(jobId)) throw new HttpError(400, 'job id must be a UUID')
     const r = await req.db.query('SELECT id AS job_id, status, transcript, corrected, mistakes, score, error FROM voice_jobs WHERE id = $1', [jobId])
     if (r.rowCount === 0) throw new HttpError(404, `no job ${jobId}`)
+    req.activity = { job: jobId }
     const job = r.rows[0]
     if (job.status !== 'done') { delete job.transcript; delete job.corrected; delete job.mistakes; delete job.score }
     if (job.status !== 'failed') delete job.error

@@ -26,7 +26,7 @@ export const FAULTS = {
   },
   leak: {
     param: { name: 'size', unit: 'KB', default: 64, min: 1, max: 4096 },
-    text: 'the API process keeps {n} KB per request it serves and never frees it'
+    text: 'the API process keeps {n} KB per request it serves and never frees it (up to 1 GB)'
   },
   'slow-query': {
     text: 'no index on messages(user_id): every stats and streak query scans the whole messages table'
@@ -40,7 +40,7 @@ export const FAULTS = {
     text: 'one Celery worker process with concurrency 1, and each voice task takes ~{n} s: the queue grows'
   },
   cpu: {
-    param: { name: 'burn', unit: 'ms', default: 30, min: 1, max: 1000 },
+    param: { name: 'burn', unit: 'ms', default: 40, min: 1, max: 1000 },
     text: 'each request burns {n} ms of CPU on the API\'s event loop'
   },
   errors: {

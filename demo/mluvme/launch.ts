@@ -207,7 +207,7 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
   const workerName = celery ? `mluvme-${id}@${hostname()}` : undefined
   const backlogS = faultValue(faults, 'backlog')
   const concurrency = backlogS !== undefined ? 1 : WORKER_CONCURRENCY
-  const searchPath = faults['slow-query'] !== undefined ? 'noindex, public' : undefined
+  const searchPath = faults['slow-query'] !== undefined ? 'noindex,public' : undefined
   const pgUrl = withPath(pgServer.url, database)
   const logDir = o.logDir ?? mkdtempSync(join(tmpdir(), 'loadlens-demo-'))
   mkdirSync(logDir, { recursive: true })

@@ -23,7 +23,7 @@ export function logger (name: string, out: NodeJS.WritableStream = process.stdou
 /** An error as a Python-style traceback block: header, one `File` line per stack frame, `Name: message`. */
 export function traceback (err: Error): string {
   const frames = (err.stack ?? '').split('\n').slice(1)
-    .map(l => /at (?:(.+?) )?\(?(.+?):(\d+):\d+\)?$/.exec(l.trim()))
+    .map(l => /^at (?:async )?(?:(.+?) \()?(.+?):(\d+):\d+\)?$/.exec(l.trim()))
     .filter((m): m is RegExpExecArray => m !== null)
     .slice(0, 6)
     .reverse()

@@ -96,6 +96,7 @@ CREATE TABLE IF NOT EXISTS voice_jobs (
   worker text,
   error text
 );
+ALTER TABLE voice_jobs ADD COLUMN IF NOT EXISTS polls int NOT NULL DEFAULT 0;
 CREATE SCHEMA IF NOT EXISTS noindex;
 CREATE TABLE IF NOT EXISTS noindex.messages (LIKE public.messages INCLUDING DEFAULTS);
 `
@@ -173,6 +174,8 @@ export async function ensureDemoDatabase (serverUrl: string, database: string, l
   try {
     await db.query('SELECT pg_advisory_lock($1)', [LOCK_KEY + 1])
     await db.query(SCHEMA)
+    // the pg probe reads query times from pg_stat_statements where the server preloads it
+    await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').catch(() => {})
     const meta = await db.query<{ value: string }>("SELECT value FROM demo_meta WHERE key = 'seed'")
     if (meta.rows[0]?.value !== SEED_VERSION) {
       log(`seeding ${database}: ${SEED_USERS} users, ${SEED_MESSAGES} messages, ${SEED_WORDS} saved words (once; reused by later runs)...`)

@@ -58,7 +58,9 @@ async function main (): Promise<void> {
     max: faultValue(config.faults, 'pool') ?? config.poolSize,
     idleTimeoutMillis: 60_000,
     connectionTimeoutMillis: 20_000,
-    options: config.searchPath ? `-c search_path=${config.searchPath}` : undefined
+    // one request, one backend: no parallel query workers (on a small machine they would spread a
+    // missing index's full scan over three processes and blur what a request costs)
+    options: ['-c max_parallel_workers_per_gather=0', config.searchPath ? `-c search_path=${config.searchPath}` : ''].join(' ').trim()
   })
   pool.on('error', (err) => log('WARNING', `idle PostgreSQL connection failed: ${err.message}`))
   const cache = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableAutoPipelining: true })

@@ -67,8 +67,8 @@ export const VOICE_FLOW = 'voice message end-to-end'
 
 /**
  * Cost model: each voice message is transcribed (speech-to-text, e.g. Whisper at $0.006 a
- * minute: a 10 s message is $0.001) and corrected by an LLM (about $0.0008 a message), so
- * $0.0018 a message. At the development profile's pace a user sends about 80 voice messages in
- * its 2 minutes, which is the seed's baseline of about $0.15 a user.
+ * minute: a 10 s message is $0.001) and corrected by an LLM (about $0.0015 a message), so
+ * $0.0025 a message. At the development profile's pace a user sends about 60 voice messages
+ * in its 2 minutes: about $0.15 a user, the seed's baseline.
  */
-export const VOICE_MESSAGE_COST_USD = 0.0018
+export const VOICE_MESSAGE_COST_USD = 0.0025

@@ -52,7 +52,7 @@ async function processVoiceMessage (u: U): Promise<void> {
 }
 
 const MluvMeUser = defineUser({
-  wait: between(0.5, 1.5),
+  wait: between(0.3, 1.2),
   state: (): MluvMeState => ({ userId: 0, telegramId: 0 }),
   onStart: async (u) => {
     u.state.settings = randomSettings(u.data)
