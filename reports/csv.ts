@@ -7,7 +7,8 @@
  * request name and the "Aggregated" row, like Locust's --csv-full-history: Requests/s,
  * Failures/s and the percentiles are those of that second; the Total columns are cumulative.
  */
-import { LOCUST_PERCENTILES, createHistogram, decodeHistogram, summarize } from '../shared/hist.js'
+import * as hdr from 'hdr-histogram-js'
+import { LOCUST_PERCENTILES, createHistogram, decodeHistogram } from '../shared/hist.js'
 import type { Histogram } from '../shared/hist.js'
 import type { RunResult } from '../shared/types.js'
 import { tableStats } from './stats.js'
@@ -74,7 +75,9 @@ export function historyCsv (result: RunResult): string {
         tot = { type, name, requests: 0, failures: 0, sumUs: 0, bytes: 0, minUs: Infinity, maxUs: 0, hist: createHistogram() }
         totals.set(key, tot)
       }
-      const h = decodeHistogram(e.hist)
+      // the slice's own histogram, not widened to the full range: history files of long
+      // runs decode thousands of them
+      const h = e.hist ? hdr.decodeFromCompressedBase64(e.hist, 32, false) : createHistogram()
       tot.requests += e.requests
       tot.failures += e.failures
       tot.sumUs += e.sumUs
@@ -84,10 +87,10 @@ export function historyCsv (result: RunResult): string {
       tot.hist.add(h)
       const current = percentiles(h)
       h.destroy()
-      const s = summarize(tot.hist)
+      const median = tot.hist.totalCount ? tot.hist.getValueAtPercentile(50) / 1000 : 0
       out.push([
         slice.t, slice.users, type, name, e.requests, e.failures, ...current,
-        tot.requests, tot.failures, tot.requests ? s.p50 : 0, tot.requests ? tot.sumUs / tot.requests / 1000 : 0,
+        tot.requests, tot.failures, median, tot.requests ? tot.sumUs / tot.requests / 1000 : 0,
         tot.minUs === Infinity ? 0 : tot.minUs / 1000, tot.maxUs / 1000, tot.requests ? tot.bytes / tot.requests : 0
       ])
     }
