@@ -29,6 +29,15 @@ function portTaken (err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'EADDRINUSE' || (err as NodeJS.ErrnoException)?.code === 'EACCES'
 }
 
+/** An address that cannot be listened on is the user's mistake: one line naming the flag. */
+function badAddress (err: unknown, host: string): never {
+  const code = (err as NodeJS.ErrnoException)?.code
+  if (code && ['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'EINVAL', 'EAFNOSUPPORT'].includes(code)) {
+    throw new UsageError(`--web-host: cannot listen on "${host}" (${code}); give an address of this machine, e.g. 127.0.0.1 or 0.0.0.0`)
+  }
+  throw err
+}
+
 /** A server for /metrics alone (headless runs). */
 export async function startMetricsServer (port: number, host: string, source: () => MetricsSource | undefined): Promise<{ url: string; close (): Promise<void> }> {
   const metrics = new RunMetrics(source)
@@ -51,7 +60,7 @@ export async function startMetricsServer (port: number, host: string, source: ()
     server.listen(port, host, () => { server.off('error', reject); resolve() })
   }).catch((err) => {
     if (portTaken(err)) throw new UsageError(`--metrics-port: port ${port} on ${host} is taken (${(err as NodeJS.ErrnoException).code})`)
-    throw err
+    badAddress(err, host)
   })
   const bound = (server.address() as AddressInfo).port
   return {
@@ -89,7 +98,7 @@ export async function runTestServed (o: RunTestOptions, w: WebFlags): Promise<Ru
         web = await startWebServer({ port, host, resultsDir: o.outDir ?? DEFAULT_OUT_DIR, controller })
         say(`Live UI: ${web.url} (metrics at /metrics; the run starts now)`)
       } catch (err) {
-        if (!portTaken(err)) throw err
+        if (!portTaken(err)) badAddress(err, host)
         say(`loadlens: the web UI port ${port} on ${host} is taken (${(err as NodeJS.ErrnoException).code}); going on headless (--web-port to choose another, --headless to skip it)`)
       }
     }
@@ -116,7 +125,7 @@ export async function startUi (o: UiOptions): Promise<{ web: WebServer; controll
     return { web, controller }
   } catch (err) {
     if (portTaken(err)) throw new UsageError(`--web-port: port ${port} on ${host} is taken (${(err as NodeJS.ErrnoException).code}); choose another with --web-port`)
-    throw err
+    badAddress(err, host)
   }
 }
 
@@ -128,6 +137,6 @@ export async function serveResults (dir: string, o: { webPort?: number; webHost?
     return await startWebServer({ port, host, resultsDir: dir })
   } catch (err) {
     if (portTaken(err)) throw new UsageError(`--web-port: port ${port} on ${host} is taken (${(err as NodeJS.ErrnoException).code}); choose another with --web-port`)
-    throw err
+    badAddress(err, host)
   }
 }
