@@ -71,7 +71,7 @@ export function junitXml (result: RunResult, checks: ExpectationCheck[] = checkE
   if (cases.length || !result.checklist?.length) {
     // a run without criteria still yields one case: the run itself completed
     if (cases.length === 0) {
-      const done = m.stopReason === 'completed' || m.stopReason === 'stopped' || m.stopReason === 'interrupted'
+      const done = m.stopReason !== 'error'
       cases.push({
         classname: `${base}.run`,
         name: 'run completed',
