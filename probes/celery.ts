@@ -80,12 +80,17 @@ export class CeleryProbe implements Probe {
   }
 
   private onEvent (raw: string): void {
-    let ev
+    let body
     try {
-      ev = decodeEnvelope(raw).body
+      body = decodeEnvelope(raw).body
     } catch {
       return
     }
+    // a worker with an event loop buffers task events and sends them as a list (`task.multi`)
+    for (const ev of Array.isArray(body) ? body : [body]) this.onOneEvent(ev)
+  }
+
+  private onOneEvent (ev: any): void {
     if (!ev || typeof ev !== 'object') return
     const type = String(ev.type ?? '')
     const host = String(ev.hostname ?? '')

@@ -17,6 +17,7 @@ import { METRICS } from '../shared/metrics.js'
 import { redactText } from '../shared/redact.js'
 import { describeError } from '../shared/errors.js'
 import { ProbeStartError, truncate } from './probe.js'
+import { notATarget } from './target.js'
 import type { Probe, Reading } from './probe.js'
 
 export const LEVELS = ['critical', 'error', 'warning', 'traceback', 'other'] as const
@@ -116,12 +117,14 @@ export interface LogsProbeOptions {
 export class LogsProbe implements Probe {
   readonly name = 'logs'
   readonly target: string
+  readonly noPrime = true
   private readonly counter = new LineCounter()
   private lastAt = 0
   // file
   private fh: FileHandle | null = null
   private ino = 0
   private pos = 0
+  private tail = Buffer.alloc(0)
   private rotations = 0
   private truncations = 0
   // command
@@ -142,6 +145,12 @@ export class LogsProbe implements Probe {
         this.fh = await open(this.o.file, 'r')
         this.ino = st.ino
         this.pos = st.size
+        if (st.size > 0) {
+          const n = Math.min(32, st.size)
+          const buf = Buffer.alloc(n)
+          await this.fh.read(buf, 0, n, st.size - n)
+          this.tail = buf
+        }
       } catch (err) {
         throw new ProbeStartError(`--log ${this.o.file}: ${describeError(err)}`)
       }
@@ -157,6 +166,7 @@ export class LogsProbe implements Probe {
     this.exited = null
     const child = spawn('/bin/sh', ['-c', this.o.command!], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     this.child = child
+    if (child.pid) notATarget(child.pid)
     const onData = (chunk: Buffer): void => this.counter.feed(chunk.toString('utf8'), Date.now())
     child.stdout!.on('data', onData)
     child.stderr!.on('data', onData)
@@ -168,26 +178,44 @@ export class LogsProbe implements Probe {
 
   private async readFile (): Promise<void> {
     const path = this.o.file!
-    // whatever is left in the file we hold (also after a rotation moved it away)
-    if (this.fh) await this.drain(this.fh)
     let st
     try {
       st = await stat(path)
     } catch {
-      return // rotated away and not yet recreated: keep the old file until it is
+      // rotated away and not yet recreated: read what is left in the file we hold
+      if (this.fh) await this.drain(this.fh)
+      return
     }
-    if (st.ino !== this.ino || !this.fh) {
-      await this.fh?.close().catch(() => {})
-      this.fh = await open(path, 'r')
-      if (this.ino) this.rotations++
-      this.ino = st.ino
-      this.pos = 0
+    if (this.fh && st.ino === this.ino) {
+      if (st.size < this.pos || !(await this.sameTail(this.fh))) {
+        // truncated (copytruncate), maybe already written past where we were
+        this.truncations++
+        this.pos = 0
+        this.tail = Buffer.alloc(0)
+      }
       await this.drain(this.fh)
-    } else if (st.size < this.pos) {
-      this.truncations++
-      this.pos = 0
-      await this.drain(this.fh)
+      return
     }
+    // rotated: finish the old file, then read the new one from its start
+    if (this.fh) {
+      await this.drain(this.fh)
+      await this.fh.close().catch(() => {})
+      this.rotations++
+    }
+    this.fh = await open(path, 'r')
+    this.ino = st.ino
+    this.pos = 0
+    this.tail = Buffer.alloc(0)
+    await this.drain(this.fh)
+  }
+
+  /** the bytes just before our position are still the ones we read */
+  private async sameTail (fh: FileHandle): Promise<boolean> {
+    const n = this.tail.length
+    if (n === 0 || this.pos < n) return true
+    const buf = Buffer.alloc(n)
+    const { bytesRead } = await fh.read(buf, 0, n, this.pos - n)
+    return bytesRead === n && buf.equals(this.tail)
   }
 
   private async drain (fh: FileHandle): Promise<void> {
@@ -200,6 +228,8 @@ export class LogsProbe implements Probe {
       if (bytesRead <= 0) break
       this.pos += bytesRead
       left -= bytesRead
+      const keep = Math.min(bytesRead, 32)
+      this.tail = Buffer.from(buf.subarray(bytesRead - keep, bytesRead))
       this.counter.feed(buf.toString('utf8', 0, bytesRead), Date.now())
     }
   }

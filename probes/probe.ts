@@ -24,6 +24,8 @@ export interface Probe {
   readonly target: string
   /** longest a sample may take; default 80 % of the interval */
   readonly timeoutMs?: number
+  /** the scheduler samples once right after start to prime counters (readings dropped); not for probes whose samples consume what they count */
+  readonly noPrime?: boolean
   start (): Promise<void>
   /** `now` is epoch ms; `signal` aborts when the sample timed out (drop the connection) */
   sample (now: number, signal: AbortSignal): Promise<Reading[]>

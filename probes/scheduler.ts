@@ -98,7 +98,7 @@ export class ProbeScheduler {
     }))
     // prime the counters so the first tick already has rates; its readings are not stored
     for (const e of this.entries) {
-      if (e.state !== 'running') continue
+      if (e.state !== 'running' || e.probe.noPrime) continue
       e.priming = true
       void this.bounded(e, this.clock(), new AbortController()).catch(() => {})
       void e.busy?.then(() => { e.priming = false })

@@ -7,7 +7,7 @@
  * uses pidtree and pidusage.
  *
  * A pattern never matches loadlens itself, its parents (the shell that started it has the
- * pattern in its own command line) or its children.
+ * pattern in its own command line) or the processes the probes start (a --log-command).
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
@@ -93,9 +93,16 @@ function descendants (roots: number[], table: Map<number, number>): number[] {
   return [...out]
 }
 
-/** loadlens itself, its ancestors and its descendants: never the target */
+/** processes the probes started themselves (a --log-command): never the target */
+const probeChildren = new Set<number>()
+export function notATarget (pid: number): void {
+  probeChildren.add(pid)
+}
+
+/** loadlens itself, its ancestors and the probes' own children: never the target */
 function selfFamily (table: Map<number, number>): Set<number> {
-  const own = new Set(descendants([process.pid], table))
+  const own = new Set(descendants([...probeChildren].filter(p => table.has(p)), table))
+  own.add(process.pid)
   let p = process.pid
   while (p > 1 && table.has(p)) {
     own.add(p)
@@ -163,7 +170,7 @@ export class TargetProbe implements Probe {
     if (this.o.pattern !== undefined && !LINUX) throw new ProbeStartError('--target-process needs Linux (/proc); use --target-pid')
     await this.scan()
     if (!this.roots.length) {
-      throw new ProbeStartError(this.o.pid !== undefined ? `no process with PID ${this.o.pid}` : `no process matches "${this.o.pattern}" (loadlens itself and the shell that started it are left out)`)
+      throw new ProbeStartError(this.o.pid !== undefined ? `no process with PID ${this.o.pid}` : `no process matches "${this.o.pattern}" (loadlens itself and the shells that started it are left out)`)
     }
   }
 

@@ -1,0 +1,125 @@
+/**
+ * The PostgreSQL probe against the real server, through a TCP proxy so the connection can be
+ * cut without touching the shared PostgreSQL: a transaction held open by a session with its
+ * own application_name shows as `idle in transaction`, a running pg_sleep as the oldest query
+ * (with its text in the facts), statements run under load give a mean query time and the top
+ * queries; the probe's own session is never counted; cutting the proxy gives a gap and the
+ * probe reconnects when it is back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import pg from 'pg'
+import { PgProbe } from '../probes/pg.js'
+import { ProbeScheduler } from '../probes/scheduler.js'
+import { startTcpProxy } from './helpers/tcp-proxy.js'
+import type { TcpProxy } from './helpers/tcp-proxy.js'
+import { sleep } from './helpers/server.js'
+
+const DB = 'loadlens_probes_test'
+const ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres'
+const APP = 'loadlens-test-app'
+let proxy: TcpProxy
+
+beforeAll(async () => {
+  const admin = new pg.Client(ADMIN)
+  await admin.connect()
+  const has = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB])
+  if (!has.rows.length) await admin.query(`CREATE DATABASE ${DB}`).catch(() => {})
+  await admin.end()
+  const c = new pg.Client(`postgres://postgres@127.0.0.1:5432/${DB}`)
+  await c.connect()
+  await c.query('CREATE TABLE IF NOT EXISTS probe_items (id int PRIMARY KEY, v text)')
+  await c.query("INSERT INTO probe_items SELECT g, md5(g::text) FROM generate_series(1, 2000) g ON CONFLICT DO NOTHING")
+  await c.end()
+  proxy = await startTcpProxy(5432)
+})
+
+afterAll(async () => { await proxy?.close() })
+
+function app (name = APP): pg.Client {
+  return new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${DB}`, application_name: name })
+}
+
+describe('pg probe', () => {
+  it('sees idle in transaction, the oldest query, mean query time and top queries of the target only', async () => {
+    const probe = new PgProbe({ url: `postgres://postgres:not-a-real-secret@127.0.0.1:${proxy.port}/${DB}`, application: APP })
+    expect(probe.target).not.toContain('not-a-real-secret')
+    const s = new ProbeScheduler([probe], { intervalMs: 1000 })
+    await s.start()
+    const holder = app()
+    const sleeper = app()
+    const worker = app()
+    const other = app('someone-else')
+    await Promise.all([holder.connect(), sleeper.connect(), worker.connect(), other.connect()])
+    try {
+      const tStart = Math.floor(Date.now() / 1000)
+      // another tenant's open transaction must not count (application filter)
+      await other.query('BEGIN')
+      await other.query('SELECT 1')
+      await holder.query('BEGIN')
+      await holder.query('SELECT count(*) FROM probe_items')
+      const sleeping = sleeper.query('SELECT pg_sleep(2.5) /* loadlens-test-sleep */')
+      const until = Date.now() + 3500
+      let n = 0
+      while (Date.now() < until) {
+        await worker.query('SELECT v FROM probe_items WHERE id = $1', [1 + (n++ % 2000)])
+        if (n % 20 === 0) await sleep(5)
+      }
+      await sleeping
+      await holder.query('COMMIT')
+      await other.query('COMMIT')
+      await sleep(1200)
+      await s.stop()
+      const series = new Map(s.series().map(x => [x.id, x.points]))
+      const vals = (id: string): number[] => (series.get(id) ?? []).filter(([t, v]) => t >= tStart && v !== null).map(x => x[1]!)
+      const idleTx = vals('pg.connections{state="idle in transaction"}')
+      expect(Math.max(...idleTx)).toBe(1)
+      expect(Math.max(...vals('pg.idle_in_xact_s'))).toBeGreaterThan(1)
+      expect(Math.max(...vals('pg.oldest_query_s'))).toBeGreaterThan(1)
+      expect(Math.max(...vals('pg.oldest_xact_s'))).toBeGreaterThan(1)
+      // three sessions of the app (the probe and someone-else are left out)
+      const total = ['active', 'idle', 'idle in transaction', 'idle in transaction (aborted)', 'other']
+        .map(state => series.get(`pg.connections{state="${state}"}`)!)
+      const lastT = Math.max(...total[0]!.map(p => p[0]))
+      const atEnd = total.map(pts => pts.find(p => p[0] === lastT)?.[1] ?? 0).reduce((a, b) => a! + b!, 0)
+      expect(atEnd).toBe(3)
+      expect(Math.max(...vals('pg.server_connections'))).toBeGreaterThanOrEqual(5)
+      expect(Math.max(...vals('pg.commits_per_s'))).toBeGreaterThan(50)
+      const mean = vals('pg.query_mean_ms')
+      expect(mean.length).toBeGreaterThan(0)
+      expect(Math.max(...vals('pg.calls_per_s'))).toBeGreaterThan(50)
+      const st = s.status()[0]!
+      expect(st.state).toBe('ok')
+      const facts = st.facts as any
+      expect(facts.pgStatStatements).toBe('available')
+      expect(facts.maxConnections).toBeGreaterThan(0)
+      expect(facts.oldestQuery.query).toContain('pg_sleep')
+      expect(facts.topQueries.length).toBeGreaterThan(0)
+      // the sleep or the app's lookups top the list; the probe's own statements never appear
+      expect(facts.topQueries.some((q: any) => /probe_items|pg_sleep/.test(q.query))).toBe(true)
+      expect(JSON.stringify(facts.topQueries)).not.toContain('loadlens-probe')
+      expect(JSON.stringify(s.status())).not.toContain('not-a-real-secret')
+    } finally {
+      await Promise.all([holder, sleeper, worker, other].map(c => c.end().catch(() => {})))
+    }
+  })
+
+  it('a cut connection is a gap with the reason; the probe reconnects when it is back', async () => {
+    const probe = new PgProbe({ url: `postgres://postgres@127.0.0.1:${proxy.port}/${DB}` })
+    const s = new ProbeScheduler([probe], { intervalMs: 1000, maxBackoffMs: 1000 })
+    await s.start()
+    await sleep(1500)
+    const tCut = Math.floor(Date.now() / 1000)
+    await proxy.cut()
+    await sleep(2500)
+    await proxy.restore()
+    await sleep(3000)
+    await s.stop()
+    const st = s.status()[0]!
+    expect(st.gaps.length).toBeGreaterThanOrEqual(1)
+    expect(st.gaps[0]!.from).toBeGreaterThanOrEqual(tCut - 1)
+    expect(st.gaps[0]!.reason).toMatch(/ECONNREFUSED|terminated|Connection|ECONNRESET|closed|timed out/i)
+    const pts = s.series().find(x => x.id === 'pg.server_connections')!.points
+    expect(pts.some(([t, v]) => t >= st.gaps[0]!.from && t <= st.gaps[0]!.to && v === null)).toBe(true)
+    expect(pts.some(([t, v]) => t > st.gaps[st.gaps.length - 1]!.to && v !== null)).toBe(true)
+  })
+})
