@@ -268,7 +268,7 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
       worker = spawn(python, [
         '-m', 'celery', '-A', 'mluvme_tasks', 'worker',
         '-n', workerName!, '-Q', queue, '--pool', 'threads', '--concurrency', String(concurrency),
-        '--prefetch-multiplier', '1', '--without-gossip', '--without-mingle', '--loglevel', 'INFO'
+        '--prefetch-multiplier', '1', '--without-gossip', '--without-mingle', '--task-events', '--loglevel', 'INFO'
       ], {
         cwd: dir,
         env: {

@@ -19,11 +19,12 @@ function why (err: unknown): string {
   return describeError(err).split('\n')[0]!
 }
 
+/** Where the URL came from and how to change it. */
 function setBy (r: ResolvedUrl, envNames: string[]): string {
   const vars = envNames.join(' or ')
-  if (r.source === 'option') return `it was given as an option; or set ${vars}`
-  if (r.source === 'default') return `the default; set ${vars} to use another`
-  return `from ${r.source}; change it or set ${envNames.filter(n => n !== r.source).join(' or ') || vars}`
+  if (r.source === 'option') return `the URL was given as an option (env: ${vars})`
+  if (r.source === 'default') return `the URL is the default; set ${vars} to use another server`
+  return `the URL comes from ${r.source}`
 }
 
 export async function checkPostgres (r: ResolvedUrl, envNames: string[]): Promise<void> {
@@ -34,8 +35,8 @@ export async function checkPostgres (r: ResolvedUrl, envNames: string[]): Promis
     await client.query('SELECT 1')
   } catch (err) {
     throw new HarnessError(
-      `PostgreSQL is not reachable at ${redactUrl(r.url)} (${why(err)}; URL ${setBy(r, envNames)}). ` +
-      'Start it (e.g. `sudo service postgresql start`, or `docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16`) and run again.',
+      `PostgreSQL is not reachable at ${redactUrl(r.url)} (${why(err)}); ${setBy(r, envNames)}. ` +
+      'Start PostgreSQL (e.g. `sudo service postgresql start`, or `docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16`) and run again.',
       { cause: err }
     )
   } finally {
@@ -45,15 +46,16 @@ export async function checkPostgres (r: ResolvedUrl, envNames: string[]): Promis
 
 export async function checkRedis (r: ResolvedUrl, envNames: string[], role: string): Promise<void> {
   const redis = new Redis(r.url, { lazyConnect: true, connectTimeout: TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
-  redis.on('error', () => {})
+  let cause: unknown
+  redis.on('error', (err) => { cause ??= err })
   try {
     await redis.connect()
     await redis.ping()
   } catch (err) {
     throw new HarnessError(
-      `Redis (${role}) is not reachable at ${redactUrl(r.url)} (${why(err)}; URL ${setBy(r, envNames)}). ` +
-      'Start it (e.g. `sudo service redis-server start`, or `docker run -d -p 6379:6379 redis:7`) and run again.',
-      { cause: err }
+      `Redis (${role}) is not reachable at ${redactUrl(r.url)} (${why(cause ?? err)}); ${setBy(r, envNames)}. ` +
+      'Start Redis (e.g. `sudo service redis-server start`, or `docker run -d -p 6379:6379 redis:7`) and run again.',
+      { cause: cause ?? err }
     )
   } finally {
     redis.disconnect()
