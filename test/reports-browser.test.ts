@@ -14,6 +14,10 @@ import { chartPixels, openBrowser, screenshot } from './helpers/browser.js'
 import type { Browser } from './helpers/browser.js'
 import { emptyRun, onlyFailures, realRun, richRun } from './helpers/results.js'
 
+// functions passed to the page run in Chromium: the DOM names they use (the project's lib has no DOM)
+declare const document: any, window: any, requestAnimationFrame: (f: (t: number) => void) => number
+type HTMLCanvasElement = any
+
 let browser: Browser
 const dir = mkdtempSync(join(tmpdir(), 'loadlens-report-browser-'))
 const refused: string[] = []

@@ -24,6 +24,9 @@ import { plan } from './helpers/scenario.js'
 import { sleep, startServer } from './helpers/server.js'
 import type { TestServer } from './helpers/server.js'
 
+// functions passed to the page run in Chromium: the DOM names they use (the project's lib has no DOM)
+declare const document: any, window: any, requestAnimationFrame: (f: (t: number) => void) => number
+
 let target: TestServer
 let web: WebServer
 let controller: RunController
