@@ -1,2 +1,4 @@
 /** Further bench sections, added by later parts of loadlens (probes, correlator, workers). */
-export const sections: Record<string, () => Promise<void>> = {}
+import { probes } from './probes.js'
+
+export const sections: Record<string, () => Promise<void>> = { probes }

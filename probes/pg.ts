@@ -9,8 +9,11 @@
  * by total time over the run.
  *
  * Cost: one round trip per sample (one multi-statement simple query over one connection
- * named `loadlens-probe`); pg_stat_statements is read without query texts except once at
- * the start (to find the probe's own statements) and once at the end (the top queries).
+ * named `loadlens-probe`): one scan of pg_stat_activity, the database's counters through the
+ * pg_stat_get_db_* functions, and every fifth sample the sums of pg_stat_statements (which
+ * scans every statement entry of the server), read without query texts except to find the
+ * probe's own statements and, at the end, the top queries. query_mean_ms and calls_per_s
+ * therefore have a point every 5 samples, covering those 5 samples.
  */
 import pg from 'pg'
 import { describeError } from '../shared/errors.js'
@@ -36,6 +39,8 @@ export interface PgProbeOptions {
   /** try CREATE EXTENSION IF NOT EXISTS pg_stat_statements (default true) */
   createExtension?: boolean
   timeoutMs?: number
+  /** read pg_stat_statements every this many samples (default 5: it scans every entry of the server) */
+  statementsEvery?: number
 }
 
 interface StatementTotals { calls: number; totalMs: number }
@@ -63,11 +68,12 @@ export class PgProbe implements Probe {
   private probeTxns = 0
   private sampleCount = 0
   private readonly statementRates = new Rates()
-  private lastSql = ''
+  private readonly statementsEvery: number
 
   constructor (private readonly o: PgProbeOptions) {
     this.target = redactUrl(o.url) + (o.application ? ` (application_name ${o.application})` : '')
     this.timeoutMs = o.timeoutMs
+    this.statementsEvery = Math.max(1, Math.round(o.statementsEvery ?? 5))
   }
 
   private async connect (): Promise<pg.Client> {
@@ -106,7 +112,6 @@ export class PgProbe implements Probe {
     if (!db.rows.length) throw new ProbeStartError(`database "${this.database}" does not exist on ${redactUrl(this.o.url)} (--pg-database)`)
     this.datid = Number(db.rows[0].oid)
     await this.checkStatements(client)
-    this.lastSql = this.sampleSql(client)
   }
 
   /** pg_stat_statements: there, creatable, or how to enable it */
@@ -150,24 +155,28 @@ export class PgProbe implements Probe {
     return out
   }
 
+  /**
+   * Three statements: one scan of pg_stat_activity (every client backend; the target's rows
+   * flagged), the database's counters through the pg_stat_get_db_* functions (cheaper than the
+   * pg_stat_database view, which computes every column of every database), and the sums of
+   * pg_stat_statements without query texts.
+   */
   private sampleSql (client: pg.Client): string {
-    const where = [`datname = ${client.escapeLiteral(this.database)}`, "backend_type = 'client backend'", 'pid <> pg_backend_pid()']
-    if (this.o.application) where.push(`application_name = ${client.escapeLiteral(this.o.application)}`)
+    const mine = [`datname = ${client.escapeLiteral(this.database)}`, 'pid <> pg_backend_pid()']
+    if (this.o.application) mine.push(`application_name = ${client.escapeLiteral(this.o.application)}`)
     // one array constant, so the statement keeps one queryid however many ids it lists
     const own = ` AND queryid <> ALL(${client.escapeLiteral(`{${this.ownQueryIds.join(',')}}`)}::bigint[])`
     const parts = [
-      `SELECT ${MARK} coalesce(state, 'other') AS state, coalesce(wait_event_type, '') AS wait, count(*)::int AS n, ` +
-        "max(extract(epoch FROM now() - query_start)) FILTER (WHERE state = 'active')::float8 AS query_age, " +
-        'max(extract(epoch FROM now() - xact_start))::float8 AS xact_age, ' +
-        "max(extract(epoch FROM now() - state_change)) FILTER (WHERE state LIKE 'idle in transaction%')::float8 AS idle_xact_age " +
-        `FROM pg_stat_activity WHERE ${where.join(' AND ')} GROUP BY 1, 2`,
-      `SELECT ${MARK} left(query, ${QUERY_TEXT_MAX}) AS query, extract(epoch FROM now() - query_start)::float8 AS age ` +
-        `FROM pg_stat_activity WHERE ${where.join(' AND ')} AND state = 'active' ORDER BY query_start LIMIT 1`,
-      `SELECT ${MARK} count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend'`,
-      `SELECT ${MARK} xact_commit::float8 AS commits, xact_rollback::float8 AS rollbacks, blks_hit::float8 AS hit, blks_read::float8 AS read, ` +
-        `deadlocks::float8 AS deadlocks, temp_bytes::float8 AS temp, conflicts::float8 AS conflicts FROM pg_stat_database WHERE datid = ${this.datid}`
+      `SELECT ${MARK} state, wait_event_type AS wait, (${mine.join(' AND ')}) AS mine, ` +
+        'extract(epoch FROM now() - query_start)::float8 AS query_age, extract(epoch FROM now() - xact_start)::float8 AS xact_age, ' +
+        `extract(epoch FROM now() - state_change)::float8 AS state_age, CASE WHEN state = 'active' THEN left(query, ${QUERY_TEXT_MAX}) END AS query ` +
+        "FROM pg_stat_activity WHERE backend_type = 'client backend'",
+      `SELECT ${MARK} pg_stat_get_db_xact_commit(${this.datid})::float8 AS commits, pg_stat_get_db_xact_rollback(${this.datid})::float8 AS rollbacks, ` +
+        `pg_stat_get_db_blocks_hit(${this.datid})::float8 AS hit, (pg_stat_get_db_blocks_fetched(${this.datid}) - pg_stat_get_db_blocks_hit(${this.datid}))::float8 AS read, ` +
+        `pg_stat_get_db_deadlocks(${this.datid})::float8 AS deadlocks, pg_stat_get_db_temp_bytes(${this.datid})::float8 AS temp, ` +
+        `pg_stat_get_db_conflict_all(${this.datid})::float8 AS conflicts`
     ]
-    if (this.statements === 'available') {
+    if (this.statements === 'available' && this.sampleCount % this.statementsEvery === 0) {
       parts.push(`SELECT ${MARK} coalesce(sum(calls), 0)::float8 AS calls, coalesce(sum(total_exec_time), 0)::float8 AS ms ` +
         `FROM pg_stat_statements(false) WHERE dbid = ${this.datid}${own}`)
     }
@@ -180,7 +189,6 @@ export class PgProbe implements Probe {
       this.rates.clear()
       this.statementRates.clear()
       client = await this.connect()
-      this.lastSql = this.sampleSql(client)
     }
     const onAbort = (): void => {
       // a sample that timed out: drop the connection so the next one starts clean
@@ -191,12 +199,10 @@ export class PgProbe implements Probe {
     try {
       // the probe's own statements appear in pg_stat_statements after its first sample
       if (this.statements === 'available' && (this.sampleCount === 1 || Date.now() - this.ownQueryIdsAt > 30_000)) {
-        const before = this.ownQueryIds.join()
+        // (a sum that drops because the filter grew gives null for that interval)
         await this.findOwnQueries(client)
-        if (this.ownQueryIds.join() !== before) this.statementRates.clear()
-        this.lastSql = this.sampleSql(client)
       }
-      const results = await client.query(this.lastSql) as unknown as pg.QueryResult[]
+      const results = await client.query(this.sampleSql(client)) as unknown as pg.QueryResult[]
       this.probeTxns++
       this.sampleCount++
       return this.readings(results, now)
@@ -206,22 +212,31 @@ export class PgProbe implements Probe {
   }
 
   private readings (results: pg.QueryResult[], now: number): Reading[] {
-    const [activity, oldest, server, dbStats, statements] = results
+    const [activity, dbStats, statements] = results
     const out: Reading[] = []
     const byState = new Map<string, number>()
     const waiting = new Map<string, number>()
     let queryAge: number | null = null
     let xactAge: number | null = null
     let idleXactAge: number | null = null
+    let oldest: { query: string; age: number } | null = null
     let total = 0
+    const serverN = activity!.rows.length
     for (const row of activity!.rows) {
+      if (!row.mine) continue
       const state = (STATES as readonly string[]).includes(row.state) ? row.state : 'other'
-      byState.set(state, (byState.get(state) ?? 0) + row.n)
-      total += row.n
-      if (row.state === 'active' && row.wait) waiting.set(row.wait, (waiting.get(row.wait) ?? 0) + row.n)
-      if (row.query_age !== null) queryAge = Math.max(queryAge ?? 0, row.query_age)
+      byState.set(state, (byState.get(state) ?? 0) + 1)
+      total++
       if (row.xact_age !== null) xactAge = Math.max(xactAge ?? 0, row.xact_age)
-      if (row.idle_xact_age !== null) idleXactAge = Math.max(idleXactAge ?? 0, row.idle_xact_age)
+      if (row.state === 'active') {
+        if (row.wait) waiting.set(row.wait, (waiting.get(row.wait) ?? 0) + 1)
+        if (row.query_age !== null) {
+          queryAge = Math.max(queryAge ?? 0, row.query_age)
+          if (!oldest || row.query_age > oldest.age) oldest = { query: String(row.query ?? ''), age: row.query_age }
+        }
+      } else if (String(row.state).startsWith('idle in transaction') && row.state_age !== null) {
+        idleXactAge = Math.max(idleXactAge ?? 0, row.state_age)
+      }
     }
     this.targetPeak = Math.max(this.targetPeak, total)
     for (const state of STATES) out.push({ metric: M.connections, labels: { state }, unit: 'count', value: byState.get(state) ?? 0 })
@@ -229,11 +244,9 @@ export class PgProbe implements Probe {
     out.push({ metric: M.oldestQueryS, unit: 's', value: queryAge ?? 0 })
     out.push({ metric: M.oldestXactS, unit: 's', value: xactAge ?? 0 })
     out.push({ metric: M.idleInXactS, unit: 's', value: idleXactAge ?? 0 })
-    const o = oldest!.rows[0]
-    if (o && o.age !== null && (!this.oldest || o.age > this.oldest.ageS)) {
-      this.oldest = { query: truncate(String(o.query ?? ''), QUERY_TEXT_MAX), ageS: Math.round(o.age * 1000) / 1000, state: 'active', at: Math.floor(now / 1000) }
+    if (oldest && (!this.oldest || oldest.age > this.oldest.ageS)) {
+      this.oldest = { query: truncate(oldest.query, QUERY_TEXT_MAX), ageS: Math.round(oldest.age * 1000) / 1000, state: 'active', at: Math.floor(now / 1000) }
     }
-    const serverN = server!.rows[0]?.n ?? 0
     this.serverPeak = Math.max(this.serverPeak, serverN)
     out.push({ metric: M.serverConnections, unit: 'count', value: serverN })
 

@@ -41,7 +41,7 @@ function app (name = APP): pg.Client {
 
 describe('pg probe', () => {
   it('sees idle in transaction, the oldest query, mean query time and top queries of the target only', async () => {
-    const probe = new PgProbe({ url: `postgres://postgres:not-a-real-secret@127.0.0.1:${proxy.port}/${DB}`, application: APP })
+    const probe = new PgProbe({ url: `postgres://postgres:not-a-real-secret@127.0.0.1:${proxy.port}/${DB}`, application: APP, statementsEvery: 1 })
     expect(probe.target).not.toContain('not-a-real-secret')
     const s = new ProbeScheduler([probe], { intervalMs: 1000 })
     await s.start()

@@ -1,0 +1,109 @@
+/**
+ * `npm run bench -- probes`: what the probes cost.
+ *   1. Each probe alone against a quiet system for 10 samples at 1 s: wall time per sample
+ *      (mean, max) and this process's CPU time per sample, against the interval.
+ *   2. PostgreSQL: the share of the database's statement load (pg_stat_statements calls and
+ *      execution time) that the probe's own statements add while the Mluv.Me scenario's
+ *      development profile runs against the demo target (every probe on, 1 s interval).
+ *      Target: under 1 % of the database's execution time.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { startDemoTarget } from '../demo/mluvme/launch.js'
+import { demoProbeOptions } from '../app/demo.js'
+import { runTest } from '../app/run.js'
+import { bundledScenario } from '../scenarios/load.js'
+import { buildProbes, resolveProbeOptions } from '../app/probes.js'
+import type { ProbeOptions } from '../app/probes.js'
+import { ProbeScheduler } from '../probes/scheduler.js'
+
+const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
+
+function verdict (ok: boolean): string {
+  return ok ? 'MET' : 'NOT MET'
+}
+
+/** one probe alone, 10 samples at 1 s: wall and CPU time per sample */
+async function costAlone (name: string, options: ProbeOptions): Promise<void> {
+  const probes = buildProbes(resolveProbeOptions({ host: false, ...options }, {})).filter(p => p.name === name)
+  const s = new ProbeScheduler(probes, { intervalMs: 1000 })
+  const report = await s.start()
+  if (report.failed.length) {
+    console.log(`${name.padEnd(10)} could not start: ${report.failed[0]!.reason}`)
+    await s.stop()
+    return
+  }
+  await sleep(1500)
+  const cpu0 = process.cpuUsage()
+  const n0 = s.status()[0]!.samples
+  await sleep(10_000)
+  const cpu = process.cpuUsage(cpu0)
+  const st = s.status()[0]!
+  await s.stop()
+  const samples = Math.max(1, st.samples - n0)
+  const cpuMs = (cpu.user + cpu.system) / 1000 / samples
+  console.log(`${name.padEnd(10)} ${String(st.samples).padStart(3)} samples  wall mean ${st.meanSampleMs?.toFixed(1)} ms, max ${st.maxSampleMs?.toFixed(1)} ms  ` +
+    `CPU ${cpuMs.toFixed(2)} ms per sample (${((cpuMs / 1000) * 100).toFixed(2)} % of one core at 1 s)  skipped ${st.skippedTicks}, gaps ${st.gaps.length}`)
+}
+
+interface Totals { calls: number; ms: number }
+
+async function statementTotals (url: string, database: string): Promise<{ probe: Totals; other: Totals }> {
+  const c = new pg.Client({ connectionString: url, application_name: 'loadlens-bench' })
+  await c.connect()
+  try {
+    const r = await c.query(`SELECT (query LIKE '%loadlens-probe%') AS probe, sum(calls)::float8 AS calls, sum(total_exec_time)::float8 AS ms
+      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1) GROUP BY 1`, [database])
+    const out = { probe: { calls: 0, ms: 0 }, other: { calls: 0, ms: 0 } }
+    for (const row of r.rows) out[row.probe ? 'probe' : 'other'] = { calls: row.calls, ms: row.ms }
+    return out
+  } finally {
+    await c.end()
+  }
+}
+
+export async function probes (): Promise<void> {
+  console.log('\n## probes: cost per sample, each probe alone, 1 s interval, 10 s')
+  const dir = mkdtempSync(join(tmpdir(), 'loadlens-bench-probes-'))
+  const target = await startDemoTarget({ quiet: true, logDir: dir })
+  try {
+    const all = demoProbeOptions(target)
+    for (const name of ['pg', 'redis', 'celery', 'target', 'logs', 'metrics', 'generator']) await costAlone(name, all)
+    await costAlone('host', { host: true })
+
+    console.log('\n## probes: PostgreSQL load added by the probe, Mluv.Me development profile (10 users) against the demo target, every probe on, 60 s')
+    // pg_stat_statements must exist in the demo database before the baseline (the probe creates it when it may)
+    const warm = new ProbeScheduler(buildProbes(resolveProbeOptions({ pg: all.pg, pgDatabase: all.pgDatabase, host: false }, {})).filter(p => p.name === 'pg'))
+    await warm.start()
+    await warm.stop()
+    const before = await statementTotals(target.pgUrl, target.database)
+    const outcome = await runTest({
+      scenario: bundledScenario('mluvme'),
+      host: target.url,
+      profile: 'development',
+      runTime: '60s',
+      quiet: true,
+      handleSignals: false,
+      json: join(dir, 'result.json'),
+      probes: all
+    })
+    const after = await statementTotals(target.pgUrl, target.database)
+    const probe = { calls: after.probe.calls - before.probe.calls, ms: after.probe.ms - before.probe.ms }
+    const other = { calls: after.other.calls - before.other.calls, ms: after.other.ms - before.other.ms }
+    const shareMs = probe.ms / Math.max(1e-9, probe.ms + other.ms)
+    const shareCalls = probe.calls / Math.max(1, probe.calls + other.calls)
+    const requests = outcome.result.totals.overall.requests
+    console.log(`the app: ${other.calls.toFixed(0)} statements, ${other.ms.toFixed(0)} ms of execution (${requests} requests)`)
+    console.log(`the probe: ${probe.calls.toFixed(0)} statements, ${probe.ms.toFixed(1)} ms of execution`)
+    console.log(`probe share of execution time ${(shareMs * 100).toFixed(2)} % (target < 1 %: ${verdict(shareMs < 0.01)}); share of statements ${(shareCalls * 100).toFixed(2)} %`)
+    for (const st of outcome.result.probes.status) {
+      if (st.state === 'not configured') continue
+      console.log(`  ${st.probe.padEnd(10)} ${st.state.padEnd(9)} ${st.samples} samples, mean ${st.meanSampleMs ?? '-'} ms, max ${st.maxSampleMs ?? '-'} ms, skipped ${st.skippedTicks}, gaps ${st.gaps.length}`)
+    }
+  } finally {
+    await target.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
