@@ -172,7 +172,16 @@ interface Profile {
   created_at: string
 }
 
-export function createApi (deps: ApiDeps): { app: express.Express; counters: Counters; registry: client.Registry; leaked: Buffer[] } {
+export interface Api {
+  app: express.Express
+  counters: Counters
+  registry: client.Registry
+  leaked: Buffer[]
+  /** waits (bounded) until no request and no activity event holds a session */
+  drain (timeoutMs: number): Promise<void>
+}
+
+export function createApi (deps: ApiDeps): Api {
   const { config, pool, cache, jobs, log } = deps
   const faults = config.faults
   const cacheOff = faults['cache-off'] !== undefined
@@ -290,8 +299,10 @@ export function createApi (deps: ApiDeps): { app: express.Express; counters: Cou
   })
 
   // ---- per-request: session, counters, and the process-level faults
+  let busy = 0
   app.use('/api', (req, res, next) => {
     counters.requests++
+    busy++
     const t0 = performance.now()
     req.db = new Session(pool, counters)
     res.once('close', () => {
@@ -300,7 +311,7 @@ export function createApi (deps: ApiDeps): { app: express.Express; counters: Cou
       httpDuration.observe({ route }, (performance.now() - t0) / 1000)
       const done = res.statusCode < 400 ? recordActivity(req) : Promise.resolve()
       done.catch((err: Error) => log('ERROR', `recording the activity of ${req.method} ${req.originalUrl} failed: ${err.message}`))
-        .finally(() => req.db.release())
+        .finally(() => { req.db.release(); busy-- })
     })
     if (leakKb !== undefined && counters.leakedBytes < LEAK_CAP_BYTES) {
       const chunk = Buffer.alloc(leakKb * 1024, counters.requests & 0xff)
@@ -459,7 +470,12 @@ export function createApi (deps: ApiDeps): { app: express.Express; counters: Cou
     if (!res.headersSent) res.status(500).json({ error: 'internal server error' })
   })
 
-  return { app, counters, registry, leaked }
+  const drain = async (timeoutMs: number): Promise<void> => {
+    const until = Date.now() + timeoutMs
+    while (busy > 0 && Date.now() < until) await sleep(20)
+  }
+
+  return { app, counters, registry, leaked, drain }
 }
 
 /** Reads a multipart upload (busboy): the text fields and the `audio` file, bounded in size. */

@@ -70,7 +70,7 @@ async function main (): Promise<void> {
   if (jobs.kind === 'celery') log('INFO', `voice jobs go to Celery: broker ${redactUrl(config.brokerUrl!)}, queue ${config.queue}`)
   else log('WARNING', 'Celery is not configured: voice jobs are processed inside the API process')
 
-  const { app, counters } = createApi({ config: { ...config, poolSize: faultValue(config.faults, 'pool') ?? config.poolSize }, pool, cache, jobs, log })
+  const { app, counters, drain } = createApi({ config: { ...config, poolSize: faultValue(config.faults, 'pool') ?? config.poolSize }, pool, cache, jobs, log })
   const server = app.listen(config.port, config.host)
   await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject) })
   server.keepAliveTimeout = 65_000
@@ -89,8 +89,12 @@ async function main (): Promise<void> {
     log('INFO', `stopping (${why})`)
     const hard = setTimeout(() => process.exit(0), 8000)
     hard.unref()
+    // no new requests; the ones in flight and their activity events finish (bounded)
+    const closed = new Promise<void>(resolve => server.close(() => resolve()))
+    server.closeIdleConnections()
+    await drain(3000)
     server.closeAllConnections()
-    await new Promise<void>(resolve => server.close(() => resolve()))
+    await closed
     await jobs.close().catch(() => {})
     await pool.end().catch(() => {})
     cache.disconnect()

@@ -21,6 +21,13 @@ export function cpuSeconds (pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
+/** Seconds the process's main thread ran on a CPU and waited for one (/proc/<pid>/schedstat): run + wait over
+ *  wall time is how much of a core it wanted, whatever share of a busy machine it got. */
+export function schedSeconds (pid: number): { run: number; wait: number } {
+  const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number)
+  return { run: run! / 1e9, wait: wait! / 1e9 }
+}
+
 /** The local ports of a process's TCP connections to `remotePort` (its PostgreSQL sessions' client ports). */
 export function clientPorts (pid: number, remotePort = 5432): number[] {
   const inodes = new Set<string>()
