@@ -1,21 +1,114 @@
 /**
- * `loadlens demo`: the main job on the bundled default. Starts a bundled target on a free
- * loopback port, runs the bundled scenario against it and stops everything it started.
+ * `loadlens demo`: the main job on the bundled default. Starts the Mluv.Me-like demo target
+ * (its API as a separate process, a real Celery worker when Python has celery), runs the
+ * Mluv.Me scenario against it with every probe pointed at it, writes the outputs and prints
+ * the summary, then stops everything it started, also on Ctrl-C.
+ *
+ * Default load: the scenario's development profile shortened to 30 s.
  */
+import { join } from 'node:path'
 import { bundledScenario } from '../scenarios/load.js'
-import { startShop } from '../demo/shop.js'
+import { parseFaults } from '../demo/mluvme/faults.js'
+import type { Faults } from '../demo/mluvme/faults.js'
+import { startDemoTarget } from '../demo/mluvme/launch.js'
+import type { DemoTarget, DemoTargetOptions } from '../demo/mluvme/launch.js'
 import { runTest } from './run.js'
 import type { RunTestOptions, RunTestOutcome } from './run.js'
+import type { ProbeOptions } from './probes.js'
 
-export type DemoOptions = Omit<RunTestOptions, 'scenario' | 'host'>
+/** The profile and run time `loadlens demo` uses when none is given. */
+export const DEMO_PROFILE = 'development'
+export const DEMO_RUN_TIME = '30s'
+
+export interface DemoOptions extends Omit<RunTestOptions, 'scenario' | 'host' | 'probes'> {
+  /** `--fault` values: "pool", "leak=256", "cache-off,cpu" */
+  fault?: string | string[]
+  /** faults already parsed (merged with `fault`) */
+  faults?: Faults
+  /** where the services are and how the target starts (URLs, celery, python, logDir) */
+  target?: Omit<DemoTargetOptions, 'faults' | 'quiet' | 'stream' | 'signal'>
+  /** probe settings on top of the ones pointing at the target (interval, strict) */
+  probes?: Partial<ProbeOptions>
+}
+
+/** Every probe pointed at the demo target: its database and application_name, its Redis, its Celery broker and queue, its process and log. */
+export function demoProbeOptions (t: DemoTarget, extra: Partial<ProbeOptions> = {}): ProbeOptions {
+  return {
+    pg: t.pgUrl,
+    pgDatabase: t.database,
+    pgApplication: t.applicationName,
+    redis: t.redisUrl,
+    celeryBroker: t.celery ? t.brokerUrl : undefined,
+    celeryQueues: t.celery ? [t.celeryQueue] : undefined,
+    targetPid: t.apiPid,
+    targetMetrics: t.metricsUrl,
+    log: t.logFile,
+    host: true,
+    ...extra
+  }
+}
 
 export async function runDemo (o: DemoOptions = {}): Promise<RunTestOutcome> {
-  const shop = await startShop()
+  // every user mistake is reported before anything starts
+  const faults: Faults = { ...parseFaults(o.fault), ...(o.faults ?? {}) }
+  const scenario = bundledScenario('mluvme')
   const err = o.stderr ?? process.stderr
-  if (!o.quiet) err.write(`demo target (example shop API) listening on ${shop.url}\n`)
+  const say = (line: string): void => { if (!o.quiet) err.write(`${line}\n`) }
+  const shaped = o.profile !== undefined || o.users !== undefined || o.stages !== undefined || o.arrivalRate !== undefined
+  const load = shaped ? {} : { profile: DEMO_PROFILE, runTime: o.runTime ?? DEMO_RUN_TIME }
+
+  const signals = o.handleSignals !== false
+  const starting = new AbortController()
+  let phase: 'start' | 'run' | 'stop' = 'start'
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (phase === 'start') starting.abort()
+    // during the run, runTest stops the load itself; a signal while stopping means "now"
+    else if (phase === 'stop') process.exit(sig === 'SIGINT' ? 130 : 143)
+  }
+  if (signals) {
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  }
+  let target: DemoTarget | undefined
   try {
-    return await runTest({ ...o, scenario: bundledScenario('example'), host: shop.url, runTime: o.runTime ?? '20s' })
+    target = await startDemoTarget({
+      logDir: join(o.outDir ?? 'loadlens-results', 'demo-target'),
+      ...o.target,
+      faults,
+      quiet: o.quiet,
+      stream: err,
+      signal: starting.signal
+    })
+    phase = 'run'
+    return await runTest({
+      ...o,
+      ...load,
+      scenario,
+      host: target.url,
+      probes: demoProbeOptions(target, o.probes),
+      recordOptions: {
+        ...(o.recordOptions ?? { command: 'demo' }),
+        demo: {
+          faults,
+          url: target.url,
+          database: target.database,
+          applicationName: target.applicationName,
+          celery: target.celery,
+          celeryQueue: target.celeryQueue,
+          workerName: target.workerName,
+          logFile: target.logFile
+        }
+      }
+    })
   } finally {
-    await shop.close()
+    phase = 'stop'
+    if (target) {
+      await target.stop()
+      say(`demo target stopped (API log: ${target.logFile})`)
+    }
+    if (signals) {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
   }
 }

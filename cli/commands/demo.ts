@@ -1,16 +1,37 @@
-/** `loadlens demo`: the bundled scenario against the bundled target. */
+/** `loadlens demo`: the Mluv.Me scenario against the bundled demo target, with every probe on it. */
 import type { Command } from 'commander'
 import { runDemo } from '../../app/demo.js'
-import { addLoadFlags, addOutputFlags, pickLoadFlags, pickOutputFlags } from '../flags.js'
+import { FAULT_NAMES, faultHelp } from '../../demo/mluvme/faults.js'
+import { addLoadFlags, addOutputFlags, pickLoadFlags } from '../flags.js'
 import type { Flags } from '../flags.js'
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
 
 export function registerDemo (program: Command): void {
   const demo = program.command('demo')
-    .description('start the bundled demo target and run the bundled scenario against it')
+    .description('start the bundled Mluv.Me-like demo target (API, PostgreSQL, Redis cache, Celery worker), run the Mluv.Me scenario against it with every probe, and stop it')
+    .option('--fault <name[=value]>', `switch on a bottleneck (repeatable or comma-separated): ${FAULT_NAMES.join(', ')}`, collect)
+    .option('--no-celery', 'process voice jobs inside the API process instead of a Celery worker')
+    .addHelpText('after', `
+Faults:
+  ${faultHelp().split('; ').join('\n  ')}
+
+Services (env): LOADLENS_DEMO_PG or DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres; the demo uses its own database loadlens_demo),
+  LOADLENS_DEMO_REDIS or REDIS_URL (cache, default redis://127.0.0.1:6379/11), LOADLENS_DEMO_BROKER or CELERY_BROKER_URL (default: db 12 of the cache's server),
+  LOADLENS_PYTHON (the Python with celery, default /usr/bin/python3).
+Default load: the development profile shortened to 30 s.`)
   addLoadFlags(demo)
   addOutputFlags(demo)
   demo.action(async (flags: Flags) => {
-    const outcome = await runDemo({ ...pickLoadFlags(flags), ...pickOutputFlags(flags), quiet: flags.quiet, recordOptions: { command: 'demo', ...flags } })
+    const outcome = await runDemo({
+      ...pickLoadFlags(flags),
+      fault: flags.fault,
+      target: { celery: flags.celery === false ? false : 'auto' },
+      json: flags.json,
+      outDir: flags.outDir,
+      quiet: flags.quiet,
+      recordOptions: { command: 'demo', ...flags }
+    })
     process.exitCode = outcome.exitCode
   })
 }

@@ -14,7 +14,7 @@ export interface FaultSpec {
 
 export const FAULTS = {
   pool: {
-    param: { name: 'connections', unit: 'connections', default: 2, min: 1, max: 20 },
+    param: { name: 'size', unit: 'connections', default: 2, min: 1, max: 20 },
     text: 'the API\'s PostgreSQL pool holds {n} connections instead of 20: requests queue for a connection'
   },
   'cache-off': {
@@ -29,7 +29,7 @@ export const FAULTS = {
     text: 'the API process keeps {n} KB per request it serves and never frees it (up to 1 GB)'
   },
   'slow-query': {
-    text: 'no index on messages(user_id): every stats and streak query scans the whole messages table'
+    text: 'no index on messages(user_id): the upload\'s daily-allowance check, stats and streak calendar scan the whole messages table (1,000,000 rows)'
   },
   'idle-tx': {
     param: { name: 'hold', unit: 'ms', default: 200, min: 10, max: 5000 },
