@@ -98,6 +98,8 @@ export async function probes (): Promise<void> {
     console.log(`the app: ${other.calls.toFixed(0)} statements, ${other.ms.toFixed(0)} ms of execution (${requests} requests)`)
     console.log(`the probe: ${probe.calls.toFixed(0)} statements, ${probe.ms.toFixed(1)} ms of execution`)
     console.log(`probe share of execution time ${(shareMs * 100).toFixed(2)} % (target < 1 %: ${verdict(shareMs < 0.01)}); share of statements ${(shareCalls * 100).toFixed(2)} %`)
+    console.log(`in absolute terms the probe adds ${(probe.ms / 60).toFixed(3)} ms of statement execution per second (${(probe.ms / 60 / 10).toFixed(4)} % of one core); ` +
+      `the app's statements averaged ${(other.ms / Math.max(1, other.calls)).toFixed(3)} ms, so the share is large only because the demo's queries are tiny`)
     for (const st of outcome.result.probes.status) {
       if (st.state === 'not configured') continue
       console.log(`  ${st.probe.padEnd(10)} ${st.state.padEnd(9)} ${st.samples} samples, mean ${st.meanSampleMs ?? '-'} ms, max ${st.maxSampleMs ?? '-'} ms, skipped ${st.skippedTicks}, gaps ${st.gaps.length}`)

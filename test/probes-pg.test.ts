@@ -122,4 +122,28 @@ describe('pg probe', () => {
     expect(pts.some(([t, v]) => t >= st.gaps[0]!.from && t <= st.gaps[0]!.to && v === null)).toBe(true)
     expect(pts.some(([t, v]) => t > st.gaps[st.gaps.length - 1]!.to && v !== null)).toBe(true)
   })
+
+  it('without pg_stat_statements (and not allowed to create it) the probe says how to enable it and samples the rest', async () => {
+    const db = 'loadlens_probes_nopgss'
+    const admin = new pg.Client(ADMIN)
+    await admin.connect()
+    const has = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])
+    if (!has.rows.length) await admin.query(`CREATE DATABASE ${db}`).catch(() => {})
+    await admin.end()
+    const c = new pg.Client(`postgres://postgres@127.0.0.1:5432/${db}`)
+    await c.connect()
+    await c.query('DROP EXTENSION IF EXISTS pg_stat_statements')
+    await c.end()
+    const probe = new PgProbe({ url: `postgres://postgres@127.0.0.1:5432/${db}`, createExtension: false })
+    const s = new ProbeScheduler([probe], { intervalMs: 1000 })
+    await s.start()
+    await sleep(1300)
+    await s.stop()
+    const st = s.status()[0]!
+    expect(st.state).toBe('degraded')
+    expect(st.message).toMatch(/pg_stat_statements is not installed: run CREATE EXTENSION pg_stat_statements;/)
+    expect((st.facts as any).pgStatStatements).toBe('missing')
+    expect(s.series().some(x => x.id === 'pg.query_mean_ms')).toBe(false)
+    expect(s.series().some(x => x.id === 'pg.server_connections')).toBe(true)
+  })
 })
