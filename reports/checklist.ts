@@ -125,13 +125,14 @@ export function evaluateChecklist (result: RunResult, readiness: Readiness = res
 
   // 7. logs
   const logSeries = has(result, 'logs', METRICS.logs.linesPerS)
-  if (!logSeries.length && !result.probes.status.some(s => s.probe === 'logs')) items.push(item('logs', 'Logs hold no critical errors', 'not measured', 'no log probe (run with --log FILE or --log-command)', advisory))
+  const logStatus = result.probes.status.find(s => s.probe === 'logs')
+  if (!logSeries.length && (!logStatus || logStatus.state === 'not configured' || logStatus.state === 'failed')) items.push(item('logs', 'Logs hold no critical errors', 'not measured', 'no log probe (run with --log FILE or --log-command)', advisory))
   else {
     const count = (level: string): number => sumPoints(logSeries.filter(s => s.labels?.level === level))
     const critical = count('critical')
     const errors = count('error')
     const tracebacks = count('traceback')
-    const examples = result.probes.status.find(s => s.probe === 'logs')?.facts?.examples as Record<string, Array<string | { line: string }>> | undefined
+    const examples = logStatus?.facts?.examples as Record<string, Array<string | { line: string }>> | undefined
     const text = (x: string | { line: string }): string => (typeof x === 'string' ? x : x.line)
     const sample = examples ? [...(examples.critical ?? []), ...(examples.error ?? [])].slice(0, 2).map(x => `"${text(x).slice(0, 120)}"`).join(', ') : ''
     const bad = critical + errors + tracebacks > 0

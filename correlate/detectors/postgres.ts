@@ -31,6 +31,8 @@ const IDLE_TX_AGE_S = 0.02
 const LONG_QUERY_S = 1
 /** ... seen in at least this many samples */
 const LONG_QUERY_SAMPLES = 3
+/** pg.query_mean_ms comes every few seconds: fewest points for a typical mean */
+const MIN_MEAN_POINTS = 3
 /** the seed's target for mean query time (ms) */
 const QUERY_MEAN_LIMIT_MS = 10
 /** a slow statement must take at least this share of the database time */
@@ -270,7 +272,7 @@ export const slowQueries: Detector = {
     const limit = ctx.expect.dbQueryMeanMs ?? QUERY_MEAN_LIMIT_MS
     const meanIds = seriesIds(ctx.grid, 'pg', M.queryMeanMs)
     const means = valuesIn(ctx.grid, sumColumns(ctx.grid, meanIds), ctx.warm)
-    const typicalMean = means.length >= MIN_SAMPLES ? median(means) : null
+    const typicalMean = means.length >= MIN_MEAN_POINTS ? median(means) : null
     const top = topQueries(ctx)
     const totalTime = top.reduce((a, q) => a + q.totalMs, 0)
     const slowTop = top.filter(q => q.meanMs >= limit && q.calls >= 5 && totalTime > 0 && q.totalMs / totalTime >= SLOW_QUERY_TIME_SHARE)
