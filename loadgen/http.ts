@@ -28,24 +28,58 @@ export interface RequestOwner {
   mayRequest (): boolean
   /** open model: the intended start of the iteration, for the first request only */
   takeIntendedStart (): number | undefined
-  readonly inflight: Set<PendingRequest>
+  readonly inflight: InflightList
 }
 
+/**
+ * A user's requests in flight (usually 0 or 1). An array instead of a Set: a Set that goes
+ * from one entry to none reallocates its table on every request.
+ */
+export class InflightList {
+  private readonly items: PendingRequest[] = []
+
+  add (r: PendingRequest): void {
+    this.items.push(r)
+  }
+
+  delete (r: PendingRequest): void {
+    const items = this.items
+    const i = items.lastIndexOf(r)
+    if (i < 0) return
+    const last = items.pop()!
+    if (i < items.length) items[i] = last
+  }
+
+  get size (): number {
+    return this.items.length
+  }
+
+  /** a copy, safe to walk while requests finish */
+  list (): PendingRequest[] {
+    return this.items.slice()
+  }
+}
+
+/** What a request brought back: the PendingRequest itself, once finished (no copy on the hot path). */
 interface RawResult {
-  status: number
-  rawHeaders: Buffer[] | null
-  chunks: Buffer[]
-  bytes: number
-  error: (Error & { code?: string }) | null
+  readonly status: number
+  readonly rawHeaders: Buffer[] | null
+  readonly first: Buffer | null
+  readonly chunks: Buffer[] | null
+  readonly bytes: number
+  readonly error: (Error & { code?: string }) | null
 }
 
 /** One request in flight: an undici (legacy) dispatch handler that buffers the response. */
-export class PendingRequest implements Dispatcher.DispatchHandler {
+export class PendingRequest implements Dispatcher.DispatchHandler, RawResult {
   private abortFn: ((err?: Error) => void) | null = null
-  private status = 0
-  private rawHeaders: Buffer[] | null = null
-  private chunks: Buffer[] = []
-  private bytes = 0
+  status = 0
+  rawHeaders: Buffer[] | null = null
+  /** the body: most responses come in one chunk, kept without an array */
+  first: Buffer | null = null
+  chunks: Buffer[] | null = null
+  bytes = 0
+  error: (Error & { code?: string }) | null = null
   private finished = false
   /** aborted by the harness at a hard stop */
   stopped = false
@@ -66,7 +100,9 @@ export class PendingRequest implements Dispatcher.DispatchHandler {
   }
 
   onData (chunk: Buffer): boolean {
-    this.chunks.push(chunk)
+    if (this.first === null) this.first = chunk
+    else if (this.chunks === null) this.chunks = [this.first, chunk]
+    else this.chunks.push(chunk)
     this.bytes += chunk.length
     return true
   }
@@ -88,11 +124,16 @@ export class PendingRequest implements Dispatcher.DispatchHandler {
     if (this.finished) return
     this.finished = true
     this.owner.inflight.delete(this)
-    this.resolve({ status: error ? 0 : this.status, rawHeaders: this.rawHeaders, chunks: this.chunks, bytes: this.bytes, error })
+    if (error) {
+      this.status = 0
+      this.error = error
+    }
+    this.resolve(this)
   }
 }
 
 const EMPTY = Buffer.alloc(0)
+const NO_OPTIONS: RequestOptions = Object.freeze({})
 
 class Response implements HttpResponse {
   private textCache?: string
@@ -185,12 +226,12 @@ export class UserHttp implements HttpClient {
     this.baseOrigin = runtime.base.origin
   }
 
-  get (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.request('GET', path, options) }
-  delete (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.request('DELETE', path, options) }
-  head (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.request('HEAD', path, options) }
-  post (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.request('POST', path, options) }
-  put (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.request('PUT', path, options) }
-  patch (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.request('PATCH', path, options) }
+  get (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.perform('GET', path, options ?? NO_OPTIONS) }
+  delete (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.perform('DELETE', path, options ?? NO_OPTIONS) }
+  head (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.perform('HEAD', path, options ?? NO_OPTIONS) }
+  post (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.perform('POST', path, options ?? NO_OPTIONS) }
+  put (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.perform('PUT', path, options ?? NO_OPTIONS) }
+  patch (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.perform('PATCH', path, options ?? NO_OPTIONS) }
 
   private client (origin: string): Client {
     if (origin === this.baseOrigin && this.baseClient !== null) return this.baseClient
@@ -239,10 +280,13 @@ export class UserHttp implements HttpClient {
     return { origin, path: p }
   }
 
-  async request (method: string, path: string, options: RequestOptions = {}): Promise<HttpResponse> {
+  request (method: string, path: string, options?: RequestOptions): Promise<HttpResponse> {
+    return this.perform(method.toUpperCase(), path, options ?? NO_OPTIONS)
+  }
+
+  private async perform (method: string, path: string, options: RequestOptions): Promise<HttpResponse> {
     const owner = this.owner
     if (!owner.mayRequest()) throw new StopSignal()
-    method = method.toUpperCase()
     const name = options.name ?? (path.includes('?') ? path.slice(0, path.indexOf('?')) : path)
     const timeoutMs = options.timeout === undefined ? this.runtime.timeoutMs : parseDuration(options.timeout, `timeout of request "${name}"`) * 1000
     let headers = this.headers
@@ -258,7 +302,11 @@ export class UserHttp implements HttpClient {
       body = typeof options.body === 'string' ? options.body : Buffer.from(options.body)
     }
     if (options.headers) headers = { ...headers, ...options.headers }
-    let { origin, path: p } = this.target(path, options.query)
+    let origin = this.baseOrigin
+    let p: string
+    // the common case (a path on the host, no query object) builds no intermediate object
+    if (options.query === undefined && path.charCodeAt(0) === 47 /* / */) p = this.basePath === '' ? path : this.basePath + path
+    else ({ origin, path: p } = this.target(path, options.query))
 
     const start = owner.takeIntendedStart() ?? performance.now()
     let raw = await this.send(origin, p, method, headers, body, timeoutMs)
@@ -279,7 +327,7 @@ export class UserHttp implements HttpClient {
     const durationMs = performance.now() - start
     if (raw.error && (raw.error as Error).name === 'StopSignal') throw new StopSignal()
 
-    const data = raw.chunks.length === 0 ? EMPTY : raw.chunks.length === 1 ? raw.chunks[0]! : Buffer.concat(raw.chunks, raw.bytes)
+    const data = raw.chunks !== null ? Buffer.concat(raw.chunks, raw.bytes) : raw.first ?? EMPTY
     let failure: FailureInfo | undefined
     let error: { kind: string; message: string } | undefined
     if (raw.error) {

@@ -92,6 +92,8 @@ export class Recorder {
   /** type -> name -> row: no string building on the hot path */
   private readonly byType = new Map<string, Map<string, Row>>()
   private readonly overall = new Row('', 'Aggregated')
+  /** the row of the previous request: a user often repeats it */
+  private last: Row | null = null
   private errors: Record<string, number> = {}
   private exceptions = new Map<string, ExceptionReport>()
   private tasks: Record<string, number> = {}
@@ -105,16 +107,20 @@ export class Recorder {
    * kept out of the overall row so requests are not counted twice).
    */
   record (type: string, name: string, us: number, bytes: number, failure?: FailureInfo): void {
-    let names = this.byType.get(type)
-    if (names === undefined) {
-      names = new Map()
-      this.byType.set(type, names)
-    }
-    let row = names.get(name)
-    if (row === undefined) {
-      row = new Row(type, name)
-      names.set(name, row)
-      this.rows.set(entryKey(type, name), row)
+    let row = this.last
+    if (row === null || row.name !== name || row.type !== type) {
+      let names = this.byType.get(type)
+      if (names === undefined) {
+        names = new Map()
+        this.byType.set(type, names)
+      }
+      row = names.get(name) ?? null
+      if (row === null) {
+        row = new Row(type, name)
+        names.set(name, row)
+        this.rows.set(entryKey(type, name), row)
+      }
+      this.last = row
     }
     const failed = failure !== undefined
     row.add(us, bytes, failed)

@@ -17,6 +17,7 @@ import type { SliceReport } from './recorder.js'
 import { WHOLE } from './share.js'
 import { WorkerPool } from './workers.js'
 import { findSaturation } from './health.js'
+import { tuneHeapGrowth } from './heap.js'
 import { costLookup } from './cost.js'
 
 export interface RunOptions {
@@ -126,6 +127,7 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
   private async execute (): Promise<RunOutcome> {
     await Promise.resolve() // let the caller attach listeners first
     const o = this.options
+    tuneHeapGrowth()
     const workers = Math.max(1, o.workers ?? 1)
     const budget: Budget = { maxRequests: o.maxRequests, maxCost: o.maxCost, unitCost: costLookup(o.unitCosts) }
     const common = {
