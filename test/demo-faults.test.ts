@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import pg from 'pg'
 import { Redis } from 'ioredis'
 import { startDemoTarget } from '../demo/mluvme/launch.js'
@@ -199,9 +200,20 @@ describe('demo target faults', () => {
     expect(log).toMatch(/ CRITICAL mluvme\.api: error rate/)
   })
 
-  it('healthy: no ERROR or CRITICAL line in the log', async () => {
-    const { target, run } = await underLoad('', { runTime: '4s' }, () => 0)
+  it('without Celery for the Python: says so, processes voice jobs in-process, logs no ERROR or CRITICAL line', async () => {
+    let said = ''
+    const stream = new PassThrough()
+    stream.on('data', (c: Buffer) => { said += c.toString() })
+    const { target, run } = await underLoad('', { runTime: '5s', celery: 'auto', python: '/nonexistent/python3', quiet: false, stream }, () => 0)
+    expect(target.celery).toBe(false)
+    expect(target.workerPid).toBeUndefined()
+    expect(said).toMatch(/Celery is not installed for \/nonexistent\/python3 .*voice jobs are processed inside the API process/)
     expect(tableStats(run.result).overall.failures).toBe(0)
-    expect(readFileSync(target.logFile, 'utf8')).not.toMatch(/ (ERROR|CRITICAL) /)
+    const flow = run.result.totals.entries.find(e => e.key === 'FLOW voice message end-to-end')!
+    expect(flow.requests).toBeGreaterThan(5)
+    expect(flow.failures).toBe(0)
+    const log = readFileSync(target.logFile, 'utf8')
+    expect(log).toMatch(/WARNING mluvme\.api: Celery is not configured/)
+    expect(log).not.toMatch(/ (ERROR|CRITICAL) /)
   })
 })

@@ -20,7 +20,7 @@
  * user up through the cache first (authentication), so a working cache keeps most reads off
  * the database. Each fault toggle changes exactly one thing (see faults.ts).
  */
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
 import busboy from 'busboy'
@@ -176,7 +176,7 @@ export interface Api {
   app: express.Express
   counters: Counters
   registry: client.Registry
-  leaked: Buffer[]
+  leaked: Array<{ at: number; path: string; payload: string }>
   /** waits (bounded) until no request and no activity event holds a session */
   drain (timeoutMs: number): Promise<void>
 }
@@ -195,7 +195,7 @@ export function createApi (deps: ApiDeps): Api {
     requests: 0, registered: 0, reRegistered: 0, uploads: 0, wavAccepted: 0, wavRejected: 0, jobsPublished: 0,
     injectedErrors: 0, serverErrors: 0, cacheHits: 0, cacheMisses: 0, leakedBytes: 0, poolWaits: 0, poolWaitMsMax: 0, poolCheckouts: 0
   }
-  const leaked: Buffer[] = []
+  const leaked: Api['leaked'] = []
 
   // ---- Prometheus metrics (the metrics probe reads /metrics)
   const registry = new client.Registry()
@@ -314,9 +314,9 @@ export function createApi (deps: ApiDeps): Api {
         .finally(() => { req.db.release(); busy-- })
     })
     if (leakKb !== undefined && counters.leakedBytes < LEAK_CAP_BYTES) {
-      const chunk = Buffer.alloc(leakKb * 1024, counters.requests & 0xff)
-      leaked.push(chunk)
-      counters.leakedBytes += chunk.length
+      // a request context kept in a list nobody empties: leakKb KB of string on the V8 heap
+      leaked.push({ at: Date.now(), path: req.originalUrl, payload: randomBytes(leakKb * 512).toString('hex') })
+      counters.leakedBytes += leakKb * 1024
       if (counters.leakedBytes >= LEAK_CAP_BYTES) log('WARNING', `the leak fault stopped at ${LEAK_CAP_BYTES / 2 ** 20} MB to protect the machine`)
     }
     if (cpuMs !== undefined) burnCpu(cpuMs)

@@ -198,7 +198,11 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
   if (celery) await checkRedis(broker, BROKER_ENV, 'Celery broker')
   aborted(o.signal)
 
-  await ensureDemoDatabase(pgServer.url, database, say)
+  try {
+    await ensureDemoDatabase(pgServer.url, database, say)
+  } catch (err) {
+    throw new HarnessError(`could not prepare the demo database ${database} on ${redactUrl(pgServer.url)}: ${(err as Error).message}`, { cause: err })
+  }
   aborted(o.signal)
 
   const n = ++launches
@@ -254,7 +258,8 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
   try {
     const logFd = openSync(logFile, 'a')
     const entry = serverEntry()
-    api = spawn(process.execPath, entry.args, {
+    // a small young generation: the API's memory settles within seconds of load, so a leak stands out
+    api = spawn(process.execPath, ['--max-semi-space-size=1', ...entry.args], {
       env: { ...env, MLUVME_CONFIG: JSON.stringify(config) },
       stdio: ['ignore', logFd, logFd, 'ipc'],
       detached: true
