@@ -61,6 +61,8 @@ describe('loadlens demo', () => {
     const apiPid = Number(/API \(pid (\d+)\)/.exec(stderr)?.[1])
     const workerPid = Number(/worker \S+ \(pid (\d+)/.exec(stderr)?.[1])
     const queue = /queue (\S+)/.exec(stderr)?.[1]
+    const brokerUrl = /broker (redis:\/\/\S+),/.exec(stderr)?.[1]
+    expect(brokerUrl).toMatch(/^redis:\/\/127\.0\.0\.1:6379\/1[2-5]$/)
     expect(apiPid).toBeGreaterThan(0)
     expect(workerPid).toBeGreaterThan(0)
     expect(alive(apiPid) && alive(workerPid)).toBe(true)
@@ -73,7 +75,7 @@ describe('loadlens demo', () => {
     // everything the demo started is gone, its broker queue too
     expect(alive(apiPid)).toBe(false)
     expect(alive(workerPid)).toBe(false)
-    const broker = new Redis('redis://127.0.0.1:6379/12')
+    const broker = new Redis(brokerUrl!)
     try {
       expect(await broker.exists(queue!)).toBe(0)
     } finally {

@@ -44,7 +44,8 @@ export interface DemoTargetOptions {
   database?: string
   /** the Redis cache (default: LOADLENS_DEMO_REDIS, REDIS_URL, redis://127.0.0.1:6379/11) */
   redisUrl?: string
-  /** the Celery broker (default: LOADLENS_DEMO_BROKER, CELERY_BROKER_URL, the cache's server with db 12) */
+  /** the Celery broker (default: LOADLENS_DEMO_BROKER, CELERY_BROKER_URL, else the cache's server with the
+   *  first of dbs 12-15 no other running demo holds) */
   brokerUrl?: string
   /** a real Celery worker: 'auto' (default) when /usr/bin/python3 imports celery; true requires it; false never */
   celery?: boolean | 'auto'
@@ -207,6 +208,11 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
 
   const n = ++launches
   const id = `${process.pid}-${n}`
+  // a broker chosen by default: a db of its own among BROKER_DBS, so that two demos on one
+  // Redis do not answer each other's Celery remote-control broadcasts
+  const lease = celery && broker.source === 'default' ? await leaseBrokerDb(broker.url, `${hostname()}:${id}`) : undefined
+  if (lease) broker.url = lease.url
+  if (celery) await sweepStale(broker.url)
   const queue = `mluvme-${id}`
   const workerName = celery ? `mluvme-${id}@${hostname()}` : undefined
   const backlogS = faultValue(faults, 'backlog')
@@ -251,6 +257,7 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
       process.off('exit', lastResort)
       rmSync(readyFile, { force: true })
       if (celery) await cleanBroker(broker.url, queue, workerName!)
+      await lease?.release()
     })()
     return stopped
   }
@@ -359,6 +366,69 @@ function workerReady (worker: ChildProcess, readyFile: string, logFile: string, 
     }, 100)
     worker.once('exit', onExit)
   })
+}
+
+/** The broker dbs a demo whose broker URL was not given may take, the first free one first. */
+export const BROKER_DBS = [BROKER_REDIS_DB, 13, 14, 15]
+const LEASE_KEY = '_loadlens.demo.lease'
+const LEASE_S = 30
+
+/** Takes the first broker db no running demo holds (a key with a TTL, refreshed while the demo runs). */
+async function leaseBrokerDb (url: string, owner: string): Promise<{ url: string; release (): Promise<void> }> {
+  for (const db of BROKER_DBS) {
+    const u = new URL(url)
+    u.pathname = `/${db}`
+    const r = new Redis(u.toString(), { connectTimeout: 2000, maxRetriesPerRequest: 1 })
+    r.on('error', () => {})
+    if (await r.set(LEASE_KEY, owner, 'EX', LEASE_S, 'NX').catch(() => null) === 'OK') {
+      const keep = setInterval(() => {
+        r.get(LEASE_KEY).then(v => v === owner ? r.expire(LEASE_KEY, LEASE_S) : undefined).catch(() => {})
+      }, LEASE_S * 1000 / 3)
+      keep.unref()
+      return {
+        url: u.toString(),
+        async release () {
+          clearInterval(keep)
+          try { if (await r.get(LEASE_KEY) === owner) await r.del(LEASE_KEY) } catch {}
+          r.disconnect()
+        }
+      }
+    }
+    r.disconnect()
+  }
+  // every db is taken: share the first
+  const u = new URL(url)
+  u.pathname = `/${BROKER_DBS[0]}`
+  return { url: u.toString(), async release () {} }
+}
+
+function processAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Removes from the broker what demos of this host left when their launcher died without stopping them. */
+async function sweepStale (brokerUrl: string): Promise<void> {
+  const r = new Redis(brokerUrl, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  r.on('error', () => {})
+  try {
+    await r.connect()
+    const pidbox = '_kombu.binding.celery.pidbox'
+    for (const member of await r.smembers(pidbox)) {
+      const m = /(mluvme-(\d+)-\d+)@([^\x06]+)\.celery\.pidbox/.exec(member)
+      if (!m || m[3] !== hostname() || processAlive(Number(m[2]))) continue
+      await r.srem(pidbox, member)
+      await r.del(m[1]!, `_kombu.binding.${m[1]}`, `${m[1]}@${m[3]}.celery.pidbox`)
+    }
+  } catch {
+    // nothing to sweep
+  } finally {
+    r.disconnect()
+  }
 }
 
 /** Removes what this target left on the broker: its queue, its binding, its pidbox binding. */
