@@ -40,7 +40,7 @@ export const FAULTS = {
     text: 'one Celery worker process with concurrency 1, and each voice task takes ~{n} s: the queue grows'
   },
   cpu: {
-    param: { name: 'burn', unit: 'ms', default: 80, min: 1, max: 1000 },
+    param: { name: 'burn', unit: 'ms', default: 100, min: 1, max: 1000 },
     text: 'each request burns {n} ms of CPU on the API\'s event loop'
   },
   errors: {
