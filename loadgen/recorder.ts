@@ -1,7 +1,7 @@
 /**
  * Per-request bookkeeping on the hot path, for one thread. Each request lands in the
- * current second's histogram of its row and in the overall one; every second `closeSlice`
- * encodes them into a SliceReport and resets. Totals are built from slices by the
+ * current second's histogram of its row; every second `closeSlice` adds the rows up into the
+ * overall one (histograms added: exact), encodes them into a SliceReport and resets. Totals are built from slices by the
  * Aggregator, so one thread and many threads (or machines) are measured the same way.
  */
 import { createHistogram, encodeHistogram, recordUs } from '../shared/hist.js'
@@ -68,6 +68,16 @@ class Row {
     recordUs(this.hist, us)
   }
 
+  /** adds another row's second (the overall row is the sum of the request rows) */
+  addRow (r: Row): void {
+    this.requests += r.requests
+    this.failures += r.failures
+    this.bytes += r.bytes
+    this.sumUs += r.sumUs
+    if (r.maxUs > this.maxUs) this.maxUs = r.maxUs
+    this.hist.add(r.hist)
+  }
+
   take (): SliceEntry {
     const h = this.hist
     const e: SliceEntry = {
@@ -125,7 +135,6 @@ export class Recorder {
     const failed = failure !== undefined
     row.add(us, bytes, failed)
     if (type !== 'FLOW') {
-      this.overall.add(us, bytes, failed)
       this.totalRequests++
       if (failed) this.totalFailures++
     }
@@ -161,11 +170,14 @@ export class Recorder {
   /** Ends the second `t` and hands over its data. */
   closeSlice (t: number, users: number, extra: Partial<TimelineSlice> = {}): SliceReport {
     const entries: Record<string, SliceEntry> = {}
+    const overall = this.overall
     for (const [key, row] of this.rows) {
-      if (row.requests > 0) entries[key] = row.take()
+      if (row.requests === 0) continue
+      if (row.type !== 'FLOW') overall.addRow(row)
+      entries[key] = row.take()
     }
     const report: SliceReport = {
-      slice: { t, users, ...extra, overall: this.overall.take(), entries, ...(this.anyTasks ? { tasks: this.tasks } : {}) },
+      slice: { t, users, ...extra, overall: overall.take(), entries, ...(this.anyTasks ? { tasks: this.tasks } : {}) },
       errors: this.errors,
       exceptions: [...this.exceptions.values()]
     }
