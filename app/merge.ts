@@ -150,13 +150,13 @@ function mergeExceptions (inputs: MergeInput[]): ExceptionGroup[] {
 }
 
 /** A slice of one input, ready to be added: error ids renumbered, threads named by segment. */
-function prepareSlice (s: TimelineSlice, remap: Map<string, string>, segment: string | undefined): TimelineSlice {
+function prepareSlice (s: TimelineSlice, remap: Map<string, string>, segment: string | undefined, path: string): TimelineSlice {
   const out: TimelineSlice = { ...s }
   if (s.errors) {
     const errors: Record<string, number> = {}
     for (const [id, n] of Object.entries(s.errors)) {
       const to = remap.get(id)
-      if (to === undefined) throw new UsageError(`timeline second ${s.t}: error group ${id} is not in the result's errors (the file was edited or is damaged)`)
+      if (to === undefined) throw new UsageError(`${path}: timeline second ${s.t} counts error group ${id}, which is not in the result's errors (the file was edited or is damaged)`)
       errors[to] = (errors[to] ?? 0) + n
     }
     out.errors = errors
@@ -174,7 +174,7 @@ function mergeTimeline (inputs: MergeInput[], remap: Array<Map<string, string>>)
   inputs.forEach((x, i) => {
     const seg = x.result.meta.segments?.length ? undefined : x.result.meta.segment
     for (const s of x.result.timeline) {
-      const prepared = prepareSlice(s, remap[i]!, seg)
+      const prepared = prepareSlice(s, remap[i]!, seg, x.path)
       const known = byT.get(s.t)
       byT.set(s.t, known ? mergeSlices(known, prepared) : prepared)
     }

@@ -1,22 +1,25 @@
 /**
  * `npm run bench [-- section ...]`: loadlens's speed and memory targets, measured as ratios
  * against a reference run in the same script. Sections:
- *   loadgen   requests/s against autocannon at 50 connections; 5,000 users at 1 s think time
+ *   loadgen   requests/s against autocannon (and undici alone) at 50 connections; 5,000 users at 1 s think time
+ *   workers   2 worker threads against 1; 10,000 users at 1 s think time (bench/scale.ts)
+ *   soak      the generator's RSS over a development-profile soak, --soak=DURATION (bench/scale.ts)
  * Each section prints its figures and whether the target was met; nothing here is a test.
  */
 import { spawn, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { sections as extraSections } from './sections.js'
 
 const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url))
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0
 
-/** Runs a node script (optionally pinned to a CPU) and parses its last JSON line. */
-export function runJson (script: string, args: string[], cpu?: number): Promise<Record<string, any>> {
+/** Runs a node script (optionally pinned to a CPU, with extra environment) and parses its last JSON line. */
+export function runJson (script: string, args: string[], cpu?: number, env: Record<string, string> = {}): Promise<Record<string, any>> {
   const cmd = hasTaskset && cpu !== undefined ? 'taskset' : process.execPath
   const full = hasTaskset && cpu !== undefined ? ['-c', String(cpu), process.execPath, here(script), ...args] : [here(script), ...args]
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, full, { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(cmd, full, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
     let out = ''
     child.stdout.on('data', (c: Buffer) => { out += c.toString() })
     child.on('close', (code) => {
@@ -26,41 +29,61 @@ export function runJson (script: string, args: string[], cpu?: number): Promise<
   })
 }
 
-/** Starts the benchmark server (pinned to the last CPU when possible); resolves its URL. */
-export async function startBenchServer (env: Record<string, string> = {}): Promise<{ url: string; stop: () => void }> {
-  const cpu = hasTaskset ? ['taskset', ['-c', '1', process.execPath, here('./server.js')]] as const : [process.execPath, [here('./server.js')]] as const
+/** Starts the benchmark server (pinned to CPU 1 when possible and `pin`); resolves its URL and pid. */
+export async function startBenchServer (env: Record<string, string> = {}, pin = true): Promise<{ url: string; pid: number; stop: () => void }> {
+  const cpu = hasTaskset && pin ? ['taskset', ['-c', '1', process.execPath, here('./server.js')]] as const : [process.execPath, [here('./server.js')]] as const
   const child = spawn(cpu[0], [...cpu[1]], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PORT: '0', ...env } })
   const port = await new Promise<string>((resolve) => child.stdout.once('data', (c: Buffer) => resolve(c.toString().trim())))
-  return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill('SIGTERM') }
+  return { url: `http://127.0.0.1:${port}/`, pid: child.pid!, stop: () => child.kill('SIGTERM') }
 }
 
-function verdict (ok: boolean): string {
+/** CPU time (user + system, us) a process has used so far, from /proc; 0 where there is none. */
+export function processCpuUs (pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // utime and stime are fields 14 and 15 of the line, in clock ticks (100 per second on Linux)
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  } catch {
+    return 0
+  }
+}
+
+/** The median of a list of numbers. */
+export function median (values: number[]): number {
+  const v = [...values].sort((a, b) => a - b)
+  return v.length ? v[Math.floor(v.length / 2)]! : 0
+}
+
+export function verdict (ok: boolean): string {
   return ok ? 'MET' : 'NOT MET'
 }
 
 async function loadgen (): Promise<void> {
-  console.log('\n## loadgen: the generator against autocannon (50 connections, no think time, 10 s each)')
+  console.log('\n## loadgen: the generator against autocannon (50 connections, no think time, 10 s each, 3 rounds back to back)')
   console.log(hasTaskset ? 'server pinned to CPU 1, generators to CPU 0 (taskset)' : 'taskset not available: processes are not pinned')
   const server = await startBenchServer()
   try {
     const rows: Array<Record<string, any>> = []
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 3; i++) {
       rows.push(await runJson('./gen-autocannon.js', [server.url, '50', '10'], 0))
+      rows.push(await runJson('./gen-undici.js', [server.url, '50', '10'], 0))
       rows.push(await runJson('./gen-loadlens.js', [server.url, '50', '10', '0', '50'], 0))
     }
-    const med = (tool: string, k: string): number => {
-      const v = rows.filter(r => r.tool === tool).map(r => r[k] as number).sort((a, b) => a - b)
-      return v[Math.floor(v.length / 2)]!
-    }
+    const med = (tool: string, k: string): number => median(rows.filter(r => r.tool === tool).map(r => r[k] as number))
     const cpuPerReq = (tool: string): number => {
       const r = rows.filter(x => x.tool === tool)
       return r.reduce((a, x) => a + x.cpuUs, 0) / r.reduce((a, x) => a + x.requests, 0)
     }
     const ac = med('autocannon', 'rps')
+    const un = med('undici', 'rps')
     const ll = med('loadlens', 'rps')
-    console.log(`autocannon ${ac.toFixed(0)} req/s, ${cpuPerReq('autocannon').toFixed(1)} us CPU per request`)
-    console.log(`loadlens   ${ll.toFixed(0)} req/s, ${cpuPerReq('loadlens').toFixed(1)} us CPU per request`)
+    const per = (tool: string): string => rows.filter(r => r.tool === tool).map(r => (r.rps as number).toFixed(0)).join(', ')
+    console.log(`autocannon  ${ac.toFixed(0)} req/s (runs: ${per('autocannon')}), ${cpuPerReq('autocannon').toFixed(1)} us CPU per request`)
+    console.log(`undici only ${un.toFixed(0)} req/s (runs: ${per('undici')}), ${cpuPerReq('undici').toFixed(1)} us CPU per request: the floor of a generator built on undici`)
+    console.log(`loadlens    ${ll.toFixed(0)} req/s (runs: ${per('loadlens')}), ${cpuPerReq('loadlens').toFixed(1)} us CPU per request`)
     console.log(`ratio ${(ll / ac).toFixed(2)}x of autocannon's requests/s (target >= 1.0x: ${verdict(ll / ac >= 1)}); CPU per request ${(cpuPerReq('loadlens') / cpuPerReq('autocannon')).toFixed(2)}x autocannon's`)
+    console.log(`undici alone reaches ${(un / ac).toFixed(2)}x of autocannon; loadlens reaches ${(ll / un).toFixed(2)}x of undici alone (its own overhead: ${(cpuPerReq('loadlens') - cpuPerReq('undici')).toFixed(1)} us per request)`)
 
     console.log('\n## loadgen: 5,000 users, 1 s think time, spawn 1000/s, 30 s, one thread')
     const big = await runJson('./gen-loadlens.js', [server.url, '5000', '30', '1', '1000'], 0)

@@ -1,4 +1,5 @@
 /** Further bench sections, added by later parts of loadlens (probes, correlator, workers). */
 import { probes } from './probes.js'
+import { scaleSections } from './scale.js'
 
-export const sections: Record<string, () => Promise<void>> = { probes }
+export const sections: Record<string, () => Promise<void>> = { probes, ...scaleSections }

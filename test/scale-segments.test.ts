@@ -172,6 +172,7 @@ describe('merge refuses what is not one run, with one line and exit 2', () => {
     ['overlapping splits', () => [closed[0]!, variant(closed[1]!, 'half.json', r => { r.meta.segment = '1/2'; r.meta.share = { from: 0, to: 0.5 } })], /overlaps segment/],
     ['another result version', () => [closed[0]!, variant(closed[1]!, 'v2.json', r => { r.version = 2 })], /v2\.json: result version 2 is not supported/],
     ['another loadlens version', () => [closed[0]!, variant(closed[1]!, 'old.json', r => { r.meta.versions.loadlens = '0.0.1' })], /old\.json: written by loadlens 0\.0\.1/],
+    ['a damaged timeline', () => [closed[0]!, variant(closed[1]!, 'damaged.json', r => { r.timeline[0].errors = { 7: 1 } })], /damaged\.json: timeline second \d+ counts error group 7, which is not in the result's errors/],
     ['no file at all', () => [], /missing required argument 'results'/]
   ]
   for (const [what, args, message] of cases) {
