@@ -19,6 +19,8 @@ import { API_APPLICATION, VOICE_TASK, WORKER_APPLICATION } from './settings.js'
 import type { TargetConfig } from './settings.js'
 
 const log = logger('mluvme.api')
+/** connections the API opens at start */
+const POOL_MIN = 10
 
 function readConfig (): TargetConfig {
   const raw = process.env.MLUVME_CONFIG
@@ -52,17 +54,22 @@ async function main (): Promise<void> {
   log('INFO', `mluvme-api starting (pid ${process.pid}, node ${process.version})`)
   for (const line of describeFaults(config.faults)) log('WARNING', `fault on: ${line}`)
 
+  const poolSize = faultValue(config.faults, 'pool') ?? config.poolSize
   const pool = new pg.Pool({
     connectionString: config.pgUrl,
     application_name: API_APPLICATION,
-    max: faultValue(config.faults, 'pool') ?? config.poolSize,
-    idleTimeoutMillis: 60_000,
+    max: poolSize,
+    // connections opened stay open (like asyncpg's or SQLAlchemy's pools): the count only grows past the warm ones under bursts
+    idleTimeoutMillis: 0,
     connectionTimeoutMillis: 20_000,
     // one request, one backend: no parallel query workers (on a small machine they would spread a
     // missing index's full scan over three processes and blur what a request costs)
     options: ['-c max_parallel_workers_per_gather=0', config.searchPath ? `-c search_path=${config.searchPath}` : ''].join(' ').trim()
   })
   pool.on('error', (err) => log('WARNING', `idle PostgreSQL connection failed: ${err.message}`))
+  // the pool's minimum (asyncpg's default min_size is 10): opened at start, so a run sees a flat count
+  const warm = await Promise.all(Array.from({ length: Math.min(poolSize, POOL_MIN) }, () => pool.connect()))
+  warm.forEach(c => c.release())
   const cache = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableAutoPipelining: true })
   cache.on('error', (err) => log('WARNING', `cache: ${err.message}`))
 
@@ -70,12 +77,12 @@ async function main (): Promise<void> {
   if (jobs.kind === 'celery') log('INFO', `voice jobs go to Celery: broker ${redactUrl(config.brokerUrl!)}, queue ${config.queue}`)
   else log('WARNING', 'Celery is not configured: voice jobs are processed inside the API process')
 
-  const { app, counters, drain } = createApi({ config: { ...config, poolSize: faultValue(config.faults, 'pool') ?? config.poolSize }, pool, cache, jobs, log })
+  const { app, counters, drain } = createApi({ config: { ...config, poolSize }, pool, cache, jobs, log })
   const server = app.listen(config.port, config.host)
   await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject) })
   server.keepAliveTimeout = 65_000
   const port = (server.address() as AddressInfo).port
-  log('INFO', `listening on http://${config.host}:${port}; PostgreSQL ${redactUrl(config.pgUrl)} (pool ${faultValue(config.faults, 'pool') ?? config.poolSize}), cache ${redactUrl(config.redisUrl)} (TTL ${faultValue(config.faults, 'cache-ttl') ?? config.cacheTtlS} s)`)
+  log('INFO', `listening on http://${config.host}:${port}; PostgreSQL ${redactUrl(config.pgUrl)} (pool ${poolSize}, ${Math.min(poolSize, POOL_MIN)} open), cache ${redactUrl(config.redisUrl)} (TTL ${faultValue(config.faults, 'cache-ttl') ?? config.cacheTtlS} s)`)
 
   const summary = setInterval(() => {
     log('INFO', `served ${counters.requests} requests; ${counters.jobsPublished} voice jobs queued; pool ${pool.totalCount} open, ${pool.idleCount} idle, ${pool.waitingCount} waiting`)
