@@ -3,6 +3,7 @@
  * one-second clock that hands a SliceReport to `onSlice` at every epoch-second boundary.
  * The same engine runs in the main thread or in each worker thread.
  */
+import { readFileSync } from 'node:fs'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import type { EventLoopUtilization } from 'node:perf_hooks'
 import type { LoadModel, Share, StopReason } from '../shared/types.js'
@@ -60,6 +61,8 @@ export interface EngineOptions {
   onStart?: (startedAt: number) => void
   /** the engine stops itself (budget reached) */
   onSelfStop?: (reason: StopReason, message: string) => void
+  /** report this thread's own CPU time per second (worker threads; Linux) */
+  threadCpu?: boolean
 }
 
 export interface EngineOutcome {
@@ -74,6 +77,17 @@ export interface EngineOutcome {
 const LOOP_DELAY_RESOLUTION_MS = 10
 /** the shortest part of a second whose event-loop figures are reported */
 const MIN_HEALTH_WINDOW_MS = 250
+
+/** CPU time (us) of the calling thread so far, from /proc (Linux; 10 ms ticks); undefined elsewhere. */
+export function threadCpuUs (): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) * 10_000
+  } catch {
+    return undefined
+  }
+}
 
 /** epoch milliseconds, with sub-millisecond precision, on a monotonic base */
 export function epochNow (): number {
@@ -169,6 +183,19 @@ export class Engine {
     }, next - now + 1)
   }
 
+  private lastCpu: { us: number; at: number } | undefined
+
+  /** this thread's CPU time since the last call / wall time, when asked for and measurable */
+  private threadCpu (): number | undefined {
+    if (!this.options.threadCpu) return undefined
+    const us = threadCpuUs()
+    const at = performance.now()
+    const last = this.lastCpu
+    this.lastCpu = us === undefined ? undefined : { us, at }
+    if (us === undefined || !last || at - last.at < MIN_HEALTH_WINDOW_MS) return undefined
+    return Math.round(((us - last.us) / ((at - last.at) * 1000)) * 100) / 100
+  }
+
   private emitSlice (t: number): void {
     const c = this.executor.counters()
     if (c.dropped) this.dropped += c.dropped
@@ -179,7 +206,10 @@ export class Engine {
     this.loopDelay.reset()
     const extra: Record<string, unknown> = {}
     // a sliver of a second (the start or the stop) says nothing about the generator's health
-    if (elu.idle + elu.active >= MIN_HEALTH_WINDOW_MS) extra.generator = { elu: Math.round(elu.utilization * 1000) / 1000, loopDelayP99Ms: Math.round(delay * 10) / 10 }
+    const cpu = this.threadCpu()
+    if (elu.idle + elu.active >= MIN_HEALTH_WINDOW_MS) {
+      extra.generator = { elu: Math.round(elu.utilization * 1000) / 1000, loopDelayP99Ms: Math.round(delay * 10) / 10, ...(cpu === undefined ? {} : { cpu }) }
+    }
     if (this.options.model.kind === 'open') Object.assign(extra, { vus: c.vus, dropped: c.dropped, iterations: c.iterations })
     this.options.onSlice(this.recorder.closeSlice(t, this.executor.active(), extra))
   }
@@ -201,6 +231,7 @@ export class Engine {
     }
     this.loopDelay.enable()
     this.elu = performance.eventLoopUtilization()
+    this.threadCpu()
     this.startedAt = epochNow()
     o.onStart?.(this.startedAt)
     if (!this.stopped) {

@@ -30,7 +30,8 @@ async function main (): Promise<void> {
         budget: { maxRequests: init.budget.maxRequests, maxCost: init.budget.maxCost, unitCost: costLookup(init.budget.unitCosts), shared: sharedBudget(init.budget.shared, init.count, init.index) },
         onSlice: (report) => send({ type: 'slice', report }),
         onStart: (startedAt) => send({ type: 'start', startedAt }),
-        onSelfStop: (reason, message) => send({ type: 'selfStop', reason, message })
+        onSelfStop: (reason, message) => send({ type: 'selfStop', reason, message }),
+        threadCpu: true
       })
       const e = engine
       e.run().then(outcome => {

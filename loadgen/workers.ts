@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads'
 import { existsSync } from 'node:fs'
 import { HarnessError } from '../shared/errors.js'
-import type { LoadModel, Share, StopReason } from '../shared/types.js'
+import type { LoadModel, Share, StopReason, ThreadHealth } from '../shared/types.js'
 import { mergeSlices } from './aggregate.js'
 import { epochNow, sharedBudgetBuffer } from './engine.js'
 import type { EngineOutcome } from './engine.js'
@@ -100,8 +100,13 @@ export class WorkerPool implements LoadDriver {
   private addReport (index: number, report: SliceReport): void {
     const t = report.slice.t
     // the thread's own event loop, kept apart in the merged second
+    // (the thread's CPU moves to its own line: the second's `cpu` is the process's, set by the runner)
     const g = report.slice.generator
-    if (g) report.slice.generator = { ...g, workers: [{ worker: index + 1, elu: g.elu, loopDelayP99Ms: g.loopDelayP99Ms }] }
+    if (g) {
+      const line: ThreadHealth = { worker: index + 1, elu: g.elu, loopDelayP99Ms: g.loopDelayP99Ms }
+      if (g.cpu !== undefined) line.cpu = g.cpu
+      report.slice.generator = { elu: g.elu, loopDelayP99Ms: g.loopDelayP99Ms, workers: [line] }
+    }
     // flush older seconds still waiting: reports arrive in order per thread
     for (const k of [...this.pending.keys()]) if (k < t && this.pending.get(k)!.from.has(index)) this.flush(k)
     const p = this.pending.get(t)

@@ -141,6 +141,8 @@ export interface GeneratorHealth {
 export interface ThreadHealth {
   elu: number
   loopDelayP99Ms: number
+  /** the thread's own CPU time in this second / wall time (worker threads, Linux) */
+  cpu?: number
   /** worker thread number, from 1 (absent: the run's only load thread) */
   worker?: number
   /** segment "i/N" of a merged result the thread belonged to */
