@@ -57,7 +57,7 @@ export function addLoadFlags (cmd: Command): Command {
     .option('--pre-allocated-vus <n>', 'open model: virtual users made before the start', intArg('a number of virtual users'))
     .option('--stop-timeout <duration>', 'how long in-flight requests may finish at the end (default 10s)', durationArg)
     .option('--request-timeout <duration>', 'per-request timeout (default 30s)', durationArg)
-    .option('--workers <n|auto>', 'run the load in N worker threads', workersArg)
+    .option('--workers <n|auto>', 'run the load in N worker threads (auto: one per CPU); the main thread merges their seconds exactly', workersArg)
     .option('--max-requests <n>', 'stop cleanly after this many requests', intArg('a number of requests'))
     .option('--max-cost <amount>', "stop cleanly when the scenario's cost model reaches this", numArg('an amount'))
     .option('--insecure', 'accept any TLS certificate')
