@@ -5,7 +5,7 @@
  * demo started.
  */
 import { describe, expect, it } from 'vitest'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
@@ -98,5 +98,6 @@ describe('loadlens demo', () => {
     expect(status.logs?.target).toMatch(/mluvme-api-.*\.log/)
     for (const p of ['pg', 'redis', 'celery', 'target', 'logs']) expect(status[p]?.state, p).not.toBe('failed')
     expect(JSON.stringify(result)).not.toMatch(/postgres:[^@/]*:[^@]*@/)
+    rmSync(out, { recursive: true, force: true })
   }, 90_000)
 })

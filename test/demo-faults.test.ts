@@ -6,7 +6,7 @@
  * process, and the API's log file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -39,6 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await db?.end()
+  rmSync(dir, { recursive: true, force: true })
 })
 
 /** Starts the target with `faults`, runs the scenario for `runTime` with 10 users while `sample` runs, stops the target. */

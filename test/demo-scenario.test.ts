@@ -7,7 +7,7 @@
  * criteria.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -45,6 +45,7 @@ describe('the Mluv.Me scenario against the demo target', () => {
   afterAll(async () => {
     await db?.end()
     await target?.stop()
+    rmSync(dir, { recursive: true, force: true })
   })
 
   it('is the bundled mluvme scenario with the seed\'s weights, profiles and cost model', async () => {
