@@ -216,13 +216,17 @@ describe('memory leak', () => {
 
 describe('CPU', () => {
   it('finds a CPU-bound target and folds the busy host into it', () => {
-    const o = withSeries(healthy(), [
-      { probe: 'target', metric: 'cpu', unit: 'percent', value: () => 97 },
+    const o = withSeries({ ...healthy(), p50: (i) => 10 * Math.max(1, ramp(20, RAMP)(i) / 3), p95: (i) => 30 * Math.max(1, ramp(20, RAMP)(i) / 3) }, [
+      { probe: 'target', metric: 'cpu', unit: 'percent', value: (i) => Math.min(97, 10 * ramp(20, RAMP)(i)) },
       { probe: 'host', metric: 'cpu', unit: 'percent', value: () => 95 }
     ])
     const d = diagnose(synthetic(o))
     expect(d.findings[0]!.id).toBe('target-cpu')
     expect(d.findings[0]!.symptoms?.map(s => s.id)).toContain('host-cpu')
+  })
+  it('does not call a busy target that still answers fast CPU-bound', () => {
+    const o = withSeries(healthy(), [{ probe: 'target', metric: 'cpu', unit: 'percent', value: () => 92 }])
+    expect(ids(o)).toEqual([])
   })
   it('marks the run unreliable when the generator itself was saturated', () => {
     const o = { ...healthy(), generator: (i: number) => ({ elu: i > 30 && i < 40 ? 0.99 : 0.3, loopDelayP99Ms: 12 }) }
@@ -242,6 +246,16 @@ describe('Celery', () => {
     const d = diagnose(synthetic(o))
     expect(d.findings[0]!.id).toBe('celery-backlog')
     expect(d.findings[0]!.cause).toMatch(/every worker slot is busy/)
+  })
+  it('finds a standing queue behind saturated workers (a closed-model load cannot grow it forever)', () => {
+    const o = withSeries(healthy(), [
+      { probe: 'celery', metric: 'queue_depth', labels: { queue: 'celery' }, value: (i) => Math.min(8, i) },
+      { probe: 'celery', metric: 'active', labels: { worker: 'w@h' }, value: () => 1 },
+      { probe: 'celery', metric: 'concurrency', labels: { worker: 'w@h' }, value: () => 1 }
+    ])
+    const d = diagnose(synthetic(o))
+    expect(d.findings[0]!.id).toBe('celery-backlog')
+    expect(d.findings[0]!.title).toMatch(/Celery workers are saturated: 8 tasks wait while all 1 worker slots are busy/)
   })
   it('finds a worker that disappears', () => {
     const o = withSeries(healthy(), [{ probe: 'celery', metric: 'workers_online', value: (i) => (i < 40 ? 1 : 0) }])

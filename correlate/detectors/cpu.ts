@@ -10,8 +10,13 @@ import { median, shareOf } from '../stats.js'
 import { round, span } from '../context.js'
 import type { Detector, DetectorContext } from '../context.js'
 
-/** a single-threaded process is CPU-bound from this share of one core (percent) */
-const TARGET_BUSY_PCT = 85
+/** a single-threaded process is CPU-bound from this share of one core (percent); on a busy
+ *  host it may not get more than this even when it wants the whole core */
+const TARGET_BUSY_PCT = 70
+/** ... when latency is also elevated: p95 at least this (ms) ... */
+const LATENCY_FLOOR_MS = 50
+/** ... and this many times the p95 at low load (or over the profile's limit) */
+const LATENCY_RISE = 3
 /** the host is saturated from this share of all cores (percent) */
 const HOST_BUSY_PCT = 90
 /** in at least this share of the steady-state samples */
@@ -30,10 +35,16 @@ export const targetCpu: Detector = {
     if (busy < BUSY_SHARE) return []
     const typical = median(cpu)
     const p95 = typicalP95(ctx.grid, ctx.warm)
+    // a busy process that still answers fast is not a bottleneck
+    const up = ctx.phases.find(p => p.kind === 'ramp-up')
+    const base = up ? typicalP95(ctx.grid, { from: up.from, to: up.from + Math.max(2, Math.floor((up.to - up.from) / 3)) }) : null
+    const limit = ctx.expect.p95
+    const slow = p95 !== null && p95 >= LATENCY_FLOOR_MS && ((limit !== undefined && p95 >= limit) || (base !== null && p95 >= LATENCY_RISE * Math.max(1, base)))
+    if (!slow) return []
     return [{
       id: 'target-cpu',
       severity: busy >= 0.9 ? 'critical' : 'warning',
-      title: `The target process is CPU-bound (${round(typical, 0)}% of a core)`,
+      title: `The target process is CPU-bound (${round(typical, 0)}% of a core while p95 rose to ${round(p95!, 0)} ms)`,
       cause: 'The target spends the whole of its core on computation, so requests wait for its event loop (or its threads) rather than for I/O.',
       evidence: {
         series: ids,

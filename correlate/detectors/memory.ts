@@ -12,7 +12,7 @@ import type { Detector } from '../context.js'
 /** fewest samples in the window */
 const MIN_SAMPLES = 10
 /** growth rate that counts as a leak (MB per minute) for windows shorter than LONG_WINDOW_S ... */
-const SHORT_WINDOW_MB_PER_MIN = 20
+const SHORT_WINDOW_MB_PER_MIN = 30
 /** ... and for longer ones, where a slower leak can be told from warm-up */
 const LONG_WINDOW_MB_PER_MIN = 2
 const LONG_WINDOW_S = 300
@@ -22,7 +22,7 @@ const MAX_P = 0.01
 /** the last half of the window must still grow at this share of the whole slope (not a plateau) */
 const TAIL_SHARE = 0.4
 /** total growth over the window at least (bytes) */
-const MIN_GROWTH = 8e6
+const MIN_GROWTH = 15e6
 
 export const memoryLeak: Detector = {
   id: 'memory-leak',
