@@ -7,16 +7,13 @@ import { METRICS } from '../../shared/metrics.js'
 import { seriesIds, sumColumns, valuesIn, typicalP95 } from '../grid.js'
 import type { Grid } from '../grid.js'
 import { median, shareOf } from '../stats.js'
-import { round, span } from '../context.js'
+import { latencyElevation, round, span } from '../context.js'
 import type { Detector, DetectorContext } from '../context.js'
 
 /** a single-threaded process is CPU-bound from this share of one core (percent); on a busy
  *  host it may not get more than this even when it wants the whole core */
 const TARGET_BUSY_PCT = 70
-/** ... when latency is also elevated: p95 at least this (ms) ... */
-const LATENCY_FLOOR_MS = 50
-/** ... and this many times the p95 at low load (or over the profile's limit) */
-const LATENCY_RISE = 3
+/** ... when latency is also elevated (see latencyElevation) */
 /** the host is saturated from this share of all cores (percent) */
 const HOST_BUSY_PCT = 90
 /** in at least this share of the steady-state samples */
@@ -36,21 +33,18 @@ export const targetCpu: Detector = {
     const typical = median(cpu)
     const p95 = typicalP95(ctx.grid, ctx.warm)
     // a busy process that still answers fast is not a bottleneck
-    const up = ctx.phases.find(p => p.kind === 'ramp-up')
-    const base = up ? typicalP95(ctx.grid, { from: up.from, to: up.from + Math.max(2, Math.floor((up.to - up.from) / 3)) }) : null
-    const limit = ctx.expect.p95
-    const slow = p95 !== null && p95 >= LATENCY_FLOOR_MS && ((limit !== undefined && p95 >= limit) || (base !== null && p95 >= LATENCY_RISE * Math.max(1, base)))
-    if (!slow) return []
+    const lat = latencyElevation(ctx)
+    if (!lat.elevated) return []
     return [{
       id: 'target-cpu',
       severity: busy >= 0.9 ? 'critical' : 'warning',
-      title: `The target process is CPU-bound (${round(typical, 0)}% of a core while p95 rose to ${round(p95!, 0)} ms)`,
+      title: `The target process is CPU-bound (${round(typical, 0)}% of a core while latency rose)`,
       cause: 'The target spends the whole of its core on computation, so requests wait for its event loop (or its threads) rather than for I/O.',
       evidence: {
         series: ids,
         window: ctx.warm,
         values: { 'typical CPU %': round(typical, 0), 'share of samples >= 85%': round(busy, 2), ...(p95 !== null ? { 'p95 ms': round(p95, 0) } : {}) },
-        facts: [`the target used ${round(typical, 0)}% of a core (>= ${TARGET_BUSY_PCT}% in ${round(busy * 100, 0)}% of the samples, ${span(ctx, ctx.warm)})`]
+        facts: [`the target used ${round(typical, 0)}% of a core (>= ${TARGET_BUSY_PCT}% in ${round(busy * 100, 0)}% of the samples, ${span(ctx, ctx.warm)})`, `latency rose: ${lat.why}`]
       },
       confidence: 0.8,
       recommendations: [

@@ -6,10 +6,10 @@
  */
 import type { Finding } from '../../shared/types.js'
 import { METRICS } from '../../shared/metrics.js'
-import { seriesIds, sumColumns, valuesIn, pointsIn, typicalP95 } from '../grid.js'
+import { seriesIds, sumColumns, valuesIn, pointsIn } from '../grid.js'
 import type { Column } from '../grid.js'
 import { median, quantile, shareOf, trend, spearman, pairs } from '../stats.js'
-import { at, round, span } from '../context.js'
+import { at, latencyElevation, round } from '../context.js'
 import type { Detector, DetectorContext } from '../context.js'
 
 const M = METRICS.pg
@@ -17,10 +17,6 @@ const M = METRICS.pg
 const MIN_SAMPLES = 8
 /** connections count as pinned when this share of samples sit at the median count */
 const PINNED_SHARE = 0.8
-/** request latency counts as elevated from this p95 (ms) ... */
-const LATENCY_FLOOR_MS = 50
-/** ... and when it is this many times the p95 at low load */
-const LATENCY_RISE = 3
 /** the database counts as busy when its mean query time is above this (ms) */
 const DB_BUSY_MS = 10
 /** idle in transaction: seen in this share of samples ... */
@@ -72,14 +68,6 @@ function shortQuery (q: string, max = 120): string {
   return one.length > max ? `${one.slice(0, max - 1)}…` : one
 }
 
-/** The p95 at low load: the seconds of the ramp-up with the fewest users. */
-function baselineP95 (ctx: DetectorContext): number | null {
-  const up = ctx.phases.find(p => p.kind === 'ramp-up')
-  if (!up) return null
-  const w = { from: up.from, to: up.from + Math.max(2, Math.floor((up.to - up.from) / 3)) }
-  return typicalP95(ctx.grid, w)
-}
-
 export const poolSaturation: Detector = {
   id: 'pool-saturation',
   kind: 'cause',
@@ -92,13 +80,13 @@ export const poolSaturation: Detector = {
     const pool = Math.round(median(conns))
     const pinned = shareOf(conns, v => Math.abs(v - pool) <= 0.5)
     const peakUsers = Math.max(...valuesIn(ctx.grid, ctx.grid.users, ctx.steady))
-    const p95 = typicalP95(ctx.grid, ctx.warm)
-    if (pool < 1 || pinned < PINNED_SHARE || p95 === null) return []
+    if (pool < 1 || pinned < PINNED_SHARE) return []
     if (pool >= peakUsers) return [] // as many connections as users: the pool cannot be what they wait for
-    const base = baselineP95(ctx)
+    const lat = latencyElevation(ctx)
+    if (!lat.elevated) return []
+    const p95 = lat.p95 ?? 0
+    const base = lat.baseP95
     const limit = ctx.expect.p95
-    const elevated = p95 >= LATENCY_FLOOR_MS && ((limit !== undefined && p95 >= limit) || (base !== null && p95 >= LATENCY_RISE * Math.max(base, 1)))
-    if (!elevated) return []
     // the database itself must not be the slow part
     const mean = valuesIn(ctx.grid, sumColumns(ctx.grid, seriesIds(ctx.grid, 'pg', M.queryMeanMs)), ctx.warm)
     const dbMean = mean.length ? median(mean) : null
@@ -123,14 +111,14 @@ export const poolSaturation: Detector = {
         }
       }
     }
-    const users = pairs(ctx.grid.users, ctx.grid.p95)
+    const users = pairs(ctx.grid.users, ctx.grid.p50)
     const r = spearman(users.x, users.y)
     if (r >= 0.5) confidence += 0.1
     if (dbMean !== null) confidence += 0.1
     if (limit !== undefined && p95 >= limit) confidence += 0.05
     const facts = [
       `the target held ${pool} PostgreSQL connections in ${round(pinned * 100, 0)}% of the steady-state samples while up to ${peakUsers} users sent requests`,
-      `typical p95 ${round(p95, 0)} ms in the steady state${base !== null ? ` against ${round(base, 0)} ms at low load` : ''}${limit !== undefined ? ` (limit ${limit} ms)` : ''}`
+      `latency rose: ${lat.why} (typical p95 ${round(p95, 0)} ms in the steady state${limit !== undefined ? `, limit ${limit} ms` : ''})`
     ]
     if (rampFact) facts.push(rampFact)
     if (dbMean !== null) facts.push(`the database answered in ${round(dbMean, 2)} ms per statement on average, so requests wait for a connection, not for the database`)
@@ -142,7 +130,7 @@ export const poolSaturation: Detector = {
       evidence: {
         series: [...ids, ...seriesIds(ctx.grid, 'pg', M.queryMeanMs)],
         window: ctx.warm,
-        values: { 'pool size': pool, 'pinned share': round(pinned, 2), 'p95 ms': round(p95, 0), ...(base !== null ? { 'p95 ms at low load': round(base, 0) } : {}), ...(dbMean !== null ? { 'db mean query ms': round(dbMean, 2) } : {}), 'r(users, p95)': round(r, 2) },
+        values: { 'pool size': pool, 'pinned share': round(pinned, 2), 'p95 ms': round(p95, 0), ...(base !== null ? { 'p95 ms at low load': round(base, 0) } : {}), ...(dbMean !== null ? { 'db mean query ms': round(dbMean, 2) } : {}), 'r(users, p50)': round(r, 2), ...(lat.p50 !== null ? { 'p50 ms': round(lat.p50, 0) } : {}) },
         facts
       },
       confidence: Math.min(0.95, confidence),
