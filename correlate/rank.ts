@@ -18,6 +18,22 @@ function overlaps (a: Window, b: Window): boolean {
   return a.from <= b.to && b.from <= a.to
 }
 
+/** Causes that can explain failures of a kind (error bursts); latency limits any cause explains. */
+const FAILURE_CAUSES: Record<string, string[]> = {
+  timeout: ['pool-saturation', 'idle-in-transaction', 'slow-query', 'lock-waits', 'target-cpu', 'host-cpu', 'celery-backlog', 'db-connection-limit', 'memory-leak'],
+  http: ['pool-saturation', 'idle-in-transaction', 'db-connection-limit', 'db-connections-over-limit', 'lock-waits', 'memory-leak'],
+  reset: ['memory-leak', 'target-cpu'],
+  refused: ['memory-leak', 'db-connection-limit'],
+  check: ['celery-backlog']
+}
+
+function explains (cause: Finding, symptom: Finding): boolean {
+  if (!overlaps(cause.evidence.window, symptom.evidence.window)) return false
+  if (symptom.id !== 'error-burst') return true
+  const kind = String(symptom.evidence.values.kind ?? '')
+  return (FAILURE_CAUSES[kind] ?? []).includes(cause.id)
+}
+
 export function rank (causes: Finding[], symptoms: Finding[], order: string[]): Finding[] {
   const pos = (f: Finding): number => {
     const i = order.indexOf(f.id)
@@ -37,7 +53,7 @@ export function rank (causes: Finding[], symptoms: Finding[], order: string[]): 
   for (const { f, into } of folded) (into.symptoms ??= []).push(f)
   const loose: Finding[] = []
   for (const s of symptoms) {
-    const cause = top.find(c => overlaps(c.evidence.window, s.evidence.window))
+    const cause = top.find(c => explains(c, s))
     if (cause) (cause.symptoms ??= []).push(s)
     else loose.push(s)
   }
