@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { runDemo } from '../../app/demo.js'
 import { FAULT_NAMES, faultHelp } from '../../demo/mluvme/faults.js'
-import { addLoadFlags, addOutputFlags, pickLoadFlags } from '../flags.js'
+import { addGateFlags, addLoadFlags, addOutputFlags, pickLoadFlags, pickOutputFlags, pickReadiness } from '../flags.js'
 import type { Flags } from '../flags.js'
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
@@ -22,14 +22,16 @@ Services (env): LOADLENS_DEMO_PG or DATABASE_URL (default postgres://postgres@12
 Default load: the development profile shortened to 30 s.`)
   addLoadFlags(demo)
   addOutputFlags(demo)
+  addGateFlags(demo)
   demo.action(async (flags: Flags) => {
     const outcome = await runDemo({
       ...pickLoadFlags(flags),
       fault: flags.fault,
       target: { celery: flags.celery === false ? false : 'auto' },
-      json: flags.json,
-      outDir: flags.outDir,
+      ...pickOutputFlags(flags),
       quiet: flags.quiet,
+      readiness: pickReadiness(flags),
+      strictChecklist: flags.strictChecklist,
       recordOptions: { command: 'demo', ...flags }
     })
     process.exitCode = outcome.exitCode
