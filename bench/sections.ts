@@ -1,5 +1,6 @@
 /** Further bench sections, added by later parts of loadlens (probes, correlator, workers). */
 import { probes } from './probes.js'
 import { scaleSections } from './scale.js'
+import { accuracy } from './accuracy.js'
 
-export const sections: Record<string, () => Promise<void>> = { probes, ...scaleSections }
+export const sections: Record<string, () => Promise<void>> = { probes, ...scaleSections, accuracy }
