@@ -39,6 +39,8 @@ export interface ModeOutcome {
 }
 
 export interface AccuracyOptions {
+  /** the fault's value (e.g. "128" for leak=128 KB a request) */
+  faultValue?: string
   /** load duration per mode (default 30s: the demo's shortened development profile) */
   runTime?: string
   users?: number
@@ -51,7 +53,7 @@ export async function runMode (mode: Mode, o: AccuracyOptions = {}): Promise<Mod
   const t0 = Date.now()
   try {
     const out = await runDemo({
-      fault: mode === 'healthy' ? undefined : mode,
+      fault: mode === 'healthy' ? undefined : o.faultValue ? `${mode}=${o.faultValue}` : mode,
       ...(o.users !== undefined ? { profile: 'development', users: o.users, spawnRate: o.spawnRate ?? o.users } : {}),
       runTime: o.runTime ?? '30s',
       quiet: true,

@@ -1,0 +1,50 @@
+/**
+ * The accuracy matrix on the real demo target (short runs): every fault toggle yields its
+ * finding as the top-ranked cause, resting on the probe series a user would look at, and the
+ * healthy target yields no finding in repeated runs. The longer version with precision and
+ * recall is `npm run bench -- accuracy`.
+ */
+import { describe, expect, it } from 'vitest'
+import { runMode } from '../app/accuracy.js'
+import type { Mode, ModeOutcome } from '../app/accuracy.js'
+
+/** load per mode: the development profile's 10 users, started within a second */
+const LOAD = { runTime: '20s', users: 10, spawnRate: 10 }
+
+async function run (mode: Mode, faultValue?: string): Promise<ModeOutcome> {
+  return runMode(mode, { ...LOAD, faultValue })
+}
+
+describe('the healthy demo target', () => {
+  it('gives no finding, twice in a row', async () => {
+    for (let i = 0; i < 2; i++) {
+      const o = await run('healthy')
+      expect(o.titles).toEqual([])
+      expect(o.diagnosis.unreliable).toBeUndefined()
+    }
+  }, 120_000)
+})
+
+describe('each fault is the top-ranked cause', () => {
+  const cases: Array<[Mode, string | undefined, (o: ModeOutcome) => void]> = [
+    ['pool', undefined, (o) => {
+      expect(o.diagnosis.findings[0]!.evidence.values['pool size']).toBe(2)
+      expect(o.diagnosis.findings[0]!.evidence.series.some(s => s.startsWith('pg.connections'))).toBe(true)
+    }],
+    ['cache-off', undefined, (o) => expect(Number(o.diagnosis.findings[0]!.evidence.values['hit rate'])).toBeLessThan(0.1)],
+    ['cache-ttl', undefined, (o) => expect(o.titles[0]).toMatch(/expire before they are read again/)],
+    ['leak', '128', (o) => expect(Number(o.diagnosis.findings[0]!.evidence.values['MB per min'])).toBeGreaterThan(30)],
+    ['slow-query', undefined, (o) => expect(o.titles[0]).toMatch(/FROM messages/)],
+    ['idle-tx', undefined, (o) => expect(Number(o.diagnosis.findings[0]!.evidence.values['share of samples'])).toBeGreaterThan(0.3)],
+    ['backlog', undefined, (o) => expect(o.diagnosis.findings[0]!.evidence.series.some(s => s.startsWith('celery.queue_depth'))).toBe(true)],
+    ['cpu', undefined, (o) => expect(o.diagnosis.findings[0]!.evidence.series).toContain('target.cpu')],
+    ['errors', '15', (o) => expect(o.diagnosis.findings[0]!.evidence.values.statuses).toBe('500')]
+  ]
+  for (const [mode, value, more] of cases) {
+    it(mode, async () => {
+      const o = await run(mode, value)
+      expect(o.found[0], `found: ${o.titles.join(' | ')}`).toBe(o.expected)
+      more(o)
+    }, 90_000)
+  }
+})
