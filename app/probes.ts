@@ -18,6 +18,7 @@ import { HostProbe } from '../probes/host.js'
 import { GeneratorProbe } from '../probes/generator.js'
 import { TargetProbe } from '../probes/target.js'
 import { LogsProbe } from '../probes/logs.js'
+import { LookupLedger } from '../probes/lookup-ledger.js'
 import { PrometheusProbe } from '../probes/prometheus.js'
 
 /** Probe settings from flags and env. A probe runs when its setting is given. */
@@ -101,14 +102,18 @@ const NOT_CONFIGURED: Array<[string, string, (o: ProbeOptions) => boolean]> = [
   ['metrics', '--target-metrics URL', o => o.targetMetrics !== undefined]
 ]
 
-/** The probes the options ask for, not started. */
+/**
+ * The probes the options ask for, not started. They share one LookupLedger: the Redis probe
+ * leaves out of the hit rate the keyspace lookups the Celery probe causes on the same server.
+ */
 export function buildProbes (o: ProbeOptions): Probe[] {
   const intervalMs = (o.intervalS ?? 1) * 1000
+  const ledger = new LookupLedger()
   const probes: Probe[] = []
   if (o.pg !== undefined) probes.push(new PgProbe({ url: o.pg, database: o.pgDatabase, application: o.pgApplication }))
-  if (o.redis !== undefined) probes.push(new RedisProbe(o.redis))
+  if (o.redis !== undefined) probes.push(new RedisProbe(o.redis, { ledger }))
   if (o.celeryFlower !== undefined) probes.push(new CeleryFlowerProbe(o.celeryFlower, o.celeryQueues))
-  else if (o.celeryBroker !== undefined) probes.push(new CeleryProbe({ broker: o.celeryBroker, queues: o.celeryQueues, intervalMs }))
+  else if (o.celeryBroker !== undefined) probes.push(new CeleryProbe({ broker: o.celeryBroker, queues: o.celeryQueues, intervalMs, ledger }))
   if (o.host !== false) probes.push(new HostProbe())
   if (o.targetPid !== undefined || o.targetProcess !== undefined) probes.push(new TargetProbe({ pid: o.targetPid, pattern: o.targetProcess }))
   if (o.log !== undefined || o.logCommand !== undefined) probes.push(new LogsProbe({ file: o.log, command: o.logCommand }))

@@ -11,13 +11,17 @@
  *   \x06\x16queue") and LPUSHes the reply envelope ({"<worker>": result}, header `ticket`)
  *   to the bound queue, a Redis list we BRPOP.
  * - Events (`-E`, and worker heartbeats always) are PUBLISHed on `/<db>.celeryev/<type>`.
- * - A queue's depth is the LLEN of its list plus its priority lists `<queue>\x06\x16<3|6|9>`.
+ * - A queue's depth is the LLEN of its list plus its priority lists `<queue>\x06\x16<3|6|9>`;
+ *   lists that do not exist are left out first (MEMORY USAGE), as their LLEN is a keyspace miss.
+ * - Each reply costs the worker one SMEMBERS of the reply binding (kombu looks up the direct
+ *   exchange's table before every publish): a keyspace hit on the broker's server.
  *
  * The binding member is added before every broadcast (a restarted broker forgets it) and
  * removed, with the reply list, when the probe stops.
  */
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import type { LookupCount } from './lookup-ledger.js'
 
 export const SEP = '\x06\x16'
 export const PRIORITY_STEPS = [0, 3, 6, 9]
@@ -86,6 +90,8 @@ export class RemoteControl {
   readonly oid = randomUUID()
   private clock = 0
   readonly replyQueue: string
+  /** replies taken from the reply list so far (each cost its worker one SMEMBERS of the binding) */
+  received = 0
   private readonly bindingKey: string
   private readonly bindingMember: string
 
@@ -137,6 +143,7 @@ export class RemoteControl {
       if (left <= 5) break
       const r = await this.blocking.brpop(this.replyQueue, Math.max(0.01, left / 1000))
       if (!r) break
+      this.received++
       let msg
       try {
         msg = decodeEnvelope(r[1])
@@ -158,20 +165,62 @@ export class RemoteControl {
   }
 }
 
-/** Messages waiting in each queue (its list and its priority lists). */
-export async function queueDepths (cmd: Redis, queues: string[]): Promise<Map<string, number>> {
-  const pipe = cmd.pipeline()
-  for (const q of queues) for (const p of PRIORITY_STEPS) pipe.llen(p ? `${q}${SEP}${p}` : q)
-  const res = await pipe.exec()
-  const out = new Map<string, number>()
-  queues.forEach((q, i) => {
-    let n = 0
-    for (let j = 0; j < PRIORITY_STEPS.length; j++) {
-      const [err, v] = res![i * PRIORITY_STEPS.length + j]!
+/** The lists of a queue: its own and its priority lists. */
+export function queueLists (queue: string): string[] {
+  return PRIORITY_STEPS.map(p => p ? `${queue}${SEP}${p}` : queue)
+}
+
+export interface QueueDepthOptions {
+  /** find the lists that exist first, with MEMORY USAGE (default true) */
+  discover?: boolean
+  /** counts the keyspace lookups the reads made, by outcome, as Redis counts them */
+  lookups?: LookupCount
+}
+
+/**
+ * Messages waiting in each queue (its list and its priority lists). Redis counts an LLEN of a
+ * list that does not exist as a keyspace miss (and the priority lists usually do not exist),
+ * so with `discover` the lists that exist are found first with MEMORY USAGE, which Redis does
+ * not count as a lookup, and only those are read (a hit each). Without it (for a server that
+ * refuses MEMORY) every list is read. An empty list does not exist in Redis: LLEN 0 was a miss.
+ */
+export async function queueDepths (cmd: Redis, queues: string[], o: QueueDepthOptions = {}): Promise<Map<string, number>> {
+  const lists = queues.flatMap(queueLists)
+  const counted = o.lookups ?? { hits: 0, misses: 0 }
+  let read = lists
+  if (o.discover ?? true) {
+    const pipe = cmd.pipeline()
+    for (const key of lists) pipe.call('MEMORY', 'USAGE', key, 'SAMPLES', '1')
+    const res = await pipe.exec()
+    read = lists.filter((_key, i) => {
+      const [err, v] = res![i]!
       if (err) throw err
-      n += Number(v)
-    }
-    out.set(q, n)
-  })
+      return v !== null
+    })
+  }
+  const lengths = new Map<string, number>()
+  if (read.length) {
+    const pipe = cmd.pipeline()
+    for (const key of read) pipe.llen(key)
+    const res = await pipe.exec()
+    let failed: Error | null = null
+    read.forEach((key, i) => {
+      const [err, v] = res![i]!
+      // a key of another type (WRONGTYPE) was found: a hit
+      if (err) { counted.hits++; failed ??= err; return }
+      if (Number(v) > 0) counted.hits++
+      else counted.misses++
+      lengths.set(key, Number(v))
+    })
+    if (failed) throw failed
+  }
+  const out = new Map<string, number>()
+  for (const q of queues) out.set(q, queueLists(q).reduce((n, key) => n + (lengths.get(key) ?? 0), 0))
   return out
+}
+
+/** The MEMORY command is refused (unknown, renamed away, or not allowed by an ACL): read every list instead. */
+export function memoryRefused (err: unknown): boolean {
+  const text = String((err as Error)?.message ?? err)
+  return /unknown command|NOPERM|no permissions|unknown subcommand/i.test(text) && !/WRONGTYPE/.test(text)
 }

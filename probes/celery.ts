@@ -4,13 +4,19 @@
  *   workers_online          workers that answered within the window
  *   active / reserved       tasks executing / prefetched, per worker
  *   concurrency             the worker's pool size (stats pool.max-concurrency)
- *   queue_depth             messages waiting in each queue (LLEN)
+ *   queue_depth             messages waiting in each queue (LLEN of the lists that exist)
  *   finished_per_s          tasks finished per second (stats totals less active tasks)
  *   succeeded_per_s, failed_per_s   from task events, when workers send them (-E)
  *
  * The reply window is 60 % of the interval (at most 1 s); once every worker known from the
  * last sample and from heartbeats has answered, the sample ends early. Every tenth sample
  * waits the whole window to find new workers.
+ *
+ * Keyspace lookups: when the broker is also a cache's Redis server, what the probe reads
+ * would count in the cache's hit rate (INFO is server-wide). It makes no misses of its own
+ * (lists that do not exist are not read), and records what it causes, its LLEN hits and its
+ * workers' replies (one SMEMBERS hit each), in the session's LookupLedger, which the Redis
+ * probe subtracts when it watches the same server.
  */
 import type { Redis } from 'ioredis'
 import { describeError } from '../shared/errors.js'
@@ -19,7 +25,9 @@ import { redactUrl } from '../shared/redact.js'
 import { ProbeStartError } from './probe.js'
 import type { Probe, Reading } from './probe.js'
 import { probeRedis } from './redis.js'
-import { brokerDb, decodeEnvelope, queueDepths, RemoteControl } from './celery-wire.js'
+import { brokerDb, decodeEnvelope, memoryRefused, queueDepths, RemoteControl } from './celery-wire.js'
+import { redisServerKey } from './lookup-ledger.js'
+import type { LookupCount, LookupLedger } from './lookup-ledger.js'
 
 const M = METRICS.celery
 const DISCOVER_EVERY = 10
@@ -28,6 +36,8 @@ export interface CeleryProbeOptions {
   broker: string
   queues?: string[]
   intervalMs?: number
+  /** where the keyspace lookups the probe causes are recorded (shared with the Redis probe of the session) */
+  ledger?: LookupLedger
 }
 
 export class CeleryProbe implements Probe {
@@ -52,6 +62,12 @@ export class CeleryProbe implements Probe {
   private failed = 0
   private workersSeen = new Map<string, { concurrency?: number; pool?: string; firstSeen: number; lastSeen: number }>()
   private peakDepth = new Map<string, number>()
+  private readonly ledger?: LookupLedger
+  private readonly server: string
+  /** find the queue lists that exist with MEMORY USAGE before reading them (off when the server refuses MEMORY) */
+  private discover = true
+  /** keyspace lookups caused over the run: LLEN hits and misses, the workers' reply lookups */
+  private caused = { hits: 0, misses: 0, replies: 0 }
 
   constructor (o: CeleryProbeOptions) {
     this.target = `${redactUrl(o.broker)} (queues ${(o.queues?.length ? o.queues : ['celery']).join(', ')})`
@@ -65,6 +81,8 @@ export class CeleryProbe implements Probe {
     for (const c of [this.cmd, this.blocking, this.events]) c.on('error', (err: Error) => { this.lastError = describeError(err) })
     this.db = brokerDb(o.broker)
     this.rc = new RemoteControl(this.cmd, this.blocking, this.db)
+    this.ledger = o.ledger
+    this.server = redisServerKey(o.broker)
   }
 
   async start (): Promise<void> {
@@ -117,11 +135,15 @@ export class CeleryProbe implements Probe {
     signal.addEventListener('abort', onAbort, { once: true })
     let replies
     let depths
+    const received = this.rc.received
+    const lookups: LookupCount = { hits: 0, misses: 0 }
     try {
       replies = await this.rc.broadcast(['active', 'reserved', 'stats'], { windowMs: this.windowMs, expect: this.expected() })
-      depths = await queueDepths(this.cmd, this.queues)
+      depths = await this.readDepths(lookups)
     } finally {
       signal.removeEventListener('abort', onAbort)
+      // made on the server whatever became of the sample
+      this.account(lookups, this.rc.received - received)
     }
     this.samples++
     const active = replies.get('active')!
@@ -173,6 +195,25 @@ export class CeleryProbe implements Probe {
     return out
   }
 
+  private async readDepths (lookups: LookupCount): Promise<Map<string, number>> {
+    if (this.discover) {
+      try {
+        return await queueDepths(this.cmd, this.queues, { lookups })
+      } catch (err) {
+        if (!memoryRefused(err)) throw err
+        this.discover = false
+      }
+    }
+    return queueDepths(this.cmd, this.queues, { discover: false, lookups })
+  }
+
+  private account (lookups: LookupCount, replies: number): void {
+    this.caused.hits += lookups.hits
+    this.caused.misses += lookups.misses
+    this.caused.replies += replies
+    this.ledger?.add(this.server, lookups.hits + replies, lookups.misses)
+  }
+
   private disconnect (): void {
     for (const c of [this.cmd, this.blocking, this.events]) c.disconnect()
   }
@@ -199,7 +240,10 @@ export class CeleryProbe implements Probe {
       queues: this.queues,
       peakQueueDepth: Object.fromEntries(this.peakDepth),
       taskEvents: this.taskEvents,
-      replyWindowMs: this.windowMs
+      replyWindowMs: this.windowMs,
+      queueDepthRead: this.discover ? 'LLEN of the queue lists that exist (found with MEMORY USAGE, not a keyspace lookup)' : 'LLEN of every queue list (the server refuses MEMORY USAGE: lists that do not exist count as keyspace misses)',
+      // what the probe made the broker's Redis server count in keyspace_hits / keyspace_misses
+      keyspaceLookups: { llenHits: this.caused.hits, llenMisses: this.caused.misses, workerReplyHits: this.caused.replies }
     }
   }
 }

@@ -3,7 +3,10 @@
  * clock: keyspace hits and misses and the hit rate of each interval (null when nothing was
  * looked up) and over the run, commands per second, connected and blocked clients, used
  * memory (maxmemory in the facts), evicted, expired and rejected per second; plus the PING
- * round trip. INFO counters are server-wide: every client of the server counts.
+ * round trip. INFO counters are server-wide: every client of the server counts. The keyspace
+ * lookups other probes of the session caused on the same server (the Celery probe's, when the
+ * broker shares the cache's server), recorded in the session's LookupLedger, are subtracted
+ * from each interval's hits and misses (clamped at 0).
  *
  * ioredis reconnects by itself; while it is disconnected commands fail at once (no offline
  * queue), so a sample during an outage is a gap, never a wait.
@@ -14,6 +17,8 @@ import { METRICS } from '../shared/metrics.js'
 import { redactUrl } from '../shared/redact.js'
 import { ProbeStartError, Rates } from './probe.js'
 import type { Probe, Reading } from './probe.js'
+import { redisServerKey } from './lookup-ledger.js'
+import type { LookupLedger } from './lookup-ledger.js'
 
 const M = METRICS.redis
 
@@ -39,6 +44,11 @@ export function probeRedis (url: string, name: string): Redis {
   })
 }
 
+export interface RedisProbeOptions {
+  /** keyspace lookups other probes of the session made on Redis servers, left out of the hit rate */
+  ledger?: LookupLedger
+}
+
 export class RedisProbe implements Probe {
   readonly name = 'redis'
   readonly target: string
@@ -51,9 +61,13 @@ export class RedisProbe implements Probe {
   private info: Record<string, string> = {}
   private uptimeAtStart: number | null = null
   private restarted = false
+  private readonly server: string
+  /** lookups of other probes left out over the run */
+  private leftOut = { hits: 0, misses: 0 }
 
-  constructor (private readonly url: string) {
+  constructor (private readonly url: string, private readonly o: RedisProbeOptions = {}) {
     this.target = redactUrl(url)
+    this.server = redisServerKey(url)
     this.client = probeRedis(url, 'loadlens-probe')
     this.client.on('error', (err: Error) => { this.lastError = describeError(err) })
   }
@@ -91,6 +105,14 @@ export class RedisProbe implements Probe {
     this.lastHits = counters.hits
     const hits = this.rates.delta('hits', counters.hits, now)
     const misses = this.rates.delta('misses', counters.misses, now)
+    // less what other probes of the session looked up on this server meanwhile
+    const others = this.o.ledger?.total(this.server)
+    if (others) {
+      const h = this.rates.delta('othersHits', others.hits, now)
+      const m = this.rates.delta('othersMisses', others.misses, now)
+      if (hits && h) this.leftOut.hits += this.discount(hits, h.delta)
+      if (misses && m) this.leftOut.misses += this.discount(misses, m.delta)
+    }
     const commands = this.rates.delta('commands', counters.commands, now)
     const lookups = hits && misses ? hits.delta + misses.delta : null
     const evicted = this.rates.delta('evicted', counters.evicted, now)
@@ -119,6 +141,13 @@ export class RedisProbe implements Probe {
     return out
   }
 
+  /** takes `n` off an interval's increase, at most all of it; returns what was taken */
+  private discount (d: { delta: number }, n: number): number {
+    const taken = Math.min(d.delta, n)
+    d.delta -= taken
+    return taken
+  }
+
   async stop (): Promise<void> {
     this.client.disconnect()
   }
@@ -141,6 +170,7 @@ export class RedisProbe implements Probe {
       f.expiredOverRun = this.run.expired
     }
     if (this.restarted) f.restartedDuringRun = true
+    if (this.leftOut.hits || this.leftOut.misses) f.lookupsLeftOut = { ...this.leftOut, by: 'the Celery probe on this server (its queue-length reads and the workers\' replies to it)' }
     for (const k of Object.keys(f)) if (f[k] === undefined) delete f[k]
     return f
   }
@@ -149,6 +179,7 @@ export class RedisProbe implements Probe {
     const notes: string[] = []
     if (this.uptimeAtStart !== null && this.uptimeAtStart < 60) notes.push(`the server had been up ${this.uptimeAtStart} s when the run started: a cold cache lowers the hit rate`)
     if (this.restarted) notes.push('the server restarted (or its stats were reset) during the run: run totals count from then on')
+    if (this.leftOut.hits || this.leftOut.misses) notes.push(`this server is also the Celery broker: the hit rate leaves out the ${this.leftOut.hits} hits and ${this.leftOut.misses} misses the Celery probe caused; the workers' and producers' own broker lookups and other clients of the server still count (a broker on a Redis server of its own keeps the cache's hit rate clean)`)
     return notes.length ? notes.join('; ') : undefined
   }
 }
