@@ -94,6 +94,7 @@ export async function runDemo (o: DemoOptions = {}): Promise<RunTestOutcome> {
           database: target.database,
           applicationName: target.applicationName,
           celery: target.celery,
+          privateBroker: target.brokerPid !== undefined,
           celeryQueue: target.celeryQueue,
           workerName: target.workerName,
           logFile: target.logFile

@@ -4,10 +4,14 @@
  * a free loopback port and a real Celery worker (Debian's python3-celery) when /usr/bin/python3
  * can import it, waits until both are ready, and returns where everything is plus stop().
  *
+ * The worker's broker, unless one is given, is a private redis-server on a free loopback port
+ * (broker.ts), so the cache's Redis server counts only the cache's lookups; without
+ * redis-server on the PATH it is a db of 12-15 on the cache's server.
+ *
  * Children run in their own process group (a terminal Ctrl-C reaches only the parent, which
  * stops them in order); each also stops itself when the parent disappears (the API on its IPC
- * channel closing, the worker when its parent pid changes), and a last-resort exit hook kills
- * what is left.
+ * channel closing, the worker when its parent pid changes, the broker's redis-server through
+ * the sh that runs it), and a last-resort exit hook kills what is left.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -18,6 +22,8 @@ import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { HarnessError, UsageError } from '../../shared/errors.js'
 import { redactUrl } from '../../shared/redact.js'
+import { redisServerAvailable, startPrivateBroker } from './broker.js'
+import type { PrivateBroker } from './broker.js'
 import { describeFaults, faultValue, parseFaults } from './faults.js'
 import type { Faults } from './faults.js'
 import { ensureDemoDatabase } from './schema.js'
@@ -44,9 +50,13 @@ export interface DemoTargetOptions {
   database?: string
   /** the Redis cache (default: LOADLENS_DEMO_REDIS, REDIS_URL, redis://127.0.0.1:6379/11) */
   redisUrl?: string
-  /** the Celery broker (default: LOADLENS_DEMO_BROKER, CELERY_BROKER_URL, else the cache's server with the
-   *  first of dbs 12-15 no other running demo holds) */
+  /** the Celery broker (default: LOADLENS_DEMO_BROKER, CELERY_BROKER_URL, else a private redis-server, see
+   *  privateBroker) */
   brokerUrl?: string
+  /** a broker not given runs on a private redis-server on a free loopback port (default true, when redis-server
+   *  is on the PATH); false, or without redis-server: the first of dbs 12-15 of the cache's server that no other
+   *  running demo holds */
+  privateBroker?: boolean
   /** a real Celery worker: 'auto' (default) when /usr/bin/python3 imports celery; true requires it; false never */
   celery?: boolean | 'auto'
   /** the Python with celery, redis and psycopg2 (default LOADLENS_PYTHON or /usr/bin/python3) */
@@ -81,6 +91,10 @@ export interface DemoTarget {
   workerApplicationName: string
   redisUrl: string
   brokerUrl?: string
+  /** the pid of the broker's private redis-server (none: the broker was given, or shares the cache's server) */
+  brokerPid?: number
+  /** the private broker's output */
+  brokerLogFile?: string
   /** a real Celery worker runs (false: jobs are processed inside the API process) */
   celery: boolean
   /** the broker queue the API publishes to (unique to this target) */
@@ -196,7 +210,13 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
     else if (o.celery === true) throw new HarnessError(`Celery: ${python} cannot import celery, redis and psycopg2 (${can.reason}); install python3-celery python3-redis python3-psycopg2, or set LOADLENS_PYTHON`)
     else say(`Celery is not installed for ${python} (${can.reason}): voice jobs are processed inside the API process, and the Celery probe reports "not configured". Install python3-celery python3-redis python3-psycopg2 for a real worker.`)
   }
-  if (celery) await checkRedis(broker, BROKER_ENV, 'Celery broker')
+  // a broker of its own unless one was given
+  let privateBroker = celery && broker.source === 'default' && o.privateBroker !== false
+  if (privateBroker && !redisServerAvailable(env)) {
+    privateBroker = false
+    say('redis-server is not on the PATH: the Celery broker shares the cache\'s Redis server (a db of 12-15), whose hit rate then also counts the worker\'s own broker lookups. Install redis-server for a broker of its own.')
+  }
+  if (celery && !privateBroker) await checkRedis(broker, BROKER_ENV, 'Celery broker')
   aborted(o.signal)
 
   try {
@@ -208,11 +228,11 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
 
   const n = ++launches
   const id = `${process.pid}-${n}`
-  // a broker chosen by default: a db of its own among BROKER_DBS, so that two demos on one
-  // Redis do not answer each other's Celery remote-control broadcasts
-  const lease = celery && broker.source === 'default' ? await leaseBrokerDb(broker.url, `${hostname()}:${id}`) : undefined
+  // a broker chosen by default on the cache's server: a db of its own among BROKER_DBS, so that
+  // two demos on one Redis do not answer each other's Celery remote-control broadcasts
+  const lease = celery && broker.source === 'default' && !privateBroker ? await leaseBrokerDb(broker.url, `${hostname()}:${id}`) : undefined
   if (lease) broker.url = lease.url
-  if (celery) await sweepStale(broker.url)
+  if (celery && !privateBroker) await sweepStale(broker.url)
   const queue = `mluvme-${id}`
   const workerName = celery ? `mluvme-${id}@${hostname()}` : undefined
   const backlogS = faultValue(faults, 'backlog')
@@ -226,6 +246,41 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
   const workerLogFile = celery ? resolve(logDir, `mluvme-worker-${stamp}-${id}.log`) : undefined
   const readyFile = join(logDir, `.worker-ready-${id}`)
   rmSync(readyFile, { force: true })
+  const brokerLogFile = privateBroker ? resolve(logDir, `mluvme-broker-${stamp}-${id}.log`) : undefined
+
+  const children: ChildProcess[] = []
+  const lastResort = (): void => { for (const c of children) killGroup(c, 'SIGKILL') }
+  process.on('exit', lastResort)
+
+  let brokerServer: PrivateBroker | undefined
+  let api: ChildProcess | undefined
+  let worker: ChildProcess | undefined
+  let stopped: Promise<void> | undefined
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      await stopChild(api, 8000)
+      await stopChild(worker, 15_000)
+      rmSync(readyFile, { force: true })
+      // a private broker goes away with its server
+      if (celery && !privateBroker) await cleanBroker(broker.url, queue, workerName!)
+      await lease?.release()
+      await stopChild(brokerServer?.child, 5000)
+      process.off('exit', lastResort)
+    })()
+    return stopped
+  }
+
+  if (privateBroker) {
+    try {
+      brokerServer = await startPrivateBroker({ env, logFile: brokerLogFile!, signal: o.signal, readyTimeoutMs: o.readyTimeoutMs })
+      children.push(brokerServer.child)
+      broker.url = brokerServer.url
+      aborted(o.signal)
+    } catch (err) {
+      await stop()
+      throw err
+    }
+  }
 
   const config: TargetConfig = {
     port: 0,
@@ -241,25 +296,6 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
     workerConcurrency: concurrency,
     taskSeconds: backlogS,
     faults
-  }
-
-  const children: ChildProcess[] = []
-  const lastResort = (): void => { for (const c of children) killGroup(c, 'SIGKILL') }
-  process.on('exit', lastResort)
-
-  let api: ChildProcess | undefined
-  let worker: ChildProcess | undefined
-  let stopped: Promise<void> | undefined
-  const stop = (): Promise<void> => {
-    stopped ??= (async () => {
-      await stopChild(api, 8000)
-      await stopChild(worker, 15_000)
-      process.off('exit', lastResort)
-      rmSync(readyFile, { force: true })
-      if (celery) await cleanBroker(broker.url, queue, workerName!)
-      await lease?.release()
-    })()
-    return stopped
   }
 
   try {
@@ -322,6 +358,8 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
       workerApplicationName: WORKER_APPLICATION,
       redisUrl: redis.url,
       brokerUrl: celery ? broker.url : undefined,
+      brokerPid: brokerServer?.pid,
+      brokerLogFile,
       celery,
       celeryQueue: queue,
       workerName,
@@ -457,6 +495,7 @@ function banner (t: DemoTarget, say: (line: string) => void): void {
   say(`  Redis cache ${redactUrl(t.redisUrl)}  TTL ${faultValue(t.faults, 'cache-ttl') ?? HEALTHY_CACHE_TTL_S} s`)
   if (t.celery) say(`  Celery      worker ${t.workerName} (pid ${t.workerPid}, concurrency ${t.workerConcurrency}), broker ${redactUrl(t.brokerUrl!)}, queue ${t.celeryQueue}`)
   else say('  Celery      not configured: voice jobs run inside the API process')
+  if (t.brokerPid !== undefined) say(`  broker      private redis-server (pid ${t.brokerPid}) on ${new URL(t.brokerUrl!).host}, so the cache's Redis server counts only cache lookups`)
   say(`  log         ${t.logFile}`)
   say(`  faults      ${faults.length ? faults.join('; ') : 'none (healthy)'}`)
 }
