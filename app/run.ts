@@ -23,7 +23,9 @@ import { parseSegment } from '../loadgen/share.js'
 import { ProgressPrinter } from '../reports/terminal/progress.js'
 import { formatSummary } from '../reports/terminal/summary.js'
 import { formatDiagnosis } from '../reports/terminal/findings.js'
-import { checkExpectations } from '../reports/expectations.js'
+import { evaluateChecklist, checklistExitCode } from '../reports/checklist.js'
+import { formatChecklist } from '../reports/terminal/checklist.js'
+import { computeCost } from '../reports/cost.js'
 import { checkHostAllowed, checkReachable } from './safety.js'
 import { versions } from './versions.js'
 import { startProbeSession } from './probes.js'
@@ -32,6 +34,9 @@ import type { ProbeOptions, ProbeSession } from './probes.js'
 import { outputLabel, writeOutputs } from './outputs.js'
 import type { OutputOptions } from './outputs.js'
 import { diagnoseResult } from './diagnose.js'
+import { checkReadiness } from './readiness.js'
+import type { ReadinessOptions } from './readiness.js'
+import { CapacityWatch } from './capacity-watch.js'
 
 export interface RunTestOptions extends LoadFlags, OutputOptions {
   /** a scenario file, or a scenario already loaded */
@@ -49,6 +54,10 @@ export interface RunTestOptions extends LoadFlags, OutputOptions {
   maxCost?: number
   /** which probes to run (--pg, --redis, ...) */
   probes?: ProbeOptions
+  /** checklist items 8-10: monitoring, alert rules, rollback plan */
+  readiness?: ReadinessOptions
+  /** a required checklist item that was not measured fails the gate too */
+  strictChecklist?: boolean
   /** with a segment: the segment (from 1) that runs the probes, 0 for none (default 1) */
   probesOn?: number
   quiet?: boolean
@@ -66,7 +75,7 @@ export interface RunTestOptions extends LoadFlags, OutputOptions {
 
 export interface RunTestOutcome {
   result: RunResult
-  /** 0 all expectations met, 1 an expectation failed */
+  /** 0 every required checklist item passed, 1 one failed */
   exitCode: number
   files: Record<string, string>
 }
@@ -118,6 +127,7 @@ export function buildResult (prep: PreparedRun, outcome: RunOutcome, options: Re
       machine: { hostname: hostname(), platform: platform(), cpus: cpus().length, memoryBytes: totalmem() },
       workers: outcome.workers,
       expectations: load.expectations,
+      advisory: load.advisory.length ? load.advisory : undefined,
       abortedAtStop: outcome.abortedAtStop,
       droppedIterations: load.model.kind === 'open' ? outcome.droppedIterations : undefined,
       peakUsers: outcome.peakUsers,
@@ -162,8 +172,12 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   run.on('slice', () => {
     if (progress && run.startedAt !== undefined) progress.update(run.live(), (Date.now() - run.startedAt) / 1000)
   })
+  if (prep.load.expectations?.findMaxUsers) {
+    const watch = new CapacityWatch(prep.load.expectations, (message) => run.stop('capacity-found', message))
+    run.on('slice', (slice) => watch.add(slice))
+  }
   run.on('stopping', (reason: string) => {
-    if (reason !== 'completed') progress?.message(`stopping (${reason}); in-flight requests may finish for up to ${prep.load.stopTimeoutS}s (Ctrl-C again to abort them)`)
+    if (reason !== 'completed' && reason !== 'capacity-found') progress?.message(`stopping (${reason}); in-flight requests may finish for up to ${prep.load.stopTimeoutS}s (Ctrl-C again to abort them)`)
   })
   const signals = o.handleSignals !== false
   const onSignal = (sig: NodeJS.Signals): void => run.stop('interrupted', `received ${sig}`)
@@ -186,18 +200,17 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   const result = buildResult(prep, outcome, o.recordOptions ?? {})
   if (probes) result.probes = { series: probes.series(), status: probes.status() }
   result.diagnosis = diagnoseResult(result)
+  result.cost = computeCost(result, prep.plan.costs, prep.plan.currency, o.maxCost)
+  result.meta.readiness = await checkReadiness({ monitoringUrl: o.probes?.targetMetrics, ...o.readiness })
+  result.checklist = evaluateChecklist(result)
   const files = writeOutputs(result, o)
-  const checks = checkExpectations(result)
   if (!o.quiet) {
     stdout.write(formatSummary(result) + '\n')
-    if (result.meta.saturation) stdout.write(`\nGenerator: ${result.meta.saturation.message}\n`)
+    if (result.meta.saturation && !result.diagnosis?.unreliable) stdout.write(`\nGenerator: ${result.meta.saturation.message}\n`)
     if (result.diagnosis) stdout.write('\n' + formatDiagnosis(result) + '\n')
-    if (checks.length) {
-      stdout.write('\nExpectations\n')
-      for (const c of checks) stdout.write(`  ${c.pass ? 'PASS' : 'FAIL'}  ${c.label}: ${c.text}\n`)
-    }
+    stdout.write('\n' + formatChecklist(result.checklist) + '\n')
     for (const [kind, path] of Object.entries(files)) stdout.write(`${outputLabel(kind)}: ${path}\n`)
   }
-  const exitCode = checks.some(c => !c.pass) ? 1 : 0
+  const exitCode = checklistExitCode(result.checklist, o.strictChecklist)
   return { result, exitCode, files }
 }

@@ -128,7 +128,7 @@ describe('the generator checks itself', () => {
         expect(busyLine.cpu!).toBeGreaterThan(calmLine.cpu!)
       }
     }
-    expect(r.stdout).toMatch(new RegExp(`Generator: the load generator was saturated in \\d+ of \\d+ seconds \\(worker ${busy + 1}: `))
+    expect(r.stdout).toMatch(new RegExp(`The measurements are unreliable: the load generator was saturated in \\d+ of \\d+ seconds \\(worker ${busy + 1}: `))
   })
 
   it('flags a run only when a thread was saturated for several seconds', () => {

@@ -1,9 +1,9 @@
 /** `loadlens run <scenario>`: a scenario against a host. */
 import type { Command } from 'commander'
 import { runTestServed } from '../../app/web/entry.js'
-import { addLoadFlags, addOutputFlags, addProbeFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, pickProbeOptions, startAtArg } from '../flags.js'
-import type { Flags } from '../flags.js'
 import { parseProbesOn } from '../../app/segments.js'
+import { addGateFlags, addLoadFlags, addOutputFlags, addProbeFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, pickProbeOptions, pickReadiness, startAtArg } from '../flags.js'
+import type { Flags } from '../flags.js'
 
 export function registerRun (program: Command): void {
   const run = program.command('run')
@@ -19,6 +19,7 @@ export function registerRun (program: Command): void {
   addLoadFlags(run)
   addOutputFlags(run)
   addWebFlags(run)
+  addGateFlags(run)
   addProbeFlags(run)
   run.action(async (scenario: string, flags: Flags) => {
     const outcome = await runTestServed({
@@ -30,6 +31,8 @@ export function registerRun (program: Command): void {
       probesOn: flags.probesOn,
       probes: pickProbeOptions(flags),
       allowRemote: flags.allowRemote,
+      readiness: pickReadiness(flags),
+      strictChecklist: flags.strictChecklist,
       ...pickOutputFlags(flags),
       quiet: flags.quiet,
       recordOptions: { command: 'run', scenario, ...flags }

@@ -90,6 +90,9 @@ const GEN_MIN_SHARE = 0.1
 
 /** The generator checking itself: when its own event loop was saturated, latencies include its own queueing. */
 export function generatorCheck (grid: Grid, ctx: Pick<DetectorContext, 'result'>): Diagnosis['unreliable'] {
+  // the run judged itself thread by thread (loadgen/health.ts); older results are judged here
+  const sat = ctx.result.meta.saturation
+  if (sat) return { reason: `${sat.message}: latencies include its own queueing; use --workers or more machines`, window: sat.window }
   const n = grid.t.length
   const bad: number[] = []
   const why = new Set<string>()
