@@ -1,7 +1,7 @@
 /**
  * The accuracy matrix on the real demo target (short runs): every fault toggle yields its
  * finding as the top-ranked cause, resting on the probe series a user would look at, and the
- * healthy target yields no finding in repeated runs. The longer version with precision and
+ * healthy target yields no finding (here and in test/demo-broker.test.ts). The longer version with precision and
  * recall is `npm run bench -- accuracy`.
  */
 import { describe, expect, it } from 'vitest'
@@ -9,20 +9,19 @@ import { runMode } from '../app/accuracy.js'
 import type { Mode, ModeOutcome } from '../app/accuracy.js'
 
 /** load per mode: the development profile's 10 users at its 2 users/s (the ramp is the low-load reference) */
-const LOAD = { runTime: '22s', users: 10, spawnRate: 2 }
+const LOAD = { runTime: '20s', users: 10, spawnRate: 2 }
 
 async function run (mode: Mode, faultValue?: string): Promise<ModeOutcome> {
   return runMode(mode, { ...LOAD, faultValue })
 }
 
 describe('the healthy demo target', () => {
-  it('gives no finding, twice in a row', async () => {
-    for (let i = 0; i < 2; i++) {
-      const o = await run('healthy')
-      expect(o.titles).toEqual([])
-      expect(o.diagnosis.unreliable).toBeUndefined()
-    }
-  }, 120_000)
+  // test/demo-broker.test.ts checks a second healthy run (cache on a private server) the same way
+  it('gives no finding', async () => {
+    const o = await run('healthy')
+    expect(o.titles).toEqual([])
+    expect(o.diagnosis.unreliable).toBeUndefined()
+  }, 90_000)
 })
 
 describe('each fault is the top-ranked cause', () => {
@@ -33,7 +32,7 @@ describe('each fault is the top-ranked cause', () => {
     }],
     ['cache-off', undefined, (o) => expect(Number(o.diagnosis.findings[0]!.evidence.values['hit rate'])).toBeLessThan(0.3)],
     ['cache-ttl', undefined, (o) => expect(o.titles[0]).toMatch(/expire before they are read again/)],
-    ['leak', '128', (o) => expect(Number(o.diagnosis.findings[0]!.evidence.values['MB per min'])).toBeGreaterThan(30)],
+    ['leak', '256', (o) => expect(Number(o.diagnosis.findings[0]!.evidence.values['MB per min'])).toBeGreaterThan(30)],
     ['slow-query', undefined, (o) => expect(o.titles[0]).toMatch(/FROM messages/)],
     ['idle-tx', undefined, (o) => expect(Number(o.diagnosis.findings[0]!.evidence.values['share of samples'])).toBeGreaterThan(0.3)],
     ['backlog', undefined, (o) => expect(o.diagnosis.findings[0]!.evidence.series.some(s => s.startsWith('celery.queue_depth'))).toBe(true)],
