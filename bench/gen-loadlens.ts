@@ -2,10 +2,9 @@
  * loadlens as a generator, in its own process: a closed model of N users with a given think
  * time against the URL. Prints one JSON line with requests, CPU time, peak RSS and percentiles.
  */
-import { startRun } from '../loadgen/runner.js'
+import { measureClosedRun } from './gen-common.js'
 import { validateScenario } from '../scenarios/validate.js'
 import { defineScenario, constant } from '../scenarios/define.js'
-import { decodeHistogram, summarize } from '../shared/hist.js'
 
 const url = process.argv[2]!
 const users = Number(process.argv[3] ?? 50)
@@ -21,24 +20,7 @@ const plan = validateScenario(defineScenario({
 }), 'bench')
 if (file) plan.file = file
 
-let peakRss = 0
-const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage.rss()) }, 250)
-const cpu0 = process.cpuUsage()
-const out = await startRun({
-  plan,
-  host: url,
-  model: { kind: 'closed', stages: [{ durationS: seconds, users, spawnRate }] },
-  durationS: seconds,
-  stopTimeoutS: 5,
-  workers
-})
-const cpu = process.cpuUsage(cpu0)
-clearInterval(rssTimer)
-const s = summarize(decodeHistogram(out.totals.overall.hist))
-// the steady part: seconds after every user was started, except the last partial second
-const rampS = users / spawnRate
-const steady = out.timeline.filter(t => t.t * 1000 >= out.startedAt + (rampS + 1) * 1000 && t.t * 1000 + 1000 <= out.startedAt + seconds * 1000)
-const steadyRps = steady.length ? steady.reduce((a, t) => a + t.overall.requests, 0) / steady.length : 0
+const { out, cpuUs, peakRssMB, summary: s, steadyRps } = await measureClosedRun(plan, url, users, seconds, spawnRate, workers)
 const maxElu = Math.max(0, ...out.timeline.map(t => t.generator?.elu ?? 0))
 process.stdout.write(JSON.stringify({
   tool: 'loadlens',
@@ -50,8 +32,8 @@ process.stdout.write(JSON.stringify({
   steadyRps,
   p50: s.p50,
   p99: s.p99,
-  cpuUs: cpu.user + cpu.system,
-  peakRssMB: Math.max(peakRss, process.memoryUsage.rss()) / 1e6,
+  cpuUs,
+  peakRssMB,
   maxElu
 }) + '\n')
 process.exit(0)

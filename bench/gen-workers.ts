@@ -5,9 +5,8 @@
  * each thread's busiest second.
  */
 import { fileURLToPath } from 'node:url'
-import { startRun } from '../loadgen/runner.js'
+import { measureClosedRun } from './gen-common.js'
 import { loadScenario } from '../scenarios/load.js'
-import { decodeHistogram, summarize } from '../shared/hist.js'
 
 const url = process.argv[2]!
 const users = Number(process.argv[3] ?? 50)
@@ -16,24 +15,7 @@ const workers = Number(process.argv[5] ?? 1)
 const spawnRate = Number(process.argv[6] ?? users)
 
 const plan = await loadScenario(fileURLToPath(new URL('./scenario.js', import.meta.url)))
-let peakRss = 0
-const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage.rss()) }, 250)
-const cpu0 = process.cpuUsage()
-const out = await startRun({
-  plan,
-  host: url,
-  model: { kind: 'closed', stages: [{ durationS: seconds, users, spawnRate }] },
-  durationS: seconds,
-  stopTimeoutS: 5,
-  workers
-})
-const cpu = process.cpuUsage(cpu0)
-clearInterval(rssTimer)
-const s = summarize(decodeHistogram(out.totals.overall.hist))
-// the steady part: whole seconds after every user was started, before the end
-const rampS = users / spawnRate
-const steady = out.timeline.filter(t => t.t * 1000 >= out.startedAt + (rampS + 1) * 1000 && t.t * 1000 + 1000 <= out.startedAt + seconds * 1000)
-const steadyRps = steady.length ? steady.reduce((a, t) => a + t.overall.requests, 0) / steady.length : 0
+const { out, cpuUs, peakRssMB, summary: s, steady, steadyRps } = await measureClosedRun(plan, url, users, seconds, spawnRate, workers)
 const steadyReq = steady.reduce((a, t) => a + t.overall.requests, 0)
 const threadElu: number[] = []
 for (const t of out.timeline) {
@@ -51,9 +33,9 @@ process.stdout.write(JSON.stringify({
   steadySeconds: steady.length,
   p50: s.p50,
   p99: s.p99,
-  cpuUs: cpu.user + cpu.system,
+  cpuUs,
   wallS: (out.endedAt - out.startedAt) / 1000,
-  peakRssMB: Math.max(peakRss, process.memoryUsage.rss()) / 1e6,
+  peakRssMB,
   threadElu,
   saturated: out.saturation?.threads ?? []
 }) + '\n')

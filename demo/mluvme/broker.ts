@@ -12,9 +12,9 @@
 import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
 import { HarnessError } from '../../shared/errors.js'
+import { freePort } from '../../shared/ports.js'
 
 /** The db of the private broker (the server is the demo's alone). */
 export const PRIVATE_BROKER_DB = 0
@@ -64,16 +64,6 @@ export function redisServerAvailable (env: NodeJS.ProcessEnv = process.env): boo
   return !r.error && r.status === 0
 }
 
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port
-      srv.close(() => resolve(p))
-    })
-  })
-}
 
 function tail (file: string): string {
   try {

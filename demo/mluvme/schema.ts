@@ -9,6 +9,7 @@
  */
 import pg from 'pg'
 import { withPath } from './settings.js'
+import { CZECH_PHRASES } from '../../scenarios/mluvme/data.js'
 
 /** Bump when the schema or the seed changes: the database is re-seeded. */
 export const SEED_VERSION = 'mluvme-seed-1'
@@ -20,20 +21,8 @@ export const SEED_TELEGRAM_BASE = 7_000_000_000_000_000
 
 const LOCK_KEY = 742_315_001
 
-const PHRASES = [
-  'Dobrý den, jak se máte?',
-  'Chtěl bych si objednat kávu s mlékem.',
-  'Kde je hlavní nádraží?',
-  'Mám rád českou kuchyni, hlavně svíčkovou.',
-  'Zítra jedu vlakem do Brna.',
-  'Můžete mi prosím pomoct?',
-  'Učím se česky už dva roky.',
-  'Kolik stojí jízdenka do Prahy?',
-  'V sobotu půjdeme na procházku do parku.',
-  'Promiňte, nerozumím vám.',
-  'Potřebuji koupit chleba a máslo.',
-  'Moje sestra bydlí v Olomouci.'
-]
+/** the scenario's own Czech phrases: the seeded messages read like the ones users send */
+const PHRASES = CZECH_PHRASES
 
 const WORDS: Array<[string, string]> = [
   ['nádraží', 'railway station'], ['jízdenka', 'ticket'], ['svíčková', 'beef in cream sauce'], ['procházka', 'walk'],
@@ -46,7 +35,7 @@ const WORDS: Array<[string, string]> = [
 ]
 
 const sqlText = (s: string): string => `'${s.replace(/'/g, "''")}'`
-const sqlArray = (items: string[]): string => `ARRAY[${items.map(sqlText).join(', ')}]`
+const sqlArray = (items: readonly string[]): string => `ARRAY[${items.map(sqlText).join(', ')}]`
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS demo_meta (key text PRIMARY KEY, value text NOT NULL);

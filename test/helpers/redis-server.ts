@@ -4,7 +4,8 @@
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { createConnection, createServer } from 'node:net'
+import { createConnection } from 'node:net'
+import { freePort } from '../../shared/ports.js'
 
 export interface PrivateRedis {
   port: number
@@ -16,16 +17,6 @@ export interface PrivateRedis {
   stop (): Promise<void>
 }
 
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port
-      srv.close(() => resolve(p))
-    })
-  })
-}
 
 function waitForPort (port: number, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs
