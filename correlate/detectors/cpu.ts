@@ -9,6 +9,7 @@ import type { Grid } from '../grid.js'
 import { median, shareOf } from '../stats.js'
 import { latencyElevation, round, span } from '../context.js'
 import type { Detector, DetectorContext } from '../context.js'
+import { SATURATION } from '../../loadgen/health.js'
 
 /** a single-threaded process is CPU-bound from this share of one core (percent); on a busy
  *  host it may not get more than this even when it wants the whole core */
@@ -80,13 +81,11 @@ export const hostCpu: Detector = {
   }
 }
 
-/** the generator counts as saturated from this event-loop utilisation ... */
-const GEN_ELU = 0.95
-/** ... or this event-loop delay (p99, ms) ... */
-const GEN_DELAY_MS = 100
-/** ... for at least this many seconds, or this share of the run */
-const GEN_MIN_S = 3
-const GEN_MIN_SHARE = 0.1
+/** the generator's own rule for a saturated second and run (loadgen/health.ts) */
+const GEN_ELU = SATURATION.elu
+const GEN_DELAY_MS = SATURATION.loopDelayMs
+const GEN_MIN_S = SATURATION.minSeconds
+const GEN_MIN_SHARE = SATURATION.minShare
 
 /** The generator checking itself: when its own event loop was saturated, latencies include its own queueing. */
 export function generatorCheck (grid: Grid, ctx: Pick<DetectorContext, 'result'>): Diagnosis['unreliable'] {
