@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Diagnosis, Finding } from '../shared/types.js'
+import type { ChecklistItem, Diagnosis, Finding, RunResult } from '../shared/types.js'
 import type { FaultName } from '../demo/mluvme/faults.js'
 import { runDemo } from './demo.js'
 
@@ -35,6 +35,10 @@ export interface ModeOutcome {
   ok: boolean
   diagnosis: Diagnosis
   titles: string[]
+  /** the run's pre-deploy checklist and the exit code it gave */
+  checklist: ChecklistItem[]
+  exitCode: number
+  result: RunResult
   seconds: number
 }
 
@@ -65,7 +69,7 @@ export async function runMode (mode: Mode, o: AccuracyOptions = {}): Promise<Mod
     const found = diagnosis.findings.map((f: Finding) => f.id)
     const expected = EXPECTED[mode]
     const ok = expected === null ? found.length === 0 : found[0] === expected
-    const res: ModeOutcome = { mode, expected, found, ok, diagnosis, titles: diagnosis.findings.map(f => f.title), seconds: (Date.now() - t0) / 1000 }
+    const res: ModeOutcome = { mode, expected, found, ok, diagnosis, titles: diagnosis.findings.map(f => f.title), checklist: out.result.checklist ?? [], exitCode: out.exitCode, result: out.result, seconds: (Date.now() - t0) / 1000 }
     o.log?.(`${ok ? 'ok  ' : 'MISS'} ${mode.padEnd(10)} expected ${expected ?? 'no finding'}; found ${found.length ? found.join(', ') : 'nothing'}${found.length ? ` (top: ${res.titles[0]})` : ''}`)
     return res
   } finally {

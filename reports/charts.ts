@@ -184,6 +184,23 @@ export function loadCharts (result: RunResult, grid = gridOf(result)): ChartSpec
     ],
     scales: { ms: msScale }
   }))
+  const cap = result.diagnosis?.capacity
+  if (cap) {
+    out.push(finish({
+      id: 'load-capacity',
+      title: `Capacity: ${cap.maxUsers} concurrent users held within the criteria`,
+      x: grid,
+      series: [
+        { label: open ? 'busy VUs' : 'users', scale: 'users', values: timelineColumn(grid, tl, s => s.users), color: '#64748b' },
+        { label: 'req/s', scale: 'users', values: timelineColumn(grid, tl, s => s.overall.requests), color: color(0), dash: true },
+        { label: 'p95', scale: 'ms', values: lat('p95'), color: color(3) },
+        { label: 'failures/s', scale: 'users', values: timelineColumn(grid, tl, s => s.overall.failures), color: color(1) }
+      ],
+      scales: { users: { unit: 'users', label: 'users, req/s, failures/s', side: 'left', min: 0 }, ms: { ...msScale, side: 'right' } },
+      bands: [cap.window ?? { from: cap.at, to: cap.at }],
+      note: `the band runs from the last second the criteria held to where they broke: ${cap.reason}${cap.knee ? `; throughput stopped following the users at ${cap.knee.users} users` : ''}`
+    }))
+  }
   // p95 by request name: the busiest rows
   const counts = new Map<string, number>()
   for (const e of result.totals.entries) counts.set(e.key, e.requests)

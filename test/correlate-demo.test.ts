@@ -7,6 +7,15 @@
 import { describe, expect, it } from 'vitest'
 import { runMode } from '../app/accuracy.js'
 import type { Mode, ModeOutcome } from '../app/accuracy.js'
+import { compareResults } from '../reports/compare.js'
+import type { RunResult } from '../shared/types.js'
+
+/** results kept for the comparison test at the end */
+const kept: Partial<Record<Mode, RunResult>> = {}
+
+function item (o: ModeOutcome, id: string): string {
+  return o.checklist.find(i => i.id === id)?.state ?? 'missing'
+}
 
 /** load per mode: the development profile's 10 users at its 2 users/s (the ramp is the low-load reference) */
 const LOAD = { runTime: '20s', users: 10, spawnRate: 2 }
@@ -21,10 +30,17 @@ describe('the healthy demo target', () => {
     const o = await run('healthy')
     expect(o.titles).toEqual([])
     expect(o.diagnosis.unreliable).toBeUndefined()
+    // the pre-deploy checklist: every item the demo can measure passes, and the gate is open
+    for (const id of ['failures', 'latency', 'database', 'cache', 'memory', 'celery', 'logs', 'monitoring']) expect(`${id}: ${item(o, id)}`).toBe(`${id}: pass`)
+    expect(item(o, 'rollback')).toBe('not measured')
+    expect(o.exitCode).toBe(0)
+    kept.healthy = o.result
   }, 90_000)
 })
 
 describe('each fault is the top-ranked cause', () => {
+  /** the checklist item each fault must make fail (the gate then exits 1) */
+  const FAILS: Partial<Record<Mode, string>> = { pool: 'database', 'idle-tx': 'database', 'cache-off': 'cache', 'cache-ttl': 'cache', leak: 'memory', backlog: 'celery', errors: 'logs' }
   const cases: Array<[Mode, string | undefined, (o: ModeOutcome) => void]> = [
     ['pool', undefined, (o) => {
       expect(o.diagnosis.findings[0]!.evidence.values['pool size']).toBe(2)
@@ -44,6 +60,23 @@ describe('each fault is the top-ranked cause', () => {
       const o = await run(mode, value)
       expect(o.found[0], `found: ${o.titles.join(' | ')}`).toBe(o.expected)
       more(o)
+      const fails = FAILS[mode]
+      if (fails) {
+        expect(`${fails}: ${item(o, fails)}`).toBe(`${fails}: fail`)
+        expect(o.exitCode).toBe(1)
+      }
+      kept[mode] = o.result
     }, 90_000)
   }
+})
+
+describe('compare', () => {
+  it('flags the regression between the healthy run and the saturated pool', () => {
+    expect(kept.healthy && kept.pool, 'the healthy and pool runs above must have run').toBeTruthy()
+    const c = compareResults(kept.healthy!, kept.pool!)
+    expect(c.regressions.some(r => r.startsWith('API response p50'))).toBe(true)
+    expect(c.metrics.find(m => m.label === 'API response p50')!.regression).toBe(true)
+    // and not the other way round
+    expect(compareResults(kept.pool!, kept.healthy!).metrics.find(m => m.label === 'API response p50')!.regression).toBe(false)
+  })
 })
