@@ -7,7 +7,7 @@
  *      development profile runs against the demo target (every probe on, 1 s interval).
  *      Target: under 1 % of the database's execution time.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -18,6 +18,8 @@ import { bundledScenario } from '../scenarios/load.js'
 import { buildProbes, resolveProbeOptions } from '../app/probes.js'
 import type { ProbeOptions } from '../app/probes.js'
 import { ProbeScheduler } from '../probes/scheduler.js'
+import { PROBE_APPLICATION_NAME } from '../probes/pg.js'
+import { processCpuUs } from './run-all.js'
 
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
 
@@ -28,6 +30,10 @@ function verdict (ok: boolean): string {
 /** one probe alone, 10 samples at 1 s: wall and CPU time per sample */
 async function costAlone (name: string, options: ProbeOptions): Promise<void> {
   const probes = buildProbes(resolveProbeOptions({ host: false, ...options }, {})).filter(p => p.name === name)
+  if (probes.length === 0) {
+    console.log(`${name.padEnd(10)} not configured on this machine (the demo target has no such service here)`)
+    return
+  }
   const s = new ProbeScheduler(probes, { intervalMs: 1000 })
   const report = await s.start()
   if (report.failed.length) {
@@ -64,6 +70,66 @@ async function statementTotals (url: string, database: string): Promise<{ probe:
   }
 }
 
+/** pids of this machine's PostgreSQL server processes (postmaster and backends) */
+function postgresPids (): number[] {
+  const out: number[] = []
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'postgres') out.push(Number(d))
+    } catch {}
+  }
+  return out
+}
+
+/**
+ * The PostgreSQL server's CPU time while a run goes on, from /proc (the server is local): every
+ * postgres process polled each second (a backend that exits keeps its last reading), and the
+ * probe's own backends (application_name loadlens-probe) apart from the rest.
+ */
+class PgServerCpu {
+  private readonly first = new Map<number, number>()
+  private readonly last = new Map<number, number>()
+  private readonly probePids = new Set<number>()
+  private timer: NodeJS.Timeout | undefined
+  private client: pg.Client | undefined
+  constructor (private readonly url: string) {}
+
+  async start (): Promise<void> {
+    this.client = new pg.Client({ connectionString: this.url, application_name: 'loadlens-bench' })
+    await this.client.connect()
+    for (const pid of postgresPids()) this.first.set(pid, processCpuUs(pid))
+    this.timer = setInterval(() => { this.poll().catch(() => {}) }, 1000)
+  }
+
+  private async poll (): Promise<void> {
+    for (const pid of postgresPids()) {
+      const us = processCpuUs(pid)
+      if (!this.first.has(pid)) this.first.set(pid, 0) // born during the run
+      if (us > 0) this.last.set(pid, us)
+    }
+    const r = await this.client!.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [PROBE_APPLICATION_NAME])
+    for (const row of r.rows) this.probePids.add(Number(row.pid))
+  }
+
+  /** CPU ms of the probe's backends, of the bench's own backend, and of every other postgres process */
+  async stop (): Promise<{ probeMs: number; otherMs: number }> {
+    await this.poll()
+    clearInterval(this.timer)
+    const own = Number((await this.client!.query('SELECT pg_backend_pid() AS p')).rows[0].p)
+    await this.client!.end()
+    let probeMs = 0
+    let otherMs = 0
+    for (const [pid, end] of this.last) {
+      if (pid === own) continue
+      const used = Math.max(0, end - (this.first.get(pid) ?? 0)) / 1000
+      if (this.probePids.has(pid)) probeMs += used
+      else otherMs += used
+    }
+    return { probeMs, otherMs }
+  }
+}
+
 export async function probes (): Promise<void> {
   console.log('\n## probes: cost per sample, each probe alone, 1 s interval, 10 s')
   const dir = mkdtempSync(join(tmpdir(), 'loadlens-bench-probes-'))
@@ -78,7 +144,15 @@ export async function probes (): Promise<void> {
     const warm = new ProbeScheduler(buildProbes(resolveProbeOptions({ pg: all.pg, pgDatabase: all.pgDatabase, host: false }, {})).filter(p => p.name === 'pg'))
     await warm.start()
     await warm.stop()
-    const before = await statementTotals(target.pgUrl, target.database)
+    let before: Awaited<ReturnType<typeof statementTotals>>
+    try {
+      before = await statementTotals(target.pgUrl, target.database)
+    } catch (err) {
+      console.log(`cannot measure: pg_stat_statements is not readable (${(err as Error).message}); preload it as .ci/run does (shared_preload_libraries = 'pg_stat_statements', then restart PostgreSQL)`)
+      return
+    }
+    const cpu = new PgServerCpu(target.pgUrl)
+    await cpu.start()
     const outcome = await runTest({
       scenario: bundledScenario('mluvme'),
       host: target.url,
@@ -89,6 +163,7 @@ export async function probes (): Promise<void> {
       json: join(dir, 'result.json'),
       probes: all
     })
+    const serverCpu = await cpu.stop()
     const after = await statementTotals(target.pgUrl, target.database)
     const probe = { calls: after.probe.calls - before.probe.calls, ms: after.probe.ms - before.probe.ms }
     const other = { calls: after.other.calls - before.other.calls, ms: after.other.ms - before.other.ms }
@@ -100,6 +175,9 @@ export async function probes (): Promise<void> {
     console.log(`probe share of execution time ${(shareMs * 100).toFixed(2)} % (target < 1 %: ${verdict(shareMs < 0.01)}); share of statements ${(shareCalls * 100).toFixed(2)} %`)
     console.log(`in absolute terms the probe adds ${(probe.ms / 60).toFixed(3)} ms of statement execution per second (${(probe.ms / 60 / 10).toFixed(4)} % of one core); ` +
       `the app's statements averaged ${(other.ms / Math.max(1, other.calls)).toFixed(3)} ms, so the share is large only because the demo's queries are tiny`)
+    const shareCpu = serverCpu.probeMs / Math.max(1e-9, serverCpu.probeMs + serverCpu.otherMs)
+    console.log(`PostgreSQL server CPU (every postgres process, from /proc; 10 ms ticks): the probe's backend ${serverCpu.probeMs.toFixed(0)} ms, everything else ${serverCpu.otherMs.toFixed(0)} ms: ` +
+      `probe share ${(shareCpu * 100).toFixed(2)} % (target < 1 %: ${verdict(shareCpu < 0.01)})`)
     for (const st of outcome.result.probes.status) {
       if (st.state === 'not configured') continue
       console.log(`  ${st.probe.padEnd(10)} ${st.state.padEnd(9)} ${st.samples} samples, mean ${st.meanSampleMs ?? '-'} ms, max ${st.maxSampleMs ?? '-'} ms, skipped ${st.skippedTicks}, gaps ${st.gaps.length}`)

@@ -1,15 +1,18 @@
 /**
  * PostgreSQL probe: what `SELECT * FROM pg_stat_activity` shows by hand, every second, for the
  * target's database (and application_name when given), with the probe's own session left out:
- * connections by state, active sessions waiting by wait_event_type, the oldest running query
- * (age, and its text in the facts), the oldest open transaction, the longest `idle in
- * transaction`; all client connections of the server against max_connections; per-second
+ * connections by state, active sessions waiting by wait_event_type and by wait_event, the
+ * oldest running query (age, and its text in the facts), the oldest open transaction, the
+ * longest `idle in transaction`; all client connections of the server against
+ * max_connections, and grouped by database, application_name and client address; per-second
  * deltas of pg_stat_database; and, when pg_stat_statements is there, the mean execution time
  * of the interval's statements (the probe's own statements excluded) and the top statements
  * by total time over the run.
  *
  * Cost: one round trip per sample (one multi-statement simple query over one connection
- * named `loadlens-probe`): one scan of pg_stat_activity, the database's counters through the
+ * named `loadlens-probe`): one call of pg_stat_get_activity() (the function behind the
+ * pg_stat_activity view, without the view's joins; ages computed only for the rows that need
+ * them, database names from a cached map), the database's counters through the
  * pg_stat_get_db_* functions, and every fifth sample the sums of pg_stat_statements (which
  * scans every statement entry of the server), read without query texts except to find the
  * probe's own statements and, at the end, the top queries. query_mean_ms and calls_per_s
@@ -29,6 +32,9 @@ const MARK = '/* loadlens-probe */'
 const STATES = ['active', 'idle', 'idle in transaction', 'idle in transaction (aborted)', 'other'] as const
 const QUERY_TEXT_MAX = 300
 const TOP_QUERIES = 10
+/** label sets kept for pg.sessions and pg.wait_events; later ones are counted under "(other)" */
+const MAX_GROUPS = 20
+const OTHER = '(other)'
 
 export interface PgProbeOptions {
   url: string
@@ -69,6 +75,11 @@ export class PgProbe implements Probe {
   private sampleCount = 0
   private readonly statementRates = new Rates()
   private readonly statementsEvery: number
+  /** database names by oid (pg_stat_get_activity gives oids); reread when an unknown oid shows */
+  private datnames = new Map<number, string>()
+  private datnamesStale = true
+  private readonly sessionGroups = new LabelGroups(['database', 'application', 'client'])
+  private readonly waitGroups = new LabelGroups(['wait_event_type', 'wait_event'])
 
   constructor (private readonly o: PgProbeOptions) {
     this.target = redactUrl(o.url) + (o.application ? ` (application_name ${o.application})` : '')
@@ -111,6 +122,7 @@ export class PgProbe implements Probe {
     const db = await client.query(`SELECT ${MARK} oid FROM pg_database WHERE datname = $1`, [this.database])
     if (!db.rows.length) throw new ProbeStartError(`database "${this.database}" does not exist on ${redactUrl(this.o.url)} (--pg-database)`)
     this.datid = Number(db.rows[0].oid)
+    await this.readDatabaseNames(client)
     await this.checkStatements(client)
   }
 
@@ -141,6 +153,12 @@ export class PgProbe implements Probe {
     }
   }
 
+  private async readDatabaseNames (client: pg.Client): Promise<void> {
+    const r = await client.query(`SELECT ${MARK} oid, datname FROM pg_database`)
+    this.datnames = new Map(r.rows.map(x => [Number(x.oid), String(x.datname)]))
+    this.datnamesStale = false
+  }
+
   private async findOwnQueries (client: pg.Client): Promise<void> {
     const r = await client.query(`SELECT ${MARK} array_agg(DISTINCT queryid::text) AS ids FROM pg_stat_statements WHERE query LIKE '%loadlens-probe%'`)
     this.ownQueryIds = r.rows[0].ids ?? []
@@ -156,21 +174,23 @@ export class PgProbe implements Probe {
   }
 
   /**
-   * Three statements: one scan of pg_stat_activity (every client backend; the target's rows
-   * flagged), the database's counters through the pg_stat_get_db_* functions (cheaper than the
-   * pg_stat_database view, which computes every column of every database), and the sums of
-   * pg_stat_statements without query texts.
+   * Three statements: one call of pg_stat_get_activity (every client backend of the server,
+   * the columns pg_stat_activity shows, ages only where they are read), the database's counters
+   * through the pg_stat_get_db_* functions (cheaper than the pg_stat_database view, which
+   * computes every column of every database), and the sums of pg_stat_statements without
+   * query texts.
    */
   private sampleSql (client: pg.Client): string {
-    const mine = [`datname = ${client.escapeLiteral(this.database)}`, 'pid <> pg_backend_pid()']
-    if (this.o.application) mine.push(`application_name = ${client.escapeLiteral(this.o.application)}`)
     // one array constant, so the statement keeps one queryid however many ids it lists
     const own = ` AND queryid <> ALL(${client.escapeLiteral(`{${this.ownQueryIds.join(',')}}`)}::bigint[])`
     const parts = [
-      `SELECT ${MARK} state, wait_event_type AS wait, (${mine.join(' AND ')}) AS mine, ` +
-        'extract(epoch FROM now() - query_start)::float8 AS query_age, extract(epoch FROM now() - xact_start)::float8 AS xact_age, ' +
-        `extract(epoch FROM now() - state_change)::float8 AS state_age, CASE WHEN state = 'active' THEN left(query, ${QUERY_TEXT_MAX}) END AS query ` +
-        "FROM pg_stat_activity WHERE backend_type = 'client backend'",
+      `SELECT ${MARK} state, wait_event_type AS wait, wait_event AS event, datid, application_name AS app, ` +
+        'host(client_addr) AS addr, pid = pg_backend_pid() AS self, ' +
+        "CASE WHEN state = 'active' THEN extract(epoch FROM now() - query_start)::float8 END AS query_age, " +
+        'CASE WHEN xact_start IS NOT NULL THEN extract(epoch FROM now() - xact_start)::float8 END AS xact_age, ' +
+        "CASE WHEN state LIKE 'idle in%' THEN extract(epoch FROM now() - state_change)::float8 END AS state_age, " +
+        `CASE WHEN state = 'active' THEN left(query, ${QUERY_TEXT_MAX}) END AS query ` +
+        "FROM pg_stat_get_activity(NULL) WHERE backend_type = 'client backend'",
       `SELECT ${MARK} pg_stat_get_db_xact_commit(${this.datid})::float8 AS commits, pg_stat_get_db_xact_rollback(${this.datid})::float8 AS rollbacks, ` +
         `pg_stat_get_db_blocks_hit(${this.datid})::float8 AS hit, (pg_stat_get_db_blocks_fetched(${this.datid}) - pg_stat_get_db_blocks_hit(${this.datid}))::float8 AS read, ` +
         `pg_stat_get_db_deadlocks(${this.datid})::float8 AS deadlocks, pg_stat_get_db_temp_bytes(${this.datid})::float8 AS temp, ` +
@@ -202,6 +222,7 @@ export class PgProbe implements Probe {
         // (a sum that drops because the filter grew gives null for that interval)
         await this.findOwnQueries(client)
       }
+      if (this.datnamesStale) await this.readDatabaseNames(client)
       const results = await client.query(this.sampleSql(client)) as unknown as pg.QueryResult[]
       this.probeTxns++
       this.sampleCount++
@@ -222,14 +243,27 @@ export class PgProbe implements Probe {
     let oldest: { query: string; age: number } | null = null
     let total = 0
     const serverN = activity!.rows.length
+    const sessions = new Map<string, number>()
+    const events = new Map<string, number>()
     for (const row of activity!.rows) {
-      if (!row.mine) continue
+      if (row.self) continue
+      const datid = row.datid === null ? null : Number(row.datid)
+      const datname = datid === null ? '(none)' : this.datnames.get(datid)
+      if (datname === undefined) this.datnamesStale = true
+      const group = this.sessionGroups.key([datname ?? `oid ${datid}`, row.app || '(none)', row.addr ?? 'local'])
+      sessions.set(group, (sessions.get(group) ?? 0) + 1)
+      const mine = datid === this.datid && (!this.o.application || row.app === this.o.application)
+      if (!mine) continue
       const state = (STATES as readonly string[]).includes(row.state) ? row.state : 'other'
       byState.set(state, (byState.get(state) ?? 0) + 1)
       total++
       if (row.xact_age !== null) xactAge = Math.max(xactAge ?? 0, row.xact_age)
       if (row.state === 'active') {
-        if (row.wait) waiting.set(row.wait, (waiting.get(row.wait) ?? 0) + 1)
+        if (row.wait) {
+          waiting.set(row.wait, (waiting.get(row.wait) ?? 0) + 1)
+          const ev = this.waitGroups.key([row.wait, row.event ?? '(none)'])
+          events.set(ev, (events.get(ev) ?? 0) + 1)
+        }
         if (row.query_age !== null) {
           queryAge = Math.max(queryAge ?? 0, row.query_age)
           if (!oldest || row.query_age > oldest.age) oldest = { query: String(row.query ?? ''), age: row.query_age }
@@ -241,6 +275,8 @@ export class PgProbe implements Probe {
     this.targetPeak = Math.max(this.targetPeak, total)
     for (const state of STATES) out.push({ metric: M.connections, labels: { state }, unit: 'count', value: byState.get(state) ?? 0 })
     for (const type of this.waitTypes(waiting)) out.push({ metric: M.waiting, labels: { wait_event_type: type }, unit: 'count', value: waiting.get(type) ?? 0 })
+    for (const [key, labels] of this.waitGroups.all()) out.push({ metric: M.waitEvents, labels, unit: 'count', value: events.get(key) ?? 0 })
+    for (const [key, labels] of this.sessionGroups.all()) out.push({ metric: M.sessions, labels, unit: 'count', value: sessions.get(key) ?? 0 })
     out.push({ metric: M.oldestQueryS, unit: 's', value: queryAge ?? 0 })
     out.push({ metric: M.oldestXactS, unit: 's', value: xactAge ?? 0 })
     out.push({ metric: M.idleInXactS, unit: 's', value: idleXactAge ?? 0 })
@@ -342,6 +378,33 @@ export class PgProbe implements Probe {
     if (this.oldest) f.oldestQuery = this.oldest
     if (this.topQueries) f.topQueries = this.topQueries
     return f
+  }
+}
+
+/**
+ * Label sets seen so far, in order, at most MAX_GROUPS of them: later ones share one "(other)"
+ * set, so a server with many tenants cannot grow the series without bound. Every known set
+ * is reported each sample (0 when absent), so a series has no false gaps.
+ */
+class LabelGroups {
+  private readonly groups = new Map<string, Record<string, string>>()
+  constructor (private readonly names: string[]) {}
+
+  /** the key a set of label values is counted under */
+  key (values: string[]): string {
+    const key = values.join('\u001f')
+    if (this.groups.has(key)) return key
+    if (this.groups.size < MAX_GROUPS) {
+      this.groups.set(key, Object.fromEntries(this.names.map((n, i) => [n, values[i]!])))
+      return key
+    }
+    const other = this.names.map(() => OTHER).join('\u001f')
+    if (!this.groups.has(other)) this.groups.set(other, Object.fromEntries(this.names.map(n => [n, OTHER])))
+    return other
+  }
+
+  all (): Array<[string, Record<string, string>]> {
+    return [...this.groups]
   }
 }
 

@@ -287,7 +287,11 @@ export function probePanels (result: RunResult, grid = gridOf(result)): ProbePan
     ...chart('pg-connections', 'PostgreSQL connections of the target by state', pick('pg', 'connections'), s => s.labels?.state ?? labelOf(s)),
     ...chart('pg-server-connections', 'PostgreSQL connections of the whole server', pick('pg', 'server_connections'),
       s => labelOf(s), typeof factOf(result, 'pg', 'max_connections') === 'number' ? `max_connections = ${String(factOf(result, 'pg', 'max_connections'))}` : undefined),
+    ...chart('pg-sessions', 'PostgreSQL connections of the whole server by database, application and client', pick('pg', 'sessions'),
+      s => s.labels ? `${s.labels.database} / ${s.labels.application} / ${s.labels.client}` : labelOf(s)),
     ...chart('pg-waiting', 'PostgreSQL sessions waiting, by wait event type', pick('pg', 'waiting'), s => s.labels?.wait_event_type ?? labelOf(s)),
+    ...chart('pg-wait-events', 'PostgreSQL sessions waiting, by wait event', pick('pg', 'wait_events'),
+      s => s.labels ? `${s.labels.wait_event_type}: ${s.labels.wait_event}` : labelOf(s)),
     ...chart('pg-ages', 'Oldest query, transaction and idle-in-transaction (s)', [...pick('pg', 'oldest_query_s'), ...pick('pg', 'oldest_xact_s'), ...pick('pg', 'idle_in_xact_s')], s => s.metric),
     ...chart('pg-query-mean', 'Mean query time (pg_stat_statements)', [...pick('pg', 'query_mean_ms'), ...pick('pg', 'calls_per_s')], s => s.metric)
   ]

@@ -16,6 +16,10 @@ export const METRICS = {
     serverConnections: 'server_connections',
     /** the target's active sessions waiting, by `wait_event_type` (Lock, LWLock, IO, Client, ...) */
     waiting: 'waiting',
+    /** the target's active sessions waiting, by `wait_event_type` and `wait_event` (Lock/transactionid, LWLock/WALWrite, ...) */
+    waitEvents: 'wait_events',
+    /** client connections of the whole server by `database`, `application` (application_name) and `client` (client address; "local" for a Unix socket), the probe's own left out */
+    sessions: 'sessions',
     /** age in s of the oldest running query of the target (fact `oldestQuery` keeps its text) */
     oldestQueryS: 'oldest_query_s',
     /** age in s of the oldest open transaction of the target */

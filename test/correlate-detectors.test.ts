@@ -149,6 +149,20 @@ describe('slow queries and locks', () => {
     const o = withSeries(healthy(), [{ probe: 'pg', metric: 'waiting', labels: { wait_event_type: 'Lock' }, value: () => (r() < 0.5 ? 2 : 0) }])
     expect(ids(o)).toContain('lock-waits')
   })
+  it('names the lock the sessions wait on, from the wait events', () => {
+    const r = rng(3)
+    const waits = Array.from({ length: SECONDS }, () => (r() < 0.5 ? 2 : 0))
+    const o = withSeries(healthy(), [
+      { probe: 'pg', metric: 'waiting', labels: { wait_event_type: 'Lock' }, value: (i) => waits[i]! },
+      { probe: 'pg', metric: 'wait_events', labels: { wait_event_type: 'Lock', wait_event: 'transactionid' }, value: (i) => Math.max(0, waits[i]! - (i % 3 === 0 ? 1 : 0)) },
+      { probe: 'pg', metric: 'wait_events', labels: { wait_event_type: 'Lock', wait_event: 'relation' }, value: (i) => (waits[i]! > 0 && i % 3 === 0 ? 1 : 0) }
+    ])
+    const f = diagnose(synthetic(o)).findings.find(x => x.id === 'lock-waits')!
+    expect(f.title).toMatch(/mostly transactionid\)$/)
+    expect(f.cause).toMatch(/row locks \(another transaction updated/)
+    expect(f.evidence.series).toContain('pg.wait_events{wait_event="transactionid",wait_event_type="Lock"}')
+    expect(f.evidence.facts!.join('\n')).toMatch(/transactionid: waiting in \d+ samples[^]*relation: waiting in \d+ samples, up to 1 at once/)
+  })
 })
 
 describe('database connections', () => {

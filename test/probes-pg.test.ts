@@ -1,9 +1,10 @@
 /**
  * The PostgreSQL probe against the real server, through a TCP proxy so the connection can be
  * cut without touching the shared PostgreSQL: a transaction held open by a session with its
- * own application_name shows as `idle in transaction`, a running pg_sleep as the oldest query
- * (with its text in the facts), statements run under load give a mean query time and the top
- * queries; the probe's own session is never counted; cutting the proxy gives a gap and the
+ * own application_name shows as `idle in transaction`, a session blocked on its row lock as a
+ * Lock wait on `transactionid` and as the oldest query (with its text in the facts); every
+ * session of the server is grouped by database, application and client address; statements
+ * run under load give a mean query time and the top queries; the probe's own session is never counted; cutting the proxy gives a gap and the
  * probe reconnects when it is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -48,8 +49,9 @@ describe('pg probe', () => {
     const holder = app()
     const sleeper = app()
     const worker = app()
+    const blocked = app()
     const other = app('someone-else')
-    await Promise.all([holder.connect(), sleeper.connect(), worker.connect(), other.connect()])
+    await Promise.all([holder.connect(), sleeper.connect(), worker.connect(), blocked.connect(), other.connect()])
     try {
       const tStart = Math.floor(Date.now() / 1000)
       // another tenant's open transaction must not count (application filter)
@@ -57,6 +59,9 @@ describe('pg probe', () => {
       await other.query('SELECT 1')
       await holder.query('BEGIN')
       await holder.query('SELECT count(*) FROM probe_items')
+      // the holder locks a row; another session of the app waits for it until the commit
+      await holder.query("UPDATE probe_items SET v = v WHERE id = 1")
+      const waiting = blocked.query("UPDATE probe_items SET v = v WHERE id = 1")
       const sleeping = sleeper.query('SELECT pg_sleep(2.5) /* loadlens-test-sleep */')
       const until = Date.now() + 3500
       let n = 0
@@ -66,6 +71,7 @@ describe('pg probe', () => {
       }
       await sleeping
       await holder.query('COMMIT')
+      await waiting
       await other.query('COMMIT')
       await sleep(1200)
       await s.stop()
@@ -76,13 +82,21 @@ describe('pg probe', () => {
       expect(Math.max(...vals('pg.idle_in_xact_s'))).toBeGreaterThan(1)
       expect(Math.max(...vals('pg.oldest_query_s'))).toBeGreaterThan(1)
       expect(Math.max(...vals('pg.oldest_xact_s'))).toBeGreaterThan(1)
-      // three sessions of the app (the probe and someone-else are left out)
+      // the row lock: a Lock wait, on the holder's transaction id
+      expect(Math.max(...vals('pg.waiting{wait_event_type="Lock"}'))).toBe(1)
+      expect(Math.max(...vals('pg.wait_events{wait_event="transactionid",wait_event_type="Lock"}'))).toBe(1)
+      // four sessions of the app (the probe and someone-else are left out)
       const total = ['active', 'idle', 'idle in transaction', 'idle in transaction (aborted)', 'other']
         .map(state => series.get(`pg.connections{state="${state}"}`)!)
       const lastT = Math.max(...total[0]!.map(p => p[0]))
       const atEnd = total.map(pts => pts.find(p => p[0] === lastT)?.[1] ?? 0).reduce((a, b) => a! + b!, 0)
-      expect(atEnd).toBe(3)
-      expect(Math.max(...vals('pg.server_connections'))).toBeGreaterThanOrEqual(5)
+      expect(atEnd).toBe(4)
+      expect(Math.max(...vals('pg.server_connections'))).toBeGreaterThanOrEqual(6)
+      // the whole server by database, application and client address: the app's four, the other
+      // tenant's one; the probe's own session is in no group
+      expect(Math.max(...vals(`pg.sessions{application="${APP}",client="127.0.0.1",database="${DB}"}`))).toBe(4)
+      expect(Math.max(...vals(`pg.sessions{application="someone-else",client="127.0.0.1",database="${DB}"}`))).toBe(1)
+      expect([...series.keys()].some(id => id.startsWith('pg.sessions') && id.includes('loadlens-probe'))).toBe(false)
       expect(Math.max(...vals('pg.commits_per_s'))).toBeGreaterThan(50)
       const mean = vals('pg.query_mean_ms')
       expect(mean.length).toBeGreaterThan(0)
@@ -92,14 +106,16 @@ describe('pg probe', () => {
       const facts = st.facts as any
       expect(facts.pgStatStatements).toBe('available')
       expect(facts.maxConnections).toBeGreaterThan(0)
-      expect(facts.oldestQuery.query).toContain('pg_sleep')
+      // the blocked UPDATE started first and waited longest: it is the oldest running query
+      expect(facts.oldestQuery.query).toContain('UPDATE probe_items')
+      expect(facts.oldestQuery.ageS).toBeGreaterThan(2)
       expect(facts.topQueries.length).toBeGreaterThan(0)
       // the sleep or the app's lookups top the list; the probe's own statements never appear
       expect(facts.topQueries.some((q: any) => /probe_items|pg_sleep/.test(q.query))).toBe(true)
       expect(JSON.stringify(facts.topQueries)).not.toContain('loadlens-probe')
       expect(JSON.stringify(s.status())).not.toContain('not-a-real-secret')
     } finally {
-      await Promise.all([holder, sleeper, worker, other].map(c => c.end().catch(() => {})))
+      await Promise.all([holder, sleeper, worker, blocked, other].map(c => c.end().catch(() => {})))
     }
   })
 
