@@ -14,6 +14,8 @@ import { startDemoTarget } from '../demo/mluvme/launch.js'
 import type { DemoTarget, DemoTargetOptions } from '../demo/mluvme/launch.js'
 import { runTest } from './run.js'
 import type { RunTestOptions, RunTestOutcome } from './run.js'
+import { runTestServed } from './web/entry.js'
+import type { WebFlags } from './web/entry.js'
 import type { ProbeOptions } from './probes.js'
 
 /** The profile and run time `loadlens demo` uses when none is given. */
@@ -29,6 +31,8 @@ export interface DemoOptions extends Omit<RunTestOptions, 'scenario' | 'host' | 
   target?: Omit<DemoTargetOptions, 'faults' | 'quiet' | 'stream' | 'signal'>
   /** probe settings on top of the ones pointing at the target (interval, strict) */
   probes?: Partial<ProbeOptions>
+  /** the live web UI (`--ui`) and/or Prometheus /metrics (`--metrics-port`) during the demo's run */
+  web?: WebFlags
 }
 
 /** Every probe pointed at the demo target: its database and application_name, its Redis, its Celery broker and queue, its process and log. */
@@ -80,7 +84,8 @@ export async function runDemo (o: DemoOptions = {}): Promise<RunTestOutcome> {
       signal: starting.signal
     })
     phase = 'run'
-    return await runTest({
+    const run = (opts: RunTestOptions): Promise<RunTestOutcome> => (o.web ? runTestServed(opts, o.web) : runTest(opts))
+    return await run({
       ...o,
       ...load,
       scenario,

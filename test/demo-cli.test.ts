@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { runCli, startCli } from './helpers/cli.js'
+import { freePort } from '../shared/ports.js'
 import { sleep } from './helpers/server.js'
 import type { RunResult } from '../shared/types.js'
 
@@ -50,11 +51,14 @@ describe('loadlens demo', () => {
     expect(r.stderr).toMatch(/Redis \(cache\) is not reachable at redis:\/\/127\.0\.0\.1:1\/11 \(connection refused\); the URL comes from REDIS_URL\. Start Redis/)
   })
 
-  it('runs with every probe on the target; Ctrl-C stops the load, writes the result and stops the target', async () => {
+  it('runs with every probe on the target and its live UI; Ctrl-C stops the load, writes the result and stops the target', async () => {
     const out = mkdtempSync(join(tmpdir(), 'loadlens-demo-cli-'))
-    const { child, done } = startCli(['demo', '--run-time', '40s', '--out-dir', out])
+    const webPort = await freePort()
+    const { child, done } = startCli(['demo', '--run-time', '40s', '--out-dir', out, '--ui', '--web-port', String(webPort)])
     let stderr = ''
+    let stdout = ''
     child.stderr!.on('data', (c: Buffer) => { stderr += c.toString() })
+    child.stdout!.on('data', (c: Buffer) => { stdout += c.toString() })
     // the banner names both processes; then let the load and the probes run a few seconds
     const until = Date.now() + 60_000
     while (!/Celery\s+worker \S+ \(pid \d+/.test(stderr) && Date.now() < until) await sleep(100)
@@ -71,6 +75,18 @@ describe('loadlens demo', () => {
     expect(brokerPid).toBeGreaterThan(0)
     expect(alive(apiPid) && alive(workerPid) && alive(brokerPid)).toBe(true)
     await sleep(7000)
+    // the live UI of the demo's run: the page, its requests and the probes on the target, /metrics
+    expect(stdout).toContain(`Live UI: http://127.0.0.1:${webPort} `)
+    const page = await fetch(`http://127.0.0.1:${webPort}/`)
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('mluvme')
+    const live = await (await fetch(`http://127.0.0.1:${webPort}/api/live`)).json() as { state: string; stats: { requests: number }; probes: Array<{ id: string; points: unknown[] }> }
+    expect(live.state).toBe('running')
+    expect(live.stats.requests).toBeGreaterThan(0)
+    expect(live.probes.find(p => p.id === 'pg.server_connections')?.points.length).toBeGreaterThan(0)
+    expect(live.probes.some(p => p.id.startsWith('redis.'))).toBe(true)
+    // every user registers first (POST /api/v1/users)
+    expect(await (await fetch(`http://127.0.0.1:${webPort}/metrics`)).text()).toMatch(/loadlens_requests_total\{[^}]*name="\/api\/v1\/users"[^}]*\} [1-9]/)
     child.kill('SIGINT')
     const r = await done
     expect([0, 1]).toContain(r.code)
@@ -80,6 +96,8 @@ describe('loadlens demo', () => {
     expect(alive(apiPid)).toBe(false)
     expect(alive(workerPid)).toBe(false)
     expect(alive(brokerPid)).toBe(false)
+    // and the UI with them
+    await expect(fetch(`http://127.0.0.1:${webPort}/api/live`)).rejects.toThrow()
     const broker = new Redis(brokerUrl!, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null })
     broker.on('error', () => {})
     try {

@@ -2,8 +2,9 @@
 import type { Command } from 'commander'
 import { runDemo } from '../../app/demo.js'
 import { FAULT_NAMES, faultHelp } from '../../demo/mluvme/faults.js'
-import { addGateFlags, addLoadFlags, addOutputFlags, pickLoadFlags, pickOutputFlags, pickReadiness } from '../flags.js'
+import { addGateFlags, addLoadFlags, addOutputFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, pickReadiness } from '../flags.js'
 import type { Flags } from '../flags.js'
+import type { WebFlags } from '../../app/web/entry.js'
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
 
@@ -12,6 +13,8 @@ export function registerDemo (program: Command): void {
     .description('start the bundled Mluv.Me-like demo target (API, PostgreSQL, Redis cache, Celery worker), run the Mluv.Me scenario against it with every probe, and stop it')
     .option('--fault <name[=value]>', `switch on a bottleneck (repeatable or comma-separated): ${FAULT_NAMES.join(', ')}`, collect)
     .option('--no-celery', 'process voice jobs inside the API process instead of a Celery worker')
+    .option('--ui', 'serve the live web UI during the run (127.0.0.1:8089 unless --web-port/--web-host)')
+    .option('--metrics-port <n>', 'serve Prometheus /metrics on this port during the run', intArg('a port number'))
     .addHelpText('after', `
 Faults:
   ${faultHelp().split('; ').join('\n  ')}
@@ -24,6 +27,7 @@ Default load: the development profile shortened to 30 s.`)
   addLoadFlags(demo)
   addOutputFlags(demo)
   addGateFlags(demo)
+  addWebFlags(demo)
   demo.action(async (flags: Flags) => {
     const outcome = await runDemo({
       ...pickLoadFlags(flags),
@@ -33,8 +37,16 @@ Default load: the development profile shortened to 30 s.`)
       quiet: flags.quiet,
       readiness: pickReadiness(flags),
       strictChecklist: flags.strictChecklist,
-      recordOptions: { command: 'demo', ...flags }
+      recordOptions: { command: 'demo', ...flags },
+      web: webFlags(flags)
     })
     process.exitCode = outcome.exitCode
   })
+}
+
+/** --ui, or a --web-port/--web-host (which only make sense with the UI), and --metrics-port */
+function webFlags (flags: Flags): WebFlags | undefined {
+  const ui = Boolean(flags.ui) || flags.webPort !== undefined || flags.webHost !== undefined
+  if (!ui && flags.metricsPort === undefined) return undefined
+  return { ui, webPort: flags.webPort, webHost: flags.webHost, metricsPort: flags.metricsPort }
 }
