@@ -52,9 +52,11 @@ describe('loadlens demo', () => {
   })
 
   it('runs with every probe on the target and its live UI; Ctrl-C stops the load, writes the result and stops the target', async () => {
+    // run from a folder outside the repository with the default, relative output folder, as a
+    // user does: the Celery worker (which runs in its own folder) must still find its files
     const out = mkdtempSync(join(tmpdir(), 'loadlens-demo-cli-'))
     const webPort = await freePort()
-    const { child, done } = startCli(['demo', '--run-time', '40s', '--out-dir', out, '--ui', '--web-port', String(webPort)])
+    const { child, done } = startCli(['demo', '--run-time', '40s', '--ui', '--web-port', String(webPort)], { cwd: out })
     let stderr = ''
     let stdout = ''
     child.stderr!.on('data', (c: Buffer) => { stderr += c.toString() })
@@ -107,8 +109,9 @@ describe('loadlens demo', () => {
     }
 
     const file = /Result: (\S+\.json)/.exec(r.stdout)?.[1]
-    expect(file && existsSync(file)).toBe(true)
-    const result = JSON.parse(readFileSync(file!, 'utf8')) as RunResult
+    expect(file).toMatch(/^loadlens-results\//)
+    expect(existsSync(join(out, file!))).toBe(true)
+    const result = JSON.parse(readFileSync(join(out, file!), 'utf8')) as RunResult
     expect(result.meta.scenario).toBe('mluvme')
     expect(result.meta.profile).toBe('development')
     expect(result.meta.stopReason).toBe('interrupted')

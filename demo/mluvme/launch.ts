@@ -239,12 +239,13 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
   const concurrency = backlogS !== undefined ? 1 : WORKER_CONCURRENCY
   const searchPath = faults['slow-query'] !== undefined ? 'noindex,public' : undefined
   const pgUrl = withPath(pgServer.url, database)
-  const logDir = o.logDir ?? mkdtempSync(join(tmpdir(), 'loadlens-demo-'))
+  // absolute: the worker runs in its own folder and must find the same files
+  const logDir = resolve(o.logDir ?? mkdtempSync(join(tmpdir(), 'loadlens-demo-')))
   mkdirSync(logDir, { recursive: true })
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')
   const logFile = resolve(logDir, `mluvme-api-${stamp}-${id}.log`)
   const workerLogFile = celery ? resolve(logDir, `mluvme-worker-${stamp}-${id}.log`) : undefined
-  const readyFile = join(logDir, `.worker-ready-${id}`)
+  const readyFile = resolve(logDir, `.worker-ready-${id}`)
   rmSync(readyFile, { force: true })
   const brokerLogFile = privateBroker ? resolve(logDir, `mluvme-broker-${stamp}-${id}.log`) : undefined
 
