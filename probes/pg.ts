@@ -75,9 +75,8 @@ export class PgProbe implements Probe {
   private sampleCount = 0
   private readonly statementRates = new Rates()
   private readonly statementsEvery: number
-  /** database names by oid (pg_stat_get_activity gives oids); reread when an unknown oid shows */
+  /** database names by oid (pg_stat_get_activity gives oids); read again when an unknown oid shows */
   private datnames = new Map<number, string>()
-  private datnamesStale = true
   private readonly sessionGroups = new LabelGroups(['database', 'application', 'client'])
   private readonly waitGroups = new LabelGroups(['wait_event_type', 'wait_event'])
 
@@ -156,7 +155,6 @@ export class PgProbe implements Probe {
   private async readDatabaseNames (client: pg.Client): Promise<void> {
     const r = await client.query(`SELECT ${MARK} oid, datname FROM pg_database`)
     this.datnames = new Map(r.rows.map(x => [Number(x.oid), String(x.datname)]))
-    this.datnamesStale = false
   }
 
   private async findOwnQueries (client: pg.Client): Promise<void> {
@@ -222,8 +220,9 @@ export class PgProbe implements Probe {
         // (a sum that drops because the filter grew gives null for that interval)
         await this.findOwnQueries(client)
       }
-      if (this.datnamesStale) await this.readDatabaseNames(client)
       const results = await client.query(this.sampleSql(client)) as unknown as pg.QueryResult[]
+      // a database created since the names were read: read them again before counting
+      if (results[0]!.rows.some(row => row.datid !== null && !this.datnames.has(Number(row.datid)))) await this.readDatabaseNames(client)
       this.probeTxns++
       this.sampleCount++
       return this.readings(results, now)
@@ -249,7 +248,6 @@ export class PgProbe implements Probe {
       if (row.self) continue
       const datid = row.datid === null ? null : Number(row.datid)
       const datname = datid === null ? '(none)' : this.datnames.get(datid)
-      if (datname === undefined) this.datnamesStale = true
       const group = this.sessionGroups.key([datname ?? `oid ${datid}`, row.app || '(none)', row.addr ?? 'local'])
       sessions.set(group, (sessions.get(group) ?? 0) + 1)
       const mine = datid === this.datid && (!this.o.application || row.app === this.o.application)

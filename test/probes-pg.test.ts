@@ -18,6 +18,7 @@ import { sleep } from './helpers/server.js'
 const DB = 'loadlens_probes_test'
 const ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres'
 const APP = 'loadlens-test-app'
+const LATE = 'loadlens_probes_late'
 let proxy: TcpProxy
 
 beforeAll(async () => {
@@ -52,6 +53,14 @@ describe('pg probe', () => {
     const blocked = app()
     const other = app('someone-else')
     await Promise.all([holder.connect(), sleeper.connect(), worker.connect(), blocked.connect(), other.connect()])
+    // a database created after the probe started is named too
+    const admin = new pg.Client(ADMIN)
+    await admin.connect()
+    await admin.query(`DROP DATABASE IF EXISTS ${LATE}`)
+    await admin.query(`CREATE DATABASE ${LATE}`)
+    await admin.end()
+    const late = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${LATE}`, application_name: 'late-app' })
+    await late.connect()
     try {
       const tStart = Math.floor(Date.now() / 1000)
       // another tenant's open transaction must not count (application filter)
@@ -97,6 +106,8 @@ describe('pg probe', () => {
       expect(Math.max(...vals(`pg.sessions{application="${APP}",client="127.0.0.1",database="${DB}"}`))).toBe(4)
       expect(Math.max(...vals(`pg.sessions{application="someone-else",client="127.0.0.1",database="${DB}"}`))).toBe(1)
       expect([...series.keys()].some(id => id.startsWith('pg.sessions') && id.includes('loadlens-probe'))).toBe(false)
+      expect(Math.max(...vals(`pg.sessions{application="late-app",client="127.0.0.1",database="${LATE}"}`))).toBe(1)
+      expect([...series.keys()].some(id => id.startsWith('pg.sessions') && id.includes('database="oid '))).toBe(false)
       expect(Math.max(...vals('pg.commits_per_s'))).toBeGreaterThan(50)
       const mean = vals('pg.query_mean_ms')
       expect(mean.length).toBeGreaterThan(0)
@@ -115,7 +126,7 @@ describe('pg probe', () => {
       expect(JSON.stringify(facts.topQueries)).not.toContain('loadlens-probe')
       expect(JSON.stringify(s.status())).not.toContain('not-a-real-secret')
     } finally {
-      await Promise.all([holder, sleeper, worker, blocked, other].map(c => c.end().catch(() => {})))
+      await Promise.all([holder, sleeper, worker, blocked, other, late].map(c => c.end().catch(() => {})))
     }
   })
 
