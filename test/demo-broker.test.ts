@@ -18,6 +18,7 @@ import { startDemoTarget } from '../demo/mluvme/launch.js'
 import { startRedis } from './helpers/redis-server.js'
 import type { PrivateRedis } from './helpers/redis-server.js'
 import { sleep } from './helpers/server.js'
+import { alive } from './helpers/demo.js'
 
 const BROKER_MODULE = fileURLToPath(new URL('../demo/mluvme/broker.ts', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'loadlens-demo-broker-'))
@@ -28,15 +29,6 @@ afterAll(async () => {
   await cache?.stop()
   rmSync(dir, { recursive: true, force: true })
 })
-
-function alive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 async function answers (url: string): Promise<boolean> {
   const r = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null })

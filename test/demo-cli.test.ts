@@ -12,16 +12,8 @@ import { Redis } from 'ioredis'
 import { runCli, startCli } from './helpers/cli.js'
 import { freePort } from '../shared/ports.js'
 import { sleep } from './helpers/server.js'
+import { alive } from './helpers/demo.js'
 import type { RunResult } from '../shared/types.js'
-
-function alive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 describe('loadlens demo', () => {
   it('rejects an unknown fault with the list of known ones (exit 2)', async () => {

@@ -90,3 +90,13 @@ export async function sampleWhile<T, S> (until: Promise<T>, intervalMs: number, 
   await loop
   return { outcome: value, samples }
 }
+
+/** Whether a process with this PID exists (signal 0 probes without touching it). */
+export function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
