@@ -32,7 +32,7 @@ const MARK = '/* loadlens-probe */'
 const STATES = ['active', 'idle', 'idle in transaction', 'idle in transaction (aborted)', 'other'] as const
 const QUERY_TEXT_MAX = 300
 const TOP_QUERIES = 10
-/** label sets kept for pg.sessions and pg.wait_events; later ones are counted under "(other)" */
+/** label sets kept for pg.sessions, pg.waiting and pg.wait_events; later ones are counted under "(other)" */
 const MAX_GROUPS = 20
 const OTHER = '(other)'
 
@@ -78,6 +78,7 @@ export class PgProbe implements Probe {
   /** database names by oid (pg_stat_get_activity gives oids); read again when an unknown oid shows */
   private datnames = new Map<number, string>()
   private readonly sessionGroups = new LabelGroups(['database', 'application', 'client'])
+  private readonly typeGroups = new LabelGroups(['wait_event_type'])
   private readonly waitGroups = new LabelGroups(['wait_event_type', 'wait_event'])
 
   constructor (private readonly o: PgProbeOptions) {
@@ -258,7 +259,8 @@ export class PgProbe implements Probe {
       if (row.xact_age !== null) xactAge = Math.max(xactAge ?? 0, row.xact_age)
       if (row.state === 'active') {
         if (row.wait) {
-          waiting.set(row.wait, (waiting.get(row.wait) ?? 0) + 1)
+          const type = this.typeGroups.key([row.wait])
+          waiting.set(type, (waiting.get(type) ?? 0) + 1)
           const ev = this.waitGroups.key([row.wait, row.event ?? '(none)'])
           events.set(ev, (events.get(ev) ?? 0) + 1)
         }
@@ -272,7 +274,7 @@ export class PgProbe implements Probe {
     }
     this.targetPeak = Math.max(this.targetPeak, total)
     for (const state of STATES) out.push({ metric: M.connections, labels: { state }, unit: 'count', value: byState.get(state) ?? 0 })
-    for (const type of this.waitTypes(waiting)) out.push({ metric: M.waiting, labels: { wait_event_type: type }, unit: 'count', value: waiting.get(type) ?? 0 })
+    for (const [key, labels] of this.typeGroups.all()) out.push({ metric: M.waiting, labels, unit: 'count', value: waiting.get(key) ?? 0 })
     for (const [key, labels] of this.waitGroups.all()) out.push({ metric: M.waitEvents, labels, unit: 'count', value: events.get(key) ?? 0 })
     for (const [key, labels] of this.sessionGroups.all()) out.push({ metric: M.sessions, labels, unit: 'count', value: sessions.get(key) ?? 0 })
     out.push({ metric: M.oldestQueryS, unit: 's', value: queryAge ?? 0 })
@@ -307,12 +309,6 @@ export class PgProbe implements Probe {
       out.push({ metric: M.queryMeanMs, unit: 'ms', value: calls && ms && calls.delta > 0 ? ms.delta / calls.delta : null })
     }
     return out
-  }
-
-  private knownWaits = new Set<string>()
-  private waitTypes (seen: Map<string, number>): string[] {
-    for (const k of seen.keys()) this.knownWaits.add(k)
-    return [...this.knownWaits].sort()
   }
 
   /** the statements that took the most time since the probe started, with their text */
