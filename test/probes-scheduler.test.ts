@@ -78,7 +78,9 @@ describe('probe scheduler', () => {
     const lines: string[] = []
     const s = new ProbeScheduler([p], { intervalMs: 200, log: (l) => lines.push(l) })
     await s.start()
-    await sleep(700)
+    // good samples in two seconds, so the failure's gap (written into the current second,
+    // where a later write wins) cannot replace every good point
+    for (let i = 0; i < 30 && (s.series()[0]?.points.length ?? 0) < 2; i++) await sleep(100)
     p.fail = 'connection refused by test'
     const calls = p.n
     await sleep(2000)
