@@ -90,12 +90,15 @@ describe('the example scenario', () => {
   afterAll(async () => { await s.close() })
 
   it('runs every task of both user classes and meets its smoke expectations', async () => {
-    const prep = await prepareRun({ scenario: 'scenarios/example/scenario.ts', host: s.url, runTime: '4s', users: 8, spawnRate: 20 })
+    // tasks are picked at random by weight: enough picks that every task runs (10 buyers x 3
+    // paced iterations: a 1-in-4 task is missed with probability 0.75^30 < 0.02 %)
+    const prep = await prepareRun({ scenario: 'scenarios/example/scenario.ts', host: s.url, runTime: '5s', users: 40, spawnRate: 40 })
     expect(prep.plan.classes.map(c => c.name)).toEqual(['Reader', 'Buyer'])
     const out = await startRun({ plan: prep.plan, model: prep.load.model, durationS: prep.load.durationS, stopTimeoutS: 5, host: s.url })
     expect(out.exceptions).toEqual([])
     expect(Object.keys(out.totals.tasks).sort()).toEqual(['Buyer.add_to_cart', 'Buyer.checkout', 'Reader.health', 'Reader.list_items', 'Reader.view_item'])
-    // buyers logged in and sent their token
+    // buyers (10 of 40 by the classes' weights 3:1) logged in and sent their token
+    expect(s.seen.filter(r => r.url === '/login')).toHaveLength(10)
     const carts = s.seen.filter(r => r.url === '/cart')
     expect(carts.length).toBeGreaterThan(0)
     expect(carts.every(r => r.headers.authorization === 'Bearer abc')).toBe(true)
