@@ -13,14 +13,14 @@ const seconds = Number(process.argv[3] ?? 600)
 
 const plan = await loadScenario(bundledScenario('mluvme'))
 const load = resolveLoadPlan(plan, { profile: 'development', runTime: `${seconds}s` })
-/** [seconds, rss MB, heap used MB, requests so far, heap total MB, external MB, array buffers MB, young generation MB] */
-const samples: Array<[number, number, number, number, number, number, number, number]> = []
+/** [seconds, rss MB, heap used MB, requests so far, young generation MB] */
+const samples: Array<[number, number, number, number, number]> = []
 const young = (): number => getHeapSpaceStatistics().filter(x => x.space_name.startsWith('new_')).reduce((a, x) => a + x.space_size, 0) / 1e6
 const run = startRun({ plan, host: url, model: load.model, durationS: load.durationS, stopTimeoutS: load.stopTimeoutS })
 const t0 = Date.now()
 const timer = setInterval(() => {
   const m = process.memoryUsage()
-  samples.push([(Date.now() - t0) / 1000, m.rss / 1e6, m.heapUsed / 1e6, run.live().requests, m.heapTotal / 1e6, m.external / 1e6, m.arrayBuffers / 1e6, young()])
+  samples.push([(Date.now() - t0) / 1000, m.rss / 1e6, m.heapUsed / 1e6, run.live().requests, young()])
 }, 1000)
 const out = await run
 clearInterval(timer)

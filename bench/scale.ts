@@ -142,7 +142,7 @@ async function soak (): Promise<void> {
     // what the growth is made of: V8's young generation doubling towards its fixed cap, and
     // the run's own timeline (kept for the result); the rest would be a leak
     const ends = (k: number): number => median(steady.slice(-30).map(s => s[k]!)) - median(steady.slice(0, 30).map(s => s[k]!))
-    const young = ends(7)
+    const young = ends(4)
     const timeline = (r.timelineBytesPerS as number) * span / 1e6
     const rest = growth - young - timeline
     console.log(`${r.users} users, ${r.requests} requests, ${r.failures} failures, ${r.exceptions} task exceptions`)

@@ -11,10 +11,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { closeSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, openSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import { HarnessError } from '../../shared/errors.js'
 import { freePort } from '../../shared/ports.js'
+import { killGroup, tail } from './children.js'
 
 /** The db of the private broker (the server is the demo's alone). */
 export const PRIVATE_BROKER_DB = 0
@@ -64,20 +65,6 @@ export function redisServerAvailable (env: NodeJS.ProcessEnv = process.env): boo
   return !r.error && r.status === 0
 }
 
-
-function tail (file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-3).join(' | ')
-  } catch {
-    return ''
-  }
-}
-
-function killGroup (child: ChildProcess): void {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return
-  try { process.kill(-child.pid, 'SIGKILL') } catch { try { child.kill('SIGKILL') } catch {} }
-}
-
 /** Waits until the server answers PING; resolves with its pid, or null when the sh exited first (e.g. the port was taken). */
 async function ready (child: ChildProcess, port: number, timeoutMs: number, signal?: AbortSignal): Promise<number | null> {
   const until = Date.now() + timeoutMs
@@ -118,12 +105,12 @@ export async function startPrivateBroker (o: PrivateBrokerOptions): Promise<Priv
     try {
       pid = await ready(child, port, o.readyTimeoutMs ?? 10_000, o.signal)
     } catch (err) {
-      killGroup(child)
+      killGroup(child, 'SIGKILL')
       throw err
     }
     if (pid !== null) return { url: `redis://127.0.0.1:${port}/${PRIVATE_BROKER_DB}`, port, pid, child }
     // the port was taken meanwhile (or the server failed): another port
-    lastLog = tail(o.logFile)
+    lastLog = tail(o.logFile, 3)
   }
   throw new HarnessError(`the demo's Celery broker (a private redis-server) could not start: ${lastLog || 'no output'} (log: ${o.logFile})`)
 }

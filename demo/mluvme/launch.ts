@@ -15,7 +15,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -23,6 +23,7 @@ import { Redis } from 'ioredis'
 import { HarnessError, UsageError } from '../../shared/errors.js'
 import { redactUrl } from '../../shared/redact.js'
 import { redisServerAvailable, startPrivateBroker } from './broker.js'
+import { killGroup, stopChild, tail } from './children.js'
 import type { PrivateBroker } from './broker.js'
 import { describeFaults, faultValue, parseFaults } from './faults.js'
 import type { Faults } from './faults.js'
@@ -143,35 +144,6 @@ export function celeryImportable (python: string): { ok: boolean; reason?: strin
   if (r.error) return { ok: false, reason: `${python}: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : r.error.message}` }
   if (r.status !== 0) return { ok: false, reason: (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`) }
   return { ok: true }
-}
-
-function killGroup (child: ChildProcess, sig: NodeJS.Signals): void {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return
-  try { process.kill(-child.pid, sig) } catch { try { child.kill(sig) } catch {} }
-}
-
-function exited (child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true)
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs)
-    child.once('exit', () => { clearTimeout(timer); resolve(true) })
-  })
-}
-
-async function stopChild (child: ChildProcess | undefined, graceMs: number): Promise<void> {
-  if (!child) return
-  killGroup(child, 'SIGTERM')
-  if (await exited(child, graceMs)) return
-  killGroup(child, 'SIGKILL')
-  await exited(child, 2000)
-}
-
-function tail (file: string, lines = 5): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join(' | ')
-  } catch {
-    return ''
-  }
 }
 
 function aborted (signal: AbortSignal | undefined): void {

@@ -17,7 +17,6 @@ export interface PrivateRedis {
   stop (): Promise<void>
 }
 
-
 function waitForPort (port: number, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs
   return new Promise((resolve, reject) => {
