@@ -42,7 +42,7 @@ export const errorBursts: Detector = {
   kind: 'symptom',
   run (ctx) {
     if (ctx.result.errors.length === 0) return []
-    const out: Finding[] = []
+    const out: Array<{ f: Finding; flow: number }> = []
     // group error groups by (row, kind): one burst can mix messages of the same kind
     const byRowKind = new Map<string, ErrorGroup[]>()
     for (const g of ctx.result.errors) {
@@ -63,10 +63,15 @@ export const errorBursts: Detector = {
         if (row) for (let i = b.from; i <= b.to; i++) requests += row.requests[i]!
         const share = requests ? b.count / requests : 1
         if (b.count < MIN_FAILURES || share < MIN_SHARE) continue
-        out.push(describe(ctx, groups, { groups, from: ctx.grid.t[b.from]!, to: ctx.grid.t[b.to]!, count: b.count }, share, requests))
+        out.push({ f: describe(ctx, groups, { groups, from: ctx.grid.t[b.from]!, to: ctx.grid.t[b.to]!, count: b.count }, share, requests), flow: groups[0]!.type === 'FLOW' ? 1 : 0 })
       }
     }
-    return out.sort((a, b) => Number(b.evidence.values.failures) - Number(a.evidence.values.failures))
+    // a measured flow fails when a request inside it fails: a flow's burst that overlaps a
+    // request's burst echoes it (summed over every step, so it looks larger) and is left out
+    const requestWindows = out.filter(x => !x.flow).map(x => x.f.evidence.window!)
+    const echoes = (w: { from: number; to: number }): boolean => requestWindows.some(r => r.from <= w.to && w.from <= r.to)
+    return out.filter(x => !x.flow || !echoes(x.f.evidence.window!))
+      .sort((a, b) => a.flow - b.flow || Number(b.f.evidence.values.failures) - Number(a.f.evidence.values.failures)).map(x => x.f)
   }
 }
 
