@@ -9,14 +9,17 @@
  * of the interval's statements (the probe's own statements excluded) and the top statements
  * by total time over the run.
  *
- * Cost: one round trip per sample (one multi-statement simple query over one connection
- * named `loadlens-probe`): one call of pg_stat_get_activity() (the function behind the
+ * Cost: one round trip per sample, one statement prepared once per connection (the server
+ * parses and plans it once; planning cost more than executing) over one connection named
+ * `loadlens-probe`: one call of pg_stat_get_activity() (the function behind the
  * pg_stat_activity view, without the view's joins; ages computed only for the rows that need
  * them, database names from a cached map), the database's counters through the
  * pg_stat_get_db_* functions, and every fifth sample the sums of pg_stat_statements (which
  * scans every statement entry of the server), read without query texts except to find the
- * probe's own statements and, at the end, the top queries. query_mean_ms and calls_per_s
- * therefore have a point every 5 samples, covering those 5 samples.
+ * probe's own statements (after the first sample, and again only when a statement of a new
+ * kind has run) and, at the end, the top queries. query_mean_ms and calls_per_s therefore
+ * have a point every 5 samples, covering those 5 samples. About 0.1 ms of server CPU per
+ * sample (`npm run bench -- probes` measures it).
  */
 import pg from 'pg'
 import { describeError } from '../shared/errors.js'
@@ -45,7 +48,11 @@ export interface PgProbeOptions {
   /** try CREATE EXTENSION IF NOT EXISTS pg_stat_statements (default true) */
   createExtension?: boolean
   timeoutMs?: number
-  /** read pg_stat_statements every this many samples (default 5: it scans every entry of the server) */
+  /**
+   * read pg_stat_statements every this many samples at least (default 5: it scans every entry
+   * of the server; with more than 2,500 entries the probe reads it less often, see
+   * statementsEveryFor)
+   */
   statementsEvery?: number
 }
 
@@ -62,7 +69,12 @@ export class PgProbe implements Probe {
   private statements: 'available' | 'missing' = 'missing'
   private statementsNote: string | undefined
   private ownQueryIds: string[] = []
-  private ownQueryIdsAt = 0
+  /** a statement of the probe's own that pg_stat_statements may not have had when last looked for */
+  private ownQueriesStale = false
+  /** names the prepared sample statement that leaves out this set of the probe's own statements */
+  private ownQueriesVersion = 0
+  /** the server shows query ids in pg_stat_activity (PostgreSQL 14+) */
+  private selfQueryIds = false
   private startTotals = new Map<string, StatementTotals>()
   private maxConnections: number | null = null
   private superuser = false
@@ -75,6 +87,11 @@ export class PgProbe implements Probe {
   private sampleCount = 0
   private readonly statementRates = new Rates()
   private readonly statementsEvery: number
+  /** statementsEvery, stretched when pg_stat_statements holds many entries */
+  private statementsEveryNow: number
+  private lastStatementsSample = -Infinity
+  /** the probe's own and the database's other statement time (ms) at the first and latest read */
+  private ownTime = { probeMs: 0, databaseMs: 0, entries: 0, last: null as null | { own: number; app: number; version: number } }
   /** database names by oid (pg_stat_get_activity gives oids); read again when an unknown oid shows */
   private datnames = new Map<number, string>()
   private readonly sessionGroups = new LabelGroups(['database', 'application', 'client'])
@@ -85,6 +102,7 @@ export class PgProbe implements Probe {
     this.target = redactUrl(o.url) + (o.application ? ` (application_name ${o.application})` : '')
     this.timeoutMs = o.timeoutMs
     this.statementsEvery = Math.max(1, Math.round(o.statementsEvery ?? 5))
+    this.statementsEveryNow = this.statementsEvery
   }
 
   private async connect (): Promise<pg.Client> {
@@ -113,12 +131,15 @@ export class PgProbe implements Probe {
       throw new ProbeStartError(`cannot connect to ${redactUrl(this.o.url)}: ${describeError(err)}`, { cause: err })
     }
     const info = await client.query(`SELECT ${MARK} current_database() AS db, current_setting('max_connections')::int AS max, ` +
-      `(SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su, ` +
-      `pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') AS stats`)
+      `current_setting('server_version_num')::int AS version, ` +
+      // is_superuser is a setting: cheaper for a new session than reading the pg_roles view
+      `current_setting('is_superuser') = 'on' AS su, ` +
+      `CASE WHEN current_setting('is_superuser') = 'on' THEN true ELSE pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') END AS stats`)
     const row = info.rows[0]
     this.database = this.o.database ?? row.db
     this.maxConnections = row.max
     this.superuser = Boolean(row.su) || Boolean(row.stats)
+    this.selfQueryIds = row.version >= 140000
     const db = await client.query(`SELECT ${MARK} oid FROM pg_database WHERE datname = $1`, [this.database])
     if (!db.rows.length) throw new ProbeStartError(`database "${this.database}" does not exist on ${redactUrl(this.o.url)} (--pg-database)`)
     this.datid = Number(db.rows[0].oid)
@@ -145,7 +166,7 @@ export class PgProbe implements Probe {
       return
     }
     try {
-      await this.findOwnQueries(client)
+      if (!this.selfQueryIds) await this.findOwnQueries(client)
       this.startTotals = await this.perStatement(client)
       this.statements = 'available'
     } catch (err) {
@@ -154,52 +175,85 @@ export class PgProbe implements Probe {
   }
 
   private async readDatabaseNames (client: pg.Client): Promise<void> {
-    const r = await client.query(`SELECT ${MARK} oid, datname FROM pg_database`)
+    const r = await client.query(`SELECT ${MARK} oid, datname${this.ownIdColumn()} FROM pg_database`)
     this.datnames = new Map(r.rows.map(x => [Number(x.oid), String(x.datname)]))
+    this.noteOwnQuery(r.rows[0]?.own)
   }
 
+  /**
+   * PostgreSQL 14 and later show the query id of the statement a backend runs: a statement of
+   * the probe's reports its own id in this column, so pg_stat_statements figures can leave the
+   * probe out without scanning every statement's text.
+   */
+  private ownIdColumn (): string {
+    return this.selfQueryIds ? ', (SELECT query_id::text FROM pg_stat_get_activity(pg_backend_pid())) AS own' : ''
+  }
+
+  private noteOwnQuery (id: string | null | undefined): void {
+    if (!id || this.ownQueryIds.includes(id)) return
+    this.ownQueryIds = [...this.ownQueryIds, id].sort()
+    this.ownQueriesVersion++
+  }
+
+  /** before PostgreSQL 14: the probe's own statements found by their text (a scan of every statement's text) */
   private async findOwnQueries (client: pg.Client): Promise<void> {
     const r = await client.query(`SELECT ${MARK} array_agg(DISTINCT queryid::text) AS ids FROM pg_stat_statements WHERE query LIKE '%loadlens-probe%'`)
-    this.ownQueryIds = r.rows[0].ids ?? []
-    this.ownQueryIdsAt = Date.now()
+    const ids: string[] = r.rows[0].ids ?? []
+    if (ids.join() !== this.ownQueryIds.join()) this.ownQueriesVersion++
+    this.ownQueryIds = ids
   }
 
   private async perStatement (client: pg.Client): Promise<Map<string, StatementTotals>> {
-    const r = await client.query(`SELECT ${MARK} queryid::text AS id, sum(calls)::float8 AS calls, sum(total_exec_time)::float8 AS ms ` +
-      'FROM pg_stat_statements(false) WHERE dbid = $1 GROUP BY queryid', [this.datid])
+    // one row at least, so the statement's own id comes back even when the database has none
+    const r = await client.query(`SELECT ${MARK} s.*${this.ownIdColumn()} FROM (SELECT 1) one LEFT JOIN ` +
+      '(SELECT queryid::text AS id, sum(calls)::float8 AS calls, sum(total_exec_time)::float8 AS ms ' +
+      'FROM pg_stat_statements(false) WHERE dbid = $1 GROUP BY queryid) s ON true', [this.datid])
     const out = new Map<string, StatementTotals>()
-    for (const row of r.rows) out.set(row.id, { calls: row.calls, totalMs: row.ms })
+    for (const row of r.rows) if (row.id !== null) out.set(row.id, { calls: row.calls, totalMs: row.ms })
+    this.noteOwnQuery(r.rows[0]?.own)
     return out
   }
 
   /**
-   * Three statements: one call of pg_stat_get_activity (every client backend of the server,
-   * the columns pg_stat_activity shows, ages only where they are read), the database's counters
-   * through the pg_stat_get_db_* functions (cheaper than the pg_stat_database view, which
-   * computes every column of every database), and the sums of pg_stat_statements without
-   * query texts.
+   * The sample statement, prepared once per connection (so the server parses and plans it once,
+   * not every second): one call of pg_stat_get_activity (every client backend of the server,
+   * the columns pg_stat_activity shows, ages only where they are read), joined to one row of the
+   * database's counters read through the pg_stat_get_db_* functions (cheaper than the
+   * pg_stat_database view, which computes every column of every database) and, on every
+   * statementsEvery-th sample, the sums of pg_stat_statements without query texts. One round
+   * trip, one transaction.
    */
-  private sampleSql (client: pg.Client): string {
-    // one array constant, so the statement keeps one queryid however many ids it lists
-    const own = ` AND queryid <> ALL(${client.escapeLiteral(`{${this.ownQueryIds.join(',')}}`)}::bigint[])`
-    const parts = [
-      `SELECT ${MARK} state, wait_event_type AS wait, wait_event AS event, datid, application_name AS app, ` +
-        'host(client_addr) AS addr, pid = pg_backend_pid() AS self, ' +
-        "CASE WHEN state = 'active' THEN extract(epoch FROM now() - query_start)::float8 END AS query_age, " +
-        'CASE WHEN xact_start IS NOT NULL THEN extract(epoch FROM now() - xact_start)::float8 END AS xact_age, ' +
-        "CASE WHEN state LIKE 'idle in%' THEN extract(epoch FROM now() - state_change)::float8 END AS state_age, " +
-        `CASE WHEN state = 'active' THEN left(query, ${QUERY_TEXT_MAX}) END AS query ` +
-        "FROM pg_stat_get_activity(NULL) WHERE backend_type = 'client backend'",
-      `SELECT ${MARK} pg_stat_get_db_xact_commit(${this.datid})::float8 AS commits, pg_stat_get_db_xact_rollback(${this.datid})::float8 AS rollbacks, ` +
-        `pg_stat_get_db_blocks_hit(${this.datid})::float8 AS hit, (pg_stat_get_db_blocks_fetched(${this.datid}) - pg_stat_get_db_blocks_hit(${this.datid}))::float8 AS read, ` +
-        `pg_stat_get_db_deadlocks(${this.datid})::float8 AS deadlocks, pg_stat_get_db_temp_bytes(${this.datid})::float8 AS temp, ` +
-        `pg_stat_get_db_conflict_all(${this.datid})::float8 AS conflicts`
+  private sampleQuery (client: pg.Client, withStatements: boolean): pg.QueryConfig {
+    const d = this.datid
+    const counters = [
+      `pg_stat_get_db_xact_commit(${d})::float8 AS commits`, `pg_stat_get_db_xact_rollback(${d})::float8 AS rollbacks`,
+      `pg_stat_get_db_blocks_hit(${d})::float8 AS hit`, `(pg_stat_get_db_blocks_fetched(${d}) - pg_stat_get_db_blocks_hit(${d}))::float8 AS read`,
+      `pg_stat_get_db_deadlocks(${d})::float8 AS deadlocks`, `pg_stat_get_db_temp_bytes(${d})::float8 AS temp`,
+      `pg_stat_get_db_conflict_all(${d})::float8 AS conflicts`
     ]
-    if (this.statements === 'available' && this.sampleCount % this.statementsEvery === 0) {
-      parts.push(`SELECT ${MARK} coalesce(sum(calls), 0)::float8 AS calls, coalesce(sum(total_exec_time), 0)::float8 AS ms ` +
-        `FROM pg_stat_statements(false) WHERE dbid = ${this.datid}${own}`)
+    // one scan of pg_stat_statements: the database's statements without the probe's own (left
+    // out by queryid, given as one array constant: a parameter would have the server plan the
+    // statement again on each of its first executions), the probe's own time, the entry count
+    const own = withStatements ? client.escapeLiteral(`{${this.ownQueryIds.join(',')}}`) : ''
+    const statements = withStatements
+      ? ' CROSS JOIN (SELECT coalesce(sum(calls) FILTER (WHERE app), 0)::float8 AS stm_calls, ' +
+        'coalesce(sum(total_exec_time) FILTER (WHERE app), 0)::float8 AS stm_ms, ' +
+        'coalesce(sum(total_exec_time) FILTER (WHERE mine), 0)::float8 AS stm_own_ms, count(*)::int AS stm_entries ' +
+        `FROM (SELECT calls, total_exec_time, dbid = ${d} AND queryid <> ALL(${own}::bigint[]) AS app, ` +
+        `dbid = ${d} AND queryid = ANY(${own}::bigint[]) AS mine FROM pg_stat_statements(false)) x) s`
+      : ''
+    const activity = 'SELECT state, wait_event_type AS wait, wait_event AS event, datid, application_name AS app, ' +
+      'host(client_addr) AS addr, pid = pg_backend_pid() AS self, ' +
+      (this.selfQueryIds ? 'CASE WHEN pid = pg_backend_pid() THEN query_id::text END AS own, ' : '') +
+      "CASE WHEN state = 'active' THEN extract(epoch FROM now() - query_start)::float8 END AS query_age, " +
+      'CASE WHEN xact_start IS NOT NULL THEN extract(epoch FROM now() - xact_start)::float8 END AS xact_age, ' +
+      "CASE WHEN state LIKE 'idle in%' THEN extract(epoch FROM now() - state_change)::float8 END AS state_age, " +
+      `CASE WHEN state = 'active' THEN left(query, ${QUERY_TEXT_MAX}) END AS query ` +
+      "FROM pg_stat_get_activity(NULL) WHERE backend_type = 'client backend'"
+    return {
+      name: `loadlens_probe_sample_${d}${withStatements ? `_stm_${this.ownQueriesVersion}` : ''}`,
+      text: `SELECT ${MARK} a.*, d.*${withStatements ? ', s.*' : ''} FROM (SELECT ${counters.join(', ')}) d${statements} LEFT JOIN (${activity}) a ON true`,
     }
-    return parts.join(';\n')
   }
 
   async sample (now: number, signal: AbortSignal): Promise<Reading[]> {
@@ -216,24 +270,38 @@ export class PgProbe implements Probe {
     }
     signal.addEventListener('abort', onAbort, { once: true })
     try {
-      // the probe's own statements appear in pg_stat_statements after its first sample
-      if (this.statements === 'available' && (this.sampleCount === 1 || Date.now() - this.ownQueryIdsAt > 30_000)) {
+      // before PostgreSQL 14, the probe's own statements are found by their text once each has
+      // run: after the first sample and after a new kind has run
+      if (this.statements === 'available' && !this.selfQueryIds && (this.sampleCount === 1 || this.ownQueriesStale)) {
         // (a sum that drops because the filter grew gives null for that interval)
         await this.findOwnQueries(client)
+        this.ownQueriesStale = false
+        this.probeTxns++
       }
-      const results = await client.query(this.sampleSql(client)) as unknown as pg.QueryResult[]
-      // a database created since the names were read: read them again before counting
-      if (results[0]!.rows.some(row => row.datid !== null && !this.datnames.has(Number(row.datid)))) await this.readDatabaseNames(client)
+      const withStatements = this.statements === 'available' && this.sampleCount - this.lastStatementsSample >= this.statementsEveryNow
+      // the set of the probe's own statements the sums leave out
+      const version = this.ownQueriesVersion
+      if (withStatements) this.lastStatementsSample = this.sampleCount
+      const result = await client.query(this.sampleQuery(client, withStatements))
       this.probeTxns++
+      // a database created since the names were read: read them again before counting
+      if (result.rows.some(row => row.datid !== null && !this.datnames.has(Number(row.datid)))) {
+        await this.readDatabaseNames(client)
+        this.probeTxns++
+        if (this.sampleCount > 0) this.ownQueriesStale = true
+      }
       this.sampleCount++
-      return this.readings(results, now)
+      return this.readings(result.rows, withStatements ? version : null, now)
     } finally {
       signal.removeEventListener('abort', onAbort)
     }
   }
 
-  private readings (results: pg.QueryResult[], now: number): Reading[] {
-    const [activity, dbStats, statements] = results
+  /** statementsVersion: the own-statement set the sums of pg_stat_statements left out, null when not read */
+  private readings (rows: Array<Record<string, any>>, statementsVersion: number | null, now: number): Reading[] {
+    // one row per client backend, each carrying the same database counters (the LEFT JOIN
+    // gives one row with no backend when there is none)
+    const activity = rows.filter(row => row.self !== null)
     const out: Reading[] = []
     const byState = new Map<string, number>()
     const waiting = new Map<string, number>()
@@ -242,11 +310,14 @@ export class PgProbe implements Probe {
     let idleXactAge: number | null = null
     let oldest: { query: string; age: number } | null = null
     let total = 0
-    const serverN = activity!.rows.length
+    const serverN = activity.length
     const sessions = new Map<string, number>()
     const events = new Map<string, number>()
-    for (const row of activity!.rows) {
-      if (row.self) continue
+    for (const row of activity) {
+      if (row.self) {
+        this.noteOwnQuery(row.own)
+        continue
+      }
       const datid = row.datid === null ? null : Number(row.datid)
       const datname = datid === null ? '(none)' : this.datnames.get(datid)
       const group = this.sessionGroups.key([datname ?? `oid ${datid}`, row.app || '(none)', row.addr ?? 'local'])
@@ -286,7 +357,7 @@ export class PgProbe implements Probe {
     this.serverPeak = Math.max(this.serverPeak, serverN)
     out.push({ metric: M.serverConnections, unit: 'count', value: serverN })
 
-    const d = dbStats!.rows[0]
+    const d = rows[0]
     if (d) {
       const commits = this.rates.delta('commits', d.commits, now)
       // the probe's own sample transactions are commits too
@@ -301,10 +372,21 @@ export class PgProbe implements Probe {
       out.push({ metric: M.tempBytesPerS, unit: 'bytes_per_s', value: this.rates.rate('temp', d.temp, now) })
       out.push({ metric: M.conflicts, unit: 'count', value: this.rates.delta('conflicts', d.conflicts, now)?.delta ?? null })
     }
-    if (statements) {
-      const s = statements.rows[0]
-      const calls = this.statementRates.delta('calls', s.calls, now)
-      const ms = this.statementRates.delta('ms', s.ms, now)
+    if (statementsVersion !== null && d) {
+      const last = this.ownTime.last
+      if (last && last.version === statementsVersion) {
+        this.ownTime.probeMs += d.stm_own_ms - last.own
+        this.ownTime.databaseMs += d.stm_ms - last.app
+      } else {
+        // sums that leave out another set of statements: no interval across the change
+        this.statementRates.clear()
+      }
+      this.ownTime.last = { own: d.stm_own_ms, app: d.stm_ms, version: statementsVersion }
+      this.ownTime.entries = d.stm_entries
+      const calls = this.statementRates.delta('calls', d.stm_calls, now)
+      const ms = this.statementRates.delta('ms', d.stm_ms, now)
+      // a large pg_stat_statements costs more to scan: read it less often
+      this.statementsEveryNow = statementsEveryFor(d.stm_entries, this.statementsEvery)
       out.push({ metric: M.callsPerS, unit: 'per_s', value: calls ? calls.delta / calls.seconds : null })
       out.push({ metric: M.queryMeanMs, unit: 'ms', value: calls && ms && calls.delta > 0 ? ms.delta / calls.delta : null })
     }
@@ -371,6 +453,18 @@ export class PgProbe implements Probe {
     if (this.o.application) f.application = this.o.application
     if (this.oldest) f.oldestQuery = this.oldest
     if (this.topQueries) f.topQueries = this.topQueries
+    if (this.ownTime.last) {
+      // what the probe's own statements added to the database's statement time, over the
+      // intervals between reads of pg_stat_statements
+      const { probeMs, databaseMs } = this.ownTime
+      f.probeCost = {
+        statementMs: round(probeMs, 2),
+        databaseStatementMs: round(databaseMs, 2),
+        share: databaseMs > 0 ? round(probeMs / databaseMs, 4) : null,
+        statementEntries: this.ownTime.entries,
+        statementsEverySamples: this.statementsEveryNow
+      }
+    }
     return f
   }
 }
@@ -400,6 +494,16 @@ class LabelGroups {
   all (): Array<[string, Record<string, string>]> {
     return [...this.groups]
   }
+}
+
+/**
+ * How many samples apart pg_stat_statements is read: `every` (5 by default) until the server
+ * holds more than 2,500 statement entries (a scan costs about 1 us of server CPU per entry),
+ * then one read in entries/500 samples (10 at pg_stat_statements.max's default 5,000), at most
+ * one in 30.
+ */
+export function statementsEveryFor (entries: number, every: number): number {
+  return Math.min(Math.max(30, every), Math.max(every, Math.ceil(entries / 500)))
 }
 
 function round (x: number, digits: number): number {

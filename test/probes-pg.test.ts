@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { PgProbe } from '../probes/pg.js'
+import { PgProbe, statementsEveryFor } from '../probes/pg.js'
 import { ProbeScheduler } from '../probes/scheduler.js'
 import { startTcpProxy } from './helpers/tcp-proxy.js'
 import type { TcpProxy } from './helpers/tcp-proxy.js'
@@ -148,6 +148,55 @@ describe('pg probe', () => {
     const pts = s.series().find(x => x.id === 'pg.server_connections')!.points
     expect(pts.some(([t, v]) => t >= st.gaps[0]!.from && t <= st.gaps[0]!.to && v === null)).toBe(true)
     expect(pts.some(([t, v]) => t > st.gaps[st.gaps.length - 1]!.to && v !== null)).toBe(true)
+  })
+
+  it('the probe\'s own statements are left out of the database\'s statement figures', async () => {
+    // a database nobody else uses: every statement pg_stat_statements counts there after the
+    // probe started is either the probe's or the app's below
+    const db = 'loadlens_probes_quiet'
+    const admin = new pg.Client(ADMIN)
+    await admin.connect()
+    const has = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])
+    if (!has.rows.length) await admin.query(`CREATE DATABASE ${db}`).catch(() => {})
+    await admin.end()
+    const probe = new PgProbe({ url: `postgres://postgres@127.0.0.1:5432/${db}`, statementsEvery: 1 })
+    const s = new ProbeScheduler([probe], { intervalMs: 1000 })
+    await s.start()
+    await sleep(4200)
+    const tApp = Math.floor(Date.now() / 1000)
+    const c = new pg.Client(`postgres://postgres@127.0.0.1:5432/${db}`)
+    await c.connect()
+    for (let i = 0; i < 300; i++) await c.query('SELECT $1::int + 1 AS n', [i])
+    await c.end()
+    await sleep(2200)
+    await s.stop()
+    const calls = s.series().find(x => x.id === 'pg.calls_per_s')!.points
+    // quiet: the probe's sample statements (one a second) count as nothing
+    const quiet = calls.filter(([t, v]) => t < tApp - 1 && v !== null).map(p => p[1])
+    expect(quiet.length).toBeGreaterThanOrEqual(2)
+    expect(quiet.every(v => v === 0)).toBe(true)
+    // the app's 300 statements (plus its connection's own few) are counted
+    const busy = calls.filter(([t, v]) => t >= tApp && v !== null).reduce((a, p) => a + p[1]!, 0)
+    expect(busy).toBeGreaterThanOrEqual(300)
+    expect(busy).toBeLessThan(310)
+    const top = (s.status()[0]!.facts as any).topQueries as Array<{ query: string; calls: number }>
+    expect(top.map(q => q.query).join('\n')).not.toContain('loadlens-probe')
+    expect(top.find(q => q.query.includes('$1::int + $2'))?.calls).toBe(300)
+    // what the probe itself added to the database's statement time, in its facts
+    const cost = (s.status()[0]!.facts as any).probeCost
+    expect(cost.statementMs).toBeGreaterThan(0)
+    expect(cost.databaseStatementMs).toBeGreaterThan(0)
+    expect(cost.statementsEverySamples).toBe(1)
+  })
+
+  it('reads a large pg_stat_statements less often', () => {
+    expect(statementsEveryFor(84, 5)).toBe(5)
+    expect(statementsEveryFor(2500, 5)).toBe(5)
+    expect(statementsEveryFor(2501, 5)).toBe(6)
+    expect(statementsEveryFor(5000, 5)).toBe(10)
+    expect(statementsEveryFor(100_000, 5)).toBe(30)
+    expect(statementsEveryFor(300, 1)).toBe(1)
+    expect(statementsEveryFor(5000, 60)).toBe(60)
   })
 
   it('without pg_stat_statements (and not allowed to create it) the probe says how to enable it and samples the rest', async () => {
