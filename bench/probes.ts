@@ -188,6 +188,8 @@ export async function probes (): Promise<void> {
     const shareCpu = serverCpu.probeMs / Math.max(1e-9, serverCpu.probeMs + serverCpu.otherMs)
     console.log(`PostgreSQL server CPU (every postgres process, from /proc/PID/schedstat): the probe's backend ${serverCpu.probeMs.toFixed(0)} ms, everything else ${serverCpu.otherMs.toFixed(0)} ms: ` +
       `probe share ${(shareCpu * 100).toFixed(2)} % (target < 1 %: ${verdict(shareCpu < 0.01)})`)
+    const selfCost = (outcome.result.probes.status.find(st => st.probe === 'pg')?.facts as any)?.probeCost
+    if (selfCost) console.log(`the pg probe's own account (facts.probeCost): ${selfCost.statementMs} ms of its statements against ${selfCost.databaseStatementMs} ms of the database's, share ${selfCost.share === null ? '-' : (selfCost.share * 100).toFixed(2) + ' %'}`)
     for (const st of outcome.result.probes.status) {
       if (st.state === 'not configured') continue
       console.log(`  ${st.probe.padEnd(10)} ${st.state.padEnd(9)} ${st.samples} samples, mean ${st.meanSampleMs ?? '-'} ms, max ${st.maxSampleMs ?? '-'} ms, skipped ${st.skippedTicks}, gaps ${st.gaps.length}`)
