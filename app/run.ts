@@ -37,6 +37,7 @@ import { diagnoseResult } from './diagnose.js'
 import { checkReadiness } from './readiness.js'
 import type { ReadinessOptions } from './readiness.js'
 import { CapacityWatch } from './capacity-watch.js'
+import type { HttpClientKind } from '../loadgen/http.js'
 
 export interface RunTestOptions extends LoadFlags, OutputOptions {
   /** a scenario file, or a scenario already loaded */
@@ -49,6 +50,8 @@ export interface RunTestOptions extends LoadFlags, OutputOptions {
   /** epoch ms at which to start (segments that start together) */
   startAt?: number
   insecure?: boolean
+  /** 'undici': undici for http:// too (default: loadlens's own connection) */
+  httpClient?: HttpClientKind
   allowRemote?: boolean
   maxRequests?: number
   maxCost?: number
@@ -163,6 +166,7 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
     workers: o.workers,
     startAt: o.startAt,
     insecure: o.insecure,
+    httpClient: o.httpClient,
     maxRequests: o.maxRequests,
     maxCost: o.maxCost,
     unitCosts: prep.plan.costs

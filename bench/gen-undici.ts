@@ -1,5 +1,6 @@
 /**
- * The floor of the `loadgen` bench: undici alone, without loadlens. N connections (one
+ * undici alone, without loadlens (what loadlens uses for https:// origins and with
+ * `--http-client undici`). N connections (one
  * undici Client each, as loadlens's users have), each sending GET / as soon as the previous
  * response ended, with a minimal dispatch handler. Prints one JSON line.
  */

@@ -4,6 +4,7 @@ import { InvalidArgumentError } from 'commander'
 import type { Command } from 'commander'
 import { parseDuration } from '../shared/duration.js'
 import type { ProbeOptions } from '../app/probes.js'
+import { HTTP_CLIENTS } from '../loadgen/http.js'
 
 // ---------------------------------------------------------------------------------------
 // flag value parsers: each names what it expected
@@ -37,6 +38,11 @@ function workersArg (value: string): number {
   return intArg('a number of worker threads or "auto"')(value)
 }
 
+function httpClientArg (value: string): string {
+  if (!(HTTP_CLIENTS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected ${HTTP_CLIENTS.join(' or ')}, got "${value}"`)
+  return value
+}
+
 export function startAtArg (value: string): number {
   const asNumber = Number(value)
   const t = Number.isFinite(asNumber) ? (asNumber < 1e11 ? asNumber * 1000 : asNumber) : Date.parse(value)
@@ -61,6 +67,7 @@ export function addLoadFlags (cmd: Command): Command {
     .option('--max-requests <n>', 'stop cleanly after this many requests', intArg('a number of requests'))
     .option('--max-cost <amount>', "stop cleanly when the scenario's cost model reaches this", numArg('an amount'))
     .option('--insecure', 'accept any TLS certificate')
+    .option('--http-client <loadlens|undici>', "http:// through loadlens's own HTTP/1.1 connection (default, the faster) or through undici (https:// always uses undici)", httpClientArg)
 }
 
 export function addOutputFlags (cmd: Command): Command {
@@ -98,7 +105,7 @@ export function addWebFlags (cmd: Command): Command {
 export type Flags = Record<string, any>
 
 export function pickLoadFlags (flags: Flags): Flags {
-  const keys = ['profile', 'users', 'spawnRate', 'runTime', 'stages', 'arrivalRate', 'maxVUs', 'preAllocatedVUs', 'stopTimeout', 'requestTimeout', 'workers', 'maxRequests', 'maxCost', 'insecure']
+  const keys = ['profile', 'users', 'spawnRate', 'runTime', 'stages', 'arrivalRate', 'maxVUs', 'preAllocatedVUs', 'stopTimeout', 'requestTimeout', 'workers', 'maxRequests', 'maxCost', 'insecure', 'httpClient']
   const out: Flags = {}
   for (const k of keys) if (flags[k] !== undefined) out[k] = flags[k]
   // commander camel-cases --max-vus to maxVus

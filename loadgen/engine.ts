@@ -15,6 +15,7 @@ import { Recorder } from './recorder.js'
 import type { SliceReport } from './recorder.js'
 import type { UserRuntime } from './user.js'
 import { WHOLE } from './share.js'
+import type { HttpClientKind } from './http.js'
 
 export interface Budget {
   /** stop when this many requests were made (by all threads of the run together when `shared`) */
@@ -56,6 +57,8 @@ export interface EngineOptions {
   /** epoch ms to start at (segments that start together) */
   startAt?: number
   insecure?: boolean
+  /** 'undici': undici for http:// too (default: loadlens's own connection) */
+  httpClient?: HttpClientKind
   budget?: Budget
   onSlice: (report: SliceReport) => void
   onStart?: (startedAt: number) => void
@@ -147,6 +150,7 @@ export class Engine {
       base: new URL(o.host),
       timeoutMs: o.requestTimeoutMs,
       insecure: o.insecure,
+      httpClient: o.httpClient,
       runSeed: o.runSeed,
       countTask
     }

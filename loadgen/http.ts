@@ -1,7 +1,9 @@
 /**
- * The HTTP client a virtual user sees (`u.http`). One undici Client (one keep-alive
- * connection) per user and origin, like a Locust user's own session; requests go through
- * undici's low-level dispatch with a small handler, so the hot path allocates little.
+ * The HTTP client a virtual user sees (`u.http`). One keep-alive connection per user and
+ * origin, like a Locust user's own session: loadlens's own HTTP/1.1 connection for http://
+ * origins (loadgen/connection.ts, the fast path), an undici Client for https:// or with
+ * `httpClient: 'undici'`; both are driven through the same low-level dispatch with a small
+ * handler, so the hot path allocates little.
  * Every request is timed and recorded; nothing a target does (refusals, resets, garbage,
  * stalls) escapes as an exception: the response says what went wrong.
  */
@@ -12,6 +14,8 @@ import type { FailureKind } from '../shared/types.js'
 import type { HttpClient, HttpResponse, RequestOptions } from '../scenarios/define.js'
 import { parseDuration } from '../shared/duration.js'
 import { encodeMultipart } from './multipart.js'
+import { HttpConnection } from './connection.js'
+import type { Dispatching } from './connection.js'
 import type { FailureInfo, Recorder } from './recorder.js'
 
 /** What a request needs from the run. */
@@ -20,7 +24,12 @@ export interface HttpRuntime {
   readonly base: URL
   readonly timeoutMs: number
   readonly insecure?: boolean
+  /** 'loadlens' (default): its own HTTP/1.1 connection for http:// origins; 'undici': undici everywhere */
+  readonly httpClient?: HttpClientKind
 }
+
+export type HttpClientKind = 'loadlens' | 'undici'
+export const HTTP_CLIENTS: readonly HttpClientKind[] = ['loadlens', 'undici']
 
 /** What a request needs from its virtual user. */
 export interface RequestOwner {
@@ -63,7 +72,7 @@ export class InflightList {
 /** What a request brought back: the PendingRequest itself, once finished (no copy on the hot path). */
 interface RawResult {
   readonly status: number
-  readonly rawHeaders: Buffer[] | null
+  readonly rawHeaders: RawHeaders | null
   readonly first: Buffer | null
   readonly chunks: Buffer[] | null
   readonly bytes: number
@@ -74,7 +83,7 @@ interface RawResult {
 export class PendingRequest implements Dispatcher.DispatchHandler, RawResult {
   private abortFn: ((err?: Error) => void) | null = null
   status = 0
-  rawHeaders: Buffer[] | null = null
+  rawHeaders: RawHeaders | null = null
   /** the body: most responses come in one chunk, kept without an array */
   first: Buffer | null = null
   chunks: Buffer[] | null = null
@@ -93,7 +102,7 @@ export class PendingRequest implements Dispatcher.DispatchHandler, RawResult {
     if (this.stopped) abort(new StopSignal())
   }
 
-  onHeaders (statusCode: number, rawHeaders: Buffer[]): boolean {
+  onHeaders (statusCode: number, rawHeaders: RawHeaders): boolean {
     this.status = statusCode
     this.rawHeaders = rawHeaders
     return true
@@ -132,6 +141,13 @@ export class PendingRequest implements Dispatcher.DispatchHandler, RawResult {
   }
 }
 
+/** response headers as name, value pairs: Buffers from undici, strings from loadlens's connection */
+type RawHeaders = Array<Buffer | string>
+
+function str (x: Buffer | string, encoding: BufferEncoding): string {
+  return typeof x === 'string' ? x : x.toString(encoding)
+}
+
 const EMPTY = Buffer.alloc(0)
 const NO_OPTIONS: RequestOptions = Object.freeze({})
 
@@ -142,7 +158,7 @@ class Response implements HttpResponse {
     readonly ok: boolean,
     readonly durationMs: number,
     readonly body: Buffer,
-    private readonly rawHeaders: Buffer[] | null,
+    private readonly rawHeaders: RawHeaders | null,
     readonly failure?: string,
     readonly error?: { kind: string; message: string }
   ) {}
@@ -152,7 +168,7 @@ class Response implements HttpResponse {
     if (!raw) return undefined
     const lower = name.toLowerCase()
     for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i]!.toString('latin1').toLowerCase() === lower) return raw[i + 1]!.toString('utf8')
+      if (str(raw[i]!, 'latin1').toLowerCase() === lower) return str(raw[i + 1]!, 'utf8')
     }
     return undefined
   }
@@ -161,8 +177,8 @@ class Response implements HttpResponse {
     const out: Record<string, string> = {}
     const raw = this.rawHeaders ?? []
     for (let i = 0; i < raw.length; i += 2) {
-      const k = raw[i]!.toString('latin1').toLowerCase()
-      const v = raw[i + 1]!.toString('utf8')
+      const k = str(raw[i]!, 'latin1').toLowerCase()
+      const v = str(raw[i + 1]!, 'utf8')
       out[k] = out[k] === undefined ? v : `${out[k]}, ${v}`
     }
     return out
@@ -215,10 +231,10 @@ const MAX_REDIRECTS = 10
 
 export class UserHttp implements HttpClient {
   readonly headers: Record<string, string>
-  private readonly clients = new Map<string, Client>()
+  private readonly clients = new Map<string, Dispatching>()
   private readonly basePath: string
   private readonly baseOrigin: string
-  private baseClient: Client | null = null
+  private baseClient: Dispatching | null = null
 
   constructor (private readonly runtime: HttpRuntime, private readonly owner: RequestOwner, headers: Record<string, string> = {}) {
     this.headers = { ...headers }
@@ -233,16 +249,19 @@ export class UserHttp implements HttpClient {
   put (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.perform('PUT', path, options ?? NO_OPTIONS) }
   patch (path: string, options?: RequestOptions): Promise<HttpResponse> { return this.perform('PATCH', path, options ?? NO_OPTIONS) }
 
-  private client (origin: string): Client {
+  private client (origin: string): Dispatching {
     if (origin === this.baseOrigin && this.baseClient !== null) return this.baseClient
     let c = this.clients.get(origin)
     if (!c) {
-      c = new Client(origin, {
-        keepAliveTimeout: 4_000,
-        connectTimeout: Math.min(this.runtime.timeoutMs, 10_000),
-        pipelining: 1,
-        connect: this.runtime.insecure ? { rejectUnauthorized: false } : undefined
-      })
+      const connectTimeout = Math.min(this.runtime.timeoutMs, 10_000)
+      c = this.runtime.httpClient !== 'undici' && origin.startsWith('http:')
+        ? new HttpConnection(new URL(origin), { connectTimeoutMs: connectTimeout, keepAliveMs: 4_000 })
+        : new Client(origin, {
+          keepAliveTimeout: 4_000,
+          connectTimeout,
+          pipelining: 1,
+          connect: this.runtime.insecure ? { rejectUnauthorized: false } : undefined
+        })
       this.clients.set(origin, c)
       if (origin === this.baseOrigin) this.baseClient = c
     }

@@ -19,6 +19,7 @@ import { WorkerPool } from './workers.js'
 import { findSaturation } from './health.js'
 import { tuneHeapGrowth } from './heap.js'
 import { costLookup } from './cost.js'
+import type { HttpClientKind } from './http.js'
 
 export interface RunOptions {
   plan: ScenarioPlan
@@ -32,6 +33,8 @@ export interface RunOptions {
   workers?: number
   startAt?: number
   insecure?: boolean
+  /** 'undici': undici for http:// too (default: loadlens's own connection) */
+  httpClient?: HttpClientKind
   maxRequests?: number
   maxCost?: number
   unitCosts?: Record<string, number>
@@ -140,7 +143,8 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
       // segments started together (--start-at) share the seed of their test data
       runSeed: o.runSeed ?? Math.floor((o.startAt ?? Date.now()) / 1000),
       startAt: o.startAt,
-      insecure: o.insecure
+      insecure: o.insecure,
+      httpClient: o.httpClient
     }
     const onStart = (t: number): void => {
       this.startedAt = t

@@ -27,6 +27,7 @@ async function main (): Promise<void> {
         runSeed: init.runSeed,
         startAt: m.startAt,
         insecure: init.insecure,
+        httpClient: init.httpClient,
         budget: { maxRequests: init.budget.maxRequests, maxCost: init.budget.maxCost, unitCost: costLookup(init.budget.unitCosts), shared: sharedBudget(init.budget.shared, init.count, init.index) },
         onSlice: (report) => send({ type: 'slice', report }),
         onStart: (startedAt) => send({ type: 'start', startedAt }),

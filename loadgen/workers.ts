@@ -14,6 +14,7 @@ import { sortThreads } from './health.js'
 import type { SliceReport } from './recorder.js'
 import { subShare } from './share.js'
 import type { LoadDriver } from './runner.js'
+import type { HttpClientKind } from './http.js'
 
 export interface WorkerPoolOptions {
   planFile?: string
@@ -27,6 +28,8 @@ export interface WorkerPoolOptions {
   runSeed: number
   startAt?: number
   insecure?: boolean
+  /** 'undici': undici for http:// too (default: loadlens's own connection) */
+  httpClient?: HttpClientKind
   budget: { maxRequests?: number; maxCost?: number; unitCosts?: Record<string, number> }
   onSlice: (report: SliceReport) => void
   onStart?: (startedAt: number) => void
@@ -59,6 +62,8 @@ export interface WorkerInit {
   share: Share
   runSeed: number
   insecure?: boolean
+  /** 'undici': undici for http:// too (default: loadlens's own connection) */
+  httpClient?: HttpClientKind
   budget: WorkerPoolOptions['budget'] & { shared: SharedArrayBuffer }
 }
 
@@ -142,6 +147,7 @@ export class WorkerPool implements LoadDriver {
         share: subShare(o.share, i, o.workers),
         runSeed: o.runSeed,
         insecure: o.insecure,
+        httpClient: o.httpClient,
         budget: { maxRequests: o.budget.maxRequests, maxCost: o.budget.maxCost, unitCosts: o.budget.unitCosts, shared }
       }
       const w = new Worker(entry, { workerData: init })

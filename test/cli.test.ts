@@ -40,6 +40,7 @@ describe('bad input gets one clear line and exit code 2', () => {
     ['a malformed duration', () => ['run', EXAMPLE, '--run-time', '5x'], /--run-time.*5x/],
     ['a host that is not a URL', () => ['run', EXAMPLE, '--host', 'not a url'], /--host: expected a URL/],
     ['a non-numeric user count', () => ['run', EXAMPLE, '--users', 'many'], /--users.*many/],
+    ['an unknown HTTP client', () => ['run', EXAMPLE, '--http-client', 'curl'], /--http-client.*expected loadlens or undici, got "curl"/],
     ['malformed stages', () => ['run', EXAMPLE, '--stages', '30s-10'], /--stages: stage 1 "30s-10" should be duration:target/],
     ['an unknown flag', () => ['run', EXAMPLE, '--userz', '3'], /unknown option '--userz'/]
   ]

@@ -6,6 +6,7 @@ import { file } from '../scenarios/define.js'
 import { json, startServer } from './helpers/server.js'
 import type { TestServer } from './helpers/server.js'
 import { plan } from './helpers/scenario.js'
+import type { HttpClientKind } from '../loadgen/http.js'
 
 let s: TestServer
 const uploads: Array<{ fields: Record<string, string>; files: Array<{ name: string; filename: string; mime: string; data: Buffer }> }> = []
@@ -35,16 +36,16 @@ beforeAll(async () => {
 })
 afterAll(async () => { await s.close() })
 
-async function once (task: (u: any) => Promise<void>) {
+async function once (task: (u: any) => Promise<void>, httpClient?: HttpClientKind) {
   const p = plan({ users: { U: { headers: { 'x-default': 'yes' }, tasks: { t: async (u: any) => { await task(u); u.stop() } } } } })
-  const out = await startRun({ plan: p, host: s.url, model: { kind: 'closed', stages: [{ durationS: 2, users: 1, spawnRate: 10 }] }, durationS: 2, stopTimeoutS: 2 })
+  const out = await startRun({ plan: p, host: s.url, model: { kind: 'closed', stages: [{ durationS: 2, users: 1, spawnRate: 10 }] }, durationS: 2, stopTimeoutS: 2, httpClient })
   // an expect() that fails inside the task is recorded as an exception: none may be
   expect(out.exceptions).toEqual([])
   return out
 }
 
 describe('u.http', () => {
-  it('sends JSON bodies, query strings and headers, and reads JSON back', async () => {
+  it.each(['loadlens', 'undici'] as const)('sends JSON bodies, query strings and headers, and reads JSON back (%s client)', async (httpClient) => {
     let echoed: any
     await once(async (u) => {
       u.http.headers.authorization = 'Bearer t'
@@ -52,7 +53,7 @@ describe('u.http', () => {
       echoed = r.json()
       expect(r.ok).toBe(true)
       expect(r.header('content-type')).toMatch(/json/)
-    })
+    }, httpClient)
     expect(echoed.method).toBe('POST')
     expect(echoed.url).toBe('/echo?q=x+y&n=2')
     expect(JSON.parse(echoed.body)).toEqual({ a: 1 })
@@ -60,15 +61,17 @@ describe('u.http', () => {
     expect(echoed.headers.authorization).toBe('Bearer t')
     expect(echoed.headers['x-default']).toBe('yes')
     expect(echoed.headers['x-extra']).toBe('1')
+    // which client sent it: undici announces keep-alive, loadlens's connection relies on HTTP/1.1's default
+    expect(echoed.headers.connection).toBe(httpClient === 'undici' ? 'keep-alive' : undefined)
   })
 
-  it('uploads files as multipart/form-data', async () => {
+  it.each(['loadlens', 'undici'] as const)('uploads files as multipart/form-data (%s client)', async (httpClient) => {
     const wav = Buffer.from('RIFF$\u0000\u0000\u0000WAVEfmt ', 'latin1')
     uploads.length = 0
     await once(async (u) => {
       const r = await u.http.post('/upload', { form: { user_id: 42, note: 'Dobrý den', audio: file(wav, 'voice.wav', 'audio/wav') } })
       expect(r.status).toBe(201)
-    })
+    }, httpClient)
     expect(uploads).toHaveLength(1)
     expect(uploads[0]!.fields).toEqual({ user_id: '42', note: 'Dobrý den' })
     expect(uploads[0]!.files[0]).toMatchObject({ name: 'audio', filename: 'voice.wav', mime: 'audio/wav' })
