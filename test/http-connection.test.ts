@@ -177,6 +177,16 @@ describe('HttpConnection', () => {
     expect(classifyError(post.error!, 2000).kind).toBe('reset')
   })
 
+  it('a response with connection: close ends the connection; the next request opens another', async () => {
+    const srv = await rawServer((socket) => { socket.end('HTTP/1.1 200 OK\r\nConnection: close\r\ncontent-length: 2\r\n\r\nok') })
+    const c = connection(srv.port)
+    expect((await send(c, { path: '/1' })).body).toBe('ok')
+    const second = await send(c, { method: 'POST', path: '/2', body: 'x' })
+    // a POST is never sent twice: it went out on a new connection, not the closed one
+    expect([second.error, second.body]).toEqual([null, 'ok'])
+    expect(srv.connections()).toBe(2)
+  })
+
   it('honours Keep-Alive: timeout from the server and closes idle connections itself', async () => {
     const srv = await rawServer((socket) => { socket.write('HTTP/1.1 200 OK\r\nkeep-alive: timeout=1\r\ncontent-length: 2\r\n\r\nok') })
     const c = connection(srv.port)
