@@ -56,7 +56,8 @@ export interface PgProbeOptions {
   statementsEvery?: number
 }
 
-interface StatementTotals { calls: number; totalMs: number }
+/** blocks: shared, local and temp blocks the statement touched (hit, read, written) */
+interface StatementTotals { calls: number; totalMs: number; blocks: number }
 
 export class PgProbe implements Probe {
   readonly name = 'pg'
@@ -81,7 +82,7 @@ export class PgProbe implements Probe {
   private oldest: { query: string; ageS: number; state: string; at: number } | null = null
   private serverPeak = 0
   private targetPeak = 0
-  private topQueries: Array<{ query: string; calls: number; meanMs: number; totalMs: number }> | null = null
+  private topQueries: Array<{ query: string; calls: number; meanMs: number; totalMs: number; blocksPerCall: number }> | null = null
   private topQueriesNote: string | undefined
   private probeTxns = 0
   private sampleCount = 0
@@ -206,10 +207,11 @@ export class PgProbe implements Probe {
   private async perStatement (client: pg.Client): Promise<Map<string, StatementTotals>> {
     // one row at least, so the statement's own id comes back even when the database has none
     const r = await client.query(`SELECT ${MARK} s.*${this.ownIdColumn()} FROM (SELECT 1) one LEFT JOIN ` +
-      '(SELECT queryid::text AS id, sum(calls)::float8 AS calls, sum(total_exec_time)::float8 AS ms ' +
+      '(SELECT queryid::text AS id, sum(calls)::float8 AS calls, sum(total_exec_time)::float8 AS ms, ' +
+      'sum(shared_blks_hit + shared_blks_read + shared_blks_dirtied + local_blks_hit + local_blks_read + temp_blks_read + temp_blks_written)::float8 AS blocks ' +
       'FROM pg_stat_statements(false) WHERE dbid = $1 GROUP BY queryid) s ON true', [this.datid])
     const out = new Map<string, StatementTotals>()
-    for (const row of r.rows) if (row.id !== null) out.set(row.id, { calls: row.calls, totalMs: row.ms })
+    for (const row of r.rows) if (row.id !== null) out.set(row.id, { calls: row.calls, totalMs: row.ms, blocks: row.blocks })
     this.noteOwnQuery(r.rows[0]?.own)
     return out
   }
@@ -397,13 +399,13 @@ export class PgProbe implements Probe {
   private async readTopQueries (client: pg.Client): Promise<void> {
     const end = await this.perStatement(client)
     const own = new Set(this.ownQueryIds)
-    const rows: Array<{ id: string; calls: number; totalMs: number }> = []
+    const rows: Array<{ id: string; calls: number; totalMs: number; blocks: number }> = []
     for (const [id, v] of end) {
       if (own.has(id)) continue
-      const s = this.startTotals.get(id) ?? { calls: 0, totalMs: 0 }
+      const s = this.startTotals.get(id) ?? { calls: 0, totalMs: 0, blocks: 0 }
       const calls = v.calls - s.calls
       const totalMs = v.totalMs - s.totalMs
-      if (calls > 0 && totalMs >= 0) rows.push({ id, calls, totalMs })
+      if (calls > 0 && totalMs >= 0) rows.push({ id, calls, totalMs, blocks: Math.max(0, v.blocks - s.blocks) })
     }
     rows.sort((a, b) => b.totalMs - a.totalMs)
     const top = rows.slice(0, TOP_QUERIES)
@@ -416,7 +418,9 @@ export class PgProbe implements Probe {
       query: truncate(texts.get(x.id) ?? `queryid ${x.id}`, QUERY_TEXT_MAX),
       calls: x.calls,
       meanMs: round(x.totalMs / x.calls, 3),
-      totalMs: round(x.totalMs, 3)
+      totalMs: round(x.totalMs, 3),
+      // how much data a call touched: a slow call that touched little waited rather than worked
+      blocksPerCall: round(x.blocks / x.calls, 1)
     }))
   }
 

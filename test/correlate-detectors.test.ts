@@ -144,6 +144,21 @@ describe('slow queries and locks', () => {
     expect(d.findings[0]!.id).toBe('slow-query')
     expect(d.findings[0]!.title).toMatch(/A slow query dominates the database time \(48 ms per call\): SELECT count\(\*\), avg\(score\) FROM messages/)
   })
+  it('a statement that touched few blocks per call waited rather than executed: not a slow query', () => {
+    // an UPDATE by primary key that waits for other writers' commits: 21 ms a call, 6 blocks
+    const waiting = { query: 'UPDATE users SET last_seen_at = now() WHERE id = $1', calls: 300, meanMs: 21, totalMs: 6300, blocksPerCall: 6 }
+    const o = healthy()
+    o.facts = { pg: { maxConnections: 100, topQueries: [waiting, { query: 'SELECT * FROM users WHERE id = $1', calls: 900, meanMs: 0.2, totalMs: 180, blocksPerCall: 3 }] } }
+    expect(ids(o)).not.toContain('slow-query')
+    // the same time spent scanning thousands of blocks a call is slow execution
+    const scanning = healthy()
+    scanning.facts = { pg: { maxConnections: 100, topQueries: [{ ...waiting, query: 'SELECT count(*) FROM messages WHERE user_id = $1', blocksPerCall: 2400 }] } }
+    expect(ids(scanning)).toContain('slow-query')
+    // and a high mean statement time made by the waiting statement is not either
+    const mean = withSeries(healthy(), [{ probe: 'pg', metric: 'query_mean_ms', unit: 'ms', value: () => 15 }])
+    mean.facts = { pg: { maxConnections: 100, topQueries: [waiting] } }
+    expect(ids(mean)).not.toContain('slow-query')
+  })
   it('reports lock waits', () => {
     const r = rng(3)
     const o = withSeries(healthy(), [{ probe: 'pg', metric: 'waiting', labels: { wait_event_type: 'Lock' }, value: () => (r() < 0.5 ? 2 : 0) }])

@@ -124,6 +124,10 @@ describe('pg probe', () => {
       // the sleep or the app's lookups top the list; the probe's own statements never appear
       expect(facts.topQueries.some((q: any) => /probe_items|pg_sleep/.test(q.query))).toBe(true)
       expect(JSON.stringify(facts.topQueries)).not.toContain('loadlens-probe')
+      // the app's primary-key lookups touch a few blocks a call (index and heap)
+      const lookup = facts.topQueries.find((q: any) => q.query.startsWith('SELECT v FROM probe_items'))
+      expect(lookup.blocksPerCall).toBeGreaterThanOrEqual(1)
+      expect(lookup.blocksPerCall).toBeLessThan(10)
       expect(JSON.stringify(s.status())).not.toContain('not-a-real-secret')
     } finally {
       await Promise.all([holder, sleeper, worker, blocked, other, late].map(c => c.end().catch(() => {})))
@@ -182,6 +186,8 @@ describe('pg probe', () => {
     const top = (s.status()[0]!.facts as any).topQueries as Array<{ query: string; calls: number }>
     expect(top.map(q => q.query).join('\n')).not.toContain('loadlens-probe')
     expect(top.find(q => q.query.includes('$1::int + $2'))?.calls).toBe(300)
+    // a statement that reads no table touches no block
+    expect((top.find(q => q.query.includes('$1::int + $2')) as any)?.blocksPerCall).toBe(0)
     // what the probe itself added to the database's statement time, in its facts
     const cost = (s.status()[0]!.facts as any).probeCost
     expect(cost.statementMs).toBeGreaterThan(0)

@@ -33,6 +33,18 @@ const MIN_MEAN_POINTS = 3
 const QUERY_MEAN_LIMIT_MS = 10
 /** a slow statement must take at least this share of the database time */
 const SLOW_QUERY_TIME_SHARE = 0.2
+/**
+ * A statement whose calls touched fewer blocks than this (8 kB each: shared, local and temp,
+ * hit or read) did little work: when such calls still take >= the limit, they waited (a row
+ * lock held by another transaction, its commit's flush to a busy disk) rather than executed,
+ * and an index or a rewrite would not help. The seed's missing index touches thousands.
+ */
+const WAITING_BLOCKS_PER_CALL = 50
+
+function waited (q: TopQuery): boolean {
+  return q.blocksPerCall !== undefined && q.blocksPerCall < WAITING_BLOCKS_PER_CALL
+}
+
 /** server connections near max_connections from this share */
 const NEAR_MAX_SHARE = 0.9
 
@@ -50,7 +62,7 @@ function noPg (ctx: DetectorContext): string | null {
   return null
 }
 
-interface TopQuery { query: string; calls: number; meanMs: number; totalMs: number }
+interface TopQuery { query: string; calls: number; meanMs: number; totalMs: number; blocksPerCall?: number }
 
 function topQueries (ctx: DetectorContext): TopQuery[] {
   const raw = ctx.facts.pg?.topQueries
@@ -59,7 +71,8 @@ function topQueries (ctx: DetectorContext): TopQuery[] {
     query: String(q.query ?? q.text ?? ''),
     calls: Number(q.calls ?? 0),
     meanMs: Number(q.meanMs ?? q.mean_ms ?? q.meanExecMs ?? 0),
-    totalMs: Number(q.totalMs ?? q.total_ms ?? q.totalExecMs ?? 0)
+    totalMs: Number(q.totalMs ?? q.total_ms ?? q.totalExecMs ?? 0),
+    blocksPerCall: q.blocksPerCall === undefined || q.blocksPerCall === null ? undefined : Number(q.blocksPerCall)
   })).filter(q => q.query && q.calls > 0)
 }
 
@@ -263,10 +276,13 @@ export const slowQueries: Detector = {
     const typicalMean = means.length >= MIN_MEAN_POINTS ? median(means) : null
     const top = topQueries(ctx)
     const totalTime = top.reduce((a, q) => a + q.totalMs, 0)
-    const slowTop = top.filter(q => q.meanMs >= limit && q.calls >= 5 && totalTime > 0 && q.totalMs / totalTime >= SLOW_QUERY_TIME_SHARE)
+    const slowTop = top.filter(q => q.meanMs >= limit && q.calls >= 5 && totalTime > 0 && q.totalMs / totalTime >= SLOW_QUERY_TIME_SHARE && !waited(q))
       .sort((a, b) => b.totalMs - a.totalMs)
-    if ((typicalMean !== null && typicalMean >= limit) || slowTop.length) {
-      const q = slowTop[0] ?? [...top].sort((a, b) => b.totalMs - a.totalMs)[0]
+    const heaviest = [...top].sort((a, b) => b.totalMs - a.totalMs)[0]
+    // a high mean that the waiting statement makes is not slow execution either
+    const meanSlow = typicalMean !== null && typicalMean >= limit && !(heaviest !== undefined && waited(heaviest))
+    if (meanSlow || slowTop.length) {
+      const q = slowTop[0] ?? heaviest
       const facts: string[] = []
       if (typicalMean !== null) facts.push(`mean statement time ${round(typicalMean, 2)} ms in the steady state (target < ${limit} ms)`)
       if (q) facts.push(`the top statement by total time averaged ${round(q.meanMs, 1)} ms over ${q.calls} calls (${round((q.totalMs / Math.max(1, totalTime)) * 100, 0)}% of the database time): ${shortQuery(q.query)}`)

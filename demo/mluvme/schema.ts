@@ -174,6 +174,9 @@ export async function ensureDemoDatabase (serverUrl: string, database: string, l
       await db.query("INSERT INTO demo_meta (key, value) VALUES ('seed', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [SEED_VERSION])
       await db.query('COMMIT')
       await db.query('ANALYZE users; ANALYZE messages; ANALYZE saved_words; ANALYZE noindex.messages')
+      // write the seed out now, so the checkpointer does not flush it during the first run
+      // (commits then wait for a busy disk); needs a superuser or pg_checkpoint, else skipped
+      await db.query('CHECKPOINT').catch(() => {})
       seeded = true
       log(`seeded ${database} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
     } else {
