@@ -109,7 +109,6 @@ export class HttpConnection {
   private served = 0
   /** bytes of the current response seen so far */
   private received = 0
-  private status = 0
   private informational = false
   private keepAlive = true
   /** when the current phase times out (performance.now() ms), 0 when none */
@@ -192,7 +191,6 @@ export class HttpConnection {
     }
     this.current = p
     this.received = 0
-    this.status = 0
     this.informational = false
     p.handler.onConnect((err?: Error) => {
       if (this.current === p) this.fail(err ?? new ConnectionError('request aborted', 'UND_ERR_ABORTED'), false)
@@ -272,7 +270,6 @@ export class HttpConnection {
         this.informational = true
         return 0
       }
-      this.status = status
       this.keepAlive = info.shouldKeepAlive
       const headers = info.headers
       for (let i = 0; i < headers.length; i += 2) {
@@ -392,7 +389,6 @@ export class HttpConnection {
     const bodyStart = end + 4
     const bodyLength = p.req.method === 'HEAD' ? 0 : length
     if (length < 0 || n !== bodyStart + bodyLength) return false
-    this.status = status
     this.keepAlive = keepAlive
     if (hint !== null) this.keepAliveHint(hint)
     p.handler.onHeaders(status, headers, noop, statusText)
