@@ -3,8 +3,9 @@
  *
  * A virtual user sends one request at a time on its own connection (no pipelining), so the
  * client needs little of what a general-purpose one does: it writes the request head as one
- * string, parses the response with http-parser-js (autocannon's parser: plain JavaScript,
- * which on short responses costs less than crossing into undici's WASM llhttp) and hands it
+ * string, reads a response that came whole in one read with a content-length itself and any
+ * other with http-parser-js (autocannon's parser: plain JavaScript, which on short responses
+ * costs less than crossing into undici's WASM llhttp), and hands it
  * to the same dispatch handler undici would call (onConnect, onHeaders, onData, onComplete,
  * onError), so loadgen/http.ts treats both alike. Bodies by content-length, chunked or
  * until close; HEAD, 1xx, 204 and 304 without one. Timeouts (connect, response headers,
@@ -119,8 +120,6 @@ export class HttpConnection {
   private lastHint = ''
   private closing: Array<() => void> | null = null
   private destroyed = false
-  private lastHeaders: Record<string, string> | null = null
-  private lastBlock = ''
   private readonly hostHeader: string
 
   constructor (private readonly origin: URL, private readonly o: ConnectionOptions) {
@@ -222,12 +221,8 @@ export class HttpConnection {
 
   private head (req: ConnectionRequest): string {
     if (INVALID_PATH.test(req.path)) throw new ConnectionError(`invalid request path ${JSON.stringify(req.path)}`, 'UND_ERR_INVALID_ARG')
-    const headers = req.headers
-    if (headers !== this.lastHeaders) {
-      this.lastBlock = headerBlock(headers, this.hostHeader)
-      this.lastHeaders = headers
-    }
-    let head = `${req.method} ${req.path} HTTP/1.1\r\n${this.lastBlock}`
+    // built each time: a user's headers object (u.http.headers) changes between requests
+    let head = `${req.method} ${req.path} HTTP/1.1\r\n${headerBlock(req.headers, this.hostHeader)}`
     const body = req.body
     if (body !== null) head += `content-length: ${typeof body === 'string' ? Buffer.byteLength(body) : body.length}\r\n`
     else if (WITH_BODY.has(req.method)) head += 'content-length: 0\r\n'
@@ -424,7 +419,7 @@ export class HttpConnection {
       return
     }
     const e = err ?? new ConnectionError('other side closed', 'UND_ERR_SOCKET')
-    this.fail(e as Error, true)
+    this.fail(e, true)
   }
 
   /** Ends the current request with an error and drops the socket. */

@@ -97,6 +97,11 @@ describe('HttpConnection', () => {
     await send(c, { path: '/again' })
     expect(s.seen.length).toBe(4)
     expect(sockets).toBe(1)
+    // one headers object changed between requests (a token set after logging in) is sent as it is now
+    const headers: Record<string, string> = { 'x-user': 'u1' }
+    await send(c, { path: '/h1', headers })
+    headers['x-user'] = 'u2'
+    expect(JSON.parse((await send(c, { path: '/h2', headers })).body).x).toBe('u2')
   })
 
   it('queues requests sent together and answers each in order', async () => {
