@@ -15,11 +15,11 @@
  * pg_stat_activity view, without the view's joins; ages computed only for the rows that need
  * them, database names from a cached map), the database's counters through the
  * pg_stat_get_db_* functions, and every fifth sample the sums of pg_stat_statements (which
- * scans every statement entry of the server), read without query texts except to find the
- * probe's own statements (after the first sample, and again only when a statement of a new
- * kind has run) and, at the end, the top queries. query_mean_ms and calls_per_s therefore
- * have a point every 5 samples, covering those 5 samples. About 0.1 ms of server CPU per
- * sample (`npm run bench -- probes` measures it).
+ * scans every statement entry of the server; less often past 2,500 entries), read without
+ * query texts except for the top queries at the end. The probe's own statements are left out
+ * by the query id each reports for itself (PostgreSQL 14+; before, found once by their text).
+ * query_mean_ms and calls_per_s therefore have a point every 5 samples, covering those 5
+ * samples. About 0.3 ms of server CPU per sample at 1 s (`npm run bench -- probes`).
  */
 import pg from 'pg'
 import { describeError } from '../shared/errors.js'
@@ -91,7 +91,7 @@ export class PgProbe implements Probe {
   /** statementsEvery, stretched when pg_stat_statements holds many entries */
   private statementsEveryNow: number
   private lastStatementsSample = -Infinity
-  /** the probe's own and the database's other statement time (ms) at the first and latest read */
+  /** the probe's own and the database's other statement time (ms) summed over the intervals between reads, and the latest read */
   private ownTime = { probeMs: 0, databaseMs: 0, entries: 0, last: null as null | { own: number; app: number; version: number } }
   /** database names by oid (pg_stat_get_activity gives oids); read again when an unknown oid shows */
   private datnames = new Map<number, string>()
