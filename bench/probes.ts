@@ -82,7 +82,11 @@ function postgresPids (): number[] {
   return out
 }
 
-/** CPU time a process has run, us, from /proc/PID/schedstat (nanoseconds, not 10 ms ticks); 0 when gone */
+/**
+ * CPU time a process has run, us, from /proc/PID/schedstat: nanoseconds where run-all's
+ * processCpuUs has 10 ms ticks, but of the main thread only, which is all of a PostgreSQL
+ * process (processCpuUs counts every thread, as the node processes it measures need); 0 when gone
+ */
 function schedCpuUs (pid: number): number {
   try {
     return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000
