@@ -2,10 +2,14 @@
  * `npm run bench -- probes`: what the probes cost.
  *   1. Each probe alone against a quiet system for 10 samples at 1 s: wall time per sample
  *      (mean, max) and this process's CPU time per sample, against the interval.
- *   2. PostgreSQL: the share of the database's statement load (pg_stat_statements calls and
- *      execution time) that the probe's own statements add while the Mluv.Me scenario's
- *      development profile runs against the demo target (every probe on, 1 s interval).
- *      Target: under 1 % of the database's execution time.
+ *   2. PostgreSQL, while the Mluv.Me scenario's development profile (10 users, 2 minutes) runs
+ *      against the demo target with every probe on at 1 s: the share of the database's
+ *      statement execution time (pg_stat_statements) the probe's own statements add, and the
+ *      share of the PostgreSQL server's CPU time its backend takes, over the whole run and in
+ *      steady state, next to two reference clients that run, once a second, only a prepared
+ *      `SELECT 1` (the floor of any SQL sampler at 1 s) or only a count of
+ *      pg_stat_get_activity() (the floor of reading pg_stat_activity every second). Target:
+ *      under 1 % of the database's load.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -60,7 +64,7 @@ async function statementTotals (url: string, database: string): Promise<{ probe:
   await c.connect()
   try {
     const r = await c.query(`SELECT (query LIKE '%loadlens-probe%') AS probe, sum(calls)::float8 AS calls, sum(total_exec_time)::float8 AS ms
-      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1) GROUP BY 1`, [database])
+      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1) AND query NOT LIKE $2 GROUP BY 1`, [database, `%${FLOOR_MARK}%`])
     const entries = Number((await c.query('SELECT count(*) AS n FROM pg_stat_statements(false)')).rows[0].n)
     const out = { probe: { calls: 0, ms: 0 }, other: { calls: 0, ms: 0 }, entries }
     for (const row of r.rows) out[row.probe ? 'probe' : 'other'] = { calls: row.calls, ms: row.ms }
@@ -95,51 +99,126 @@ function schedCpuUs (pid: number): number {
   }
 }
 
+/** a backend's CPU readings, one a second: (ms since start, CPU us) */
+type CpuSeries = Array<[number, number]>
+
+/**
+ * CPU us a second a backend used in steady state: the mean of its per-second deltas with the
+ * first and last two left out (the probe's start-up, connection set-up, and its final read of
+ * the top queries' texts fall there)
+ */
+function steadyUsPerSecond (series: CpuSeries): number | null {
+  const rates: number[] = []
+  for (let i = 1; i < series.length; i++) {
+    const [t0, u0] = series[i - 1]!
+    const [t1, u1] = series[i]!
+    if (t1 > t0) rates.push((u1 - u0) / ((t1 - t0) / 1000))
+  }
+  const mid = rates.slice(2, -2)
+  return mid.length ? mid.reduce((a, b) => a + b, 0) / mid.length : null
+}
+
+/**
+ * The bench's reference clients, each on its own connection (named by application_name), each
+ * running one prepared statement once a second: what any SQL sampler at 1 s costs the server at
+ * least (a bare SELECT 1), and what reading pg_stat_activity once a second costs at least (the
+ * function behind the view, nothing computed from its rows)
+ */
+const REFERENCES = [
+  { name: 'loadlens-bench-floor-select1', what: 'a bare prepared SELECT 1', text: 'SELECT /* loadlens-bench-floor-select1 */ 1' },
+  { name: 'loadlens-bench-floor-activity', what: 'a bare prepared SELECT count(*) FROM pg_stat_get_activity(NULL)', text: 'SELECT /* loadlens-bench-floor-activity */ count(*) FROM pg_stat_get_activity(NULL)' }
+] as const
+const FLOOR_MARK = 'loadlens-bench-floor'
+
 /**
  * The PostgreSQL server's CPU time while a run goes on, from /proc (the server is local): every
- * postgres process polled each second (a backend that exits keeps its last reading), and the
- * probe's own backends (application_name loadlens-probe) apart from the rest.
+ * postgres process polled each second (a backend that exits keeps its last reading), with the
+ * probe's own backends (application_name loadlens-probe) and the reference client's backend
+ * (a prepared `SELECT 1` once a second, what any SQL sampler at 1 s costs at least) apart from
+ * the rest.
  */
 class PgServerCpu {
   private readonly first = new Map<number, number>()
   private readonly last = new Map<number, number>()
+  private readonly series = new Map<number, CpuSeries>()
   private readonly probePids = new Set<number>()
+  /** each reference client's backend pid, in REFERENCES' order */
+  private readonly floorPids: number[] = []
   private timer: NodeJS.Timeout | undefined
+  private floorTimer: NodeJS.Timeout | undefined
   private client: pg.Client | undefined
+  private readonly floors: pg.Client[] = []
+  private t0 = 0
+  private seconds = 0
   constructor (private readonly url: string) {}
 
   async start (): Promise<void> {
     this.client = new pg.Client({ connectionString: this.url, application_name: 'loadlens-bench' })
     await this.client.connect()
+    const statements: pg.QueryConfig[] = []
+    for (const ref of REFERENCES) {
+      const c = new pg.Client({ connectionString: this.url, application_name: ref.name })
+      await c.connect()
+      this.floorPids.push(Number((await c.query('SELECT pg_backend_pid() AS p')).rows[0].p))
+      const statement = { name: 'reference', text: ref.text }
+      await c.query(statement)
+      this.floors.push(c)
+      statements.push(statement)
+    }
+    this.floorTimer = setInterval(() => { this.floors.forEach((c, i) => { c.query(statements[i]!).catch(() => {}) }) }, 1000)
+    this.t0 = Date.now()
     for (const pid of postgresPids()) this.first.set(pid, schedCpuUs(pid))
     this.timer = setInterval(() => { this.poll().catch(() => {}) }, 1000)
   }
 
   private async poll (): Promise<void> {
+    const t = Date.now() - this.t0
     for (const pid of postgresPids()) {
       const us = schedCpuUs(pid)
       if (!this.first.has(pid)) this.first.set(pid, 0) // born during the run
-      if (us > 0) this.last.set(pid, us)
+      if (us > 0) {
+        this.last.set(pid, us)
+        if (this.probePids.has(pid) || this.floorPids.includes(pid)) {
+          const s = this.series.get(pid) ?? []
+          s.push([t, us])
+          this.series.set(pid, s)
+        }
+      }
     }
     const r = await this.client!.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [PROBE_APPLICATION_NAME])
     for (const row of r.rows) this.probePids.add(Number(row.pid))
   }
 
-  /** CPU ms of the probe's backends, of the bench's own backend, and of every other postgres process */
-  async stop (): Promise<{ probeMs: number; otherMs: number }> {
+  /**
+   * CPU ms over the run of the probe's backends, of the reference client and of every other
+   * postgres process (the bench's own backend left out), and the steady CPU us a second of the
+   * probe and of the reference client
+   */
+  async stop (): Promise<{ probeMs: number; otherMs: number; seconds: number; probeSteadyUs: number | null; floorSteadyUs: Array<number | null> }> {
+    clearInterval(this.floorTimer)
     await this.poll()
     clearInterval(this.timer)
+    this.seconds = (Date.now() - this.t0) / 1000
     const own = Number((await this.client!.query('SELECT pg_backend_pid() AS p')).rows[0].p)
     await this.client!.end()
+    for (const c of this.floors) await c.end()
     let probeMs = 0
     let otherMs = 0
     for (const [pid, end] of this.last) {
       if (pid === own) continue
       const used = Math.max(0, end - (this.first.get(pid) ?? 0)) / 1000
       if (this.probePids.has(pid)) probeMs += used
+      else if (this.floorPids.includes(pid)) continue
       else otherMs += used
     }
-    return { probeMs, otherMs }
+    const probeSeries = [...this.probePids].map(pid => this.series.get(pid) ?? []).sort((a, b) => b.length - a.length)[0] ?? []
+    return {
+      probeMs,
+      otherMs,
+      seconds: this.seconds,
+      probeSteadyUs: steadyUsPerSecond(probeSeries),
+      floorSteadyUs: this.floorPids.map(pid => steadyUsPerSecond(this.series.get(pid) ?? []))
+    }
   }
 }
 
@@ -152,7 +231,7 @@ export async function probes (): Promise<void> {
     for (const name of ['pg', 'redis', 'celery', 'target', 'logs', 'metrics', 'generator']) await costAlone(name, all)
     await costAlone('host', { host: true })
 
-    console.log('\n## probes: PostgreSQL load added by the probe, Mluv.Me development profile (10 users) against the demo target, every probe on, 60 s')
+    console.log('\n## probes: PostgreSQL load added by the probe, Mluv.Me development profile as the seed defines it (10 users, 2 minutes) against the demo target, every probe on')
     // pg_stat_statements must exist in the demo database before the baseline (the probe creates it when it may)
     const warm = new ProbeScheduler(buildProbes(resolveProbeOptions({ pg: all.pg, pgDatabase: all.pgDatabase, host: false }, {})).filter(p => p.name === 'pg'))
     await warm.start()
@@ -170,28 +249,38 @@ export async function probes (): Promise<void> {
       scenario: bundledScenario('mluvme'),
       host: target.url,
       profile: 'development',
-      runTime: '60s',
       quiet: true,
       handleSignals: false,
       json: join(dir, 'result.json'),
       probes: all
     })
     const serverCpu = await cpu.stop()
+    const secs = serverCpu.seconds
     const after = await statementTotals(target.pgUrl, target.database)
     const probe = { calls: after.probe.calls - before.probe.calls, ms: after.probe.ms - before.probe.ms }
     const other = { calls: after.other.calls - before.other.calls, ms: after.other.ms - before.other.ms }
     const shareMs = probe.ms / Math.max(1e-9, probe.ms + other.ms)
     const shareCalls = probe.calls / Math.max(1, probe.calls + other.calls)
     const requests = outcome.result.totals.overall.requests
-    console.log(`the app: ${other.calls.toFixed(0)} statements, ${other.ms.toFixed(0)} ms of execution (${requests} requests)`)
+    const pct = (x: number): string => `${(x * 100).toFixed(2)} %`
+    console.log(`the app: ${other.calls.toFixed(0)} statements, ${other.ms.toFixed(0)} ms of execution (${requests} requests in ${secs.toFixed(0)} s)`)
     console.log(`the probe: ${probe.calls.toFixed(0)} statements, ${probe.ms.toFixed(1)} ms of execution`)
-    console.log(`probe share of execution time ${(shareMs * 100).toFixed(2)} % (target < 1 %: ${verdict(shareMs < 0.01)}); share of statements ${(shareCalls * 100).toFixed(2)} %`)
-    console.log(`in absolute terms the probe adds ${(probe.ms / 60).toFixed(3)} ms of statement execution per second (${(probe.ms / 60 / 10).toFixed(4)} % of one core); ` +
-      `the app's statements averaged ${(other.ms / Math.max(1, other.calls)).toFixed(3)} ms (execution time includes lock waits, so this share moves with the app's contention); ` +
-      `pg_stat_statements held ${after.entries} entries (its sums, read every 5th sample, scan them all)`)
+    console.log(`pg_stat_statements execution time: probe share ${pct(shareMs)}; share of statements ${pct(shareCalls)}; ` +
+      `the probe adds ${(probe.ms / secs).toFixed(3)} ms of execution a second, the app's statements averaged ${(other.ms / Math.max(1, other.calls)).toFixed(3)} ms ` +
+      `(execution time includes lock waits, so this share moves with the app's contention); pg_stat_statements held ${after.entries} entries (its sums, read every 5th sample, scan them all)`)
+    // the server's CPU: what the probe takes from the database, lock waits and I/O waits aside
+    const otherUs = serverCpu.otherMs * 1000 / secs
     const shareCpu = serverCpu.probeMs / Math.max(1e-9, serverCpu.probeMs + serverCpu.otherMs)
-    console.log(`PostgreSQL server CPU (every postgres process, from /proc/PID/schedstat): the probe's backend ${serverCpu.probeMs.toFixed(0)} ms, everything else ${serverCpu.otherMs.toFixed(0)} ms: ` +
-      `probe share ${(shareCpu * 100).toFixed(2)} % (target < 1 %: ${verdict(shareCpu < 0.01)})`)
+    console.log(`PostgreSQL server CPU (every postgres process, from /proc/PID/schedstat): the database's own work ${serverCpu.otherMs.toFixed(0)} ms (${(otherUs / 1000).toFixed(1)} ms a second)`)
+    console.log(`  the probe's backend, whole run (start-up and the final read of the top queries' texts included): ${serverCpu.probeMs.toFixed(1)} ms, share ${pct(shareCpu)} (target < 1 %: ${verdict(shareCpu < 0.01)})`)
+    const steady = serverCpu.probeSteadyUs
+    if (steady !== null) console.log(`  the probe's backend, steady state: ${steady.toFixed(0)} us a second, share ${pct(steady / (steady + otherUs))}`)
+    REFERENCES.forEach((ref, i) => {
+      const floor = serverCpu.floorSteadyUs[i]
+      if (floor === null || floor === undefined) return
+      console.log(`  reference: ${ref.what} once a second from its own connection costs its backend ${floor.toFixed(0)} us a second, share ${pct(floor / (floor + otherUs))}` +
+        (steady === null ? '' : `; the probe costs ${(steady / Math.max(1, floor)).toFixed(2)}x that`))
+    })
     const selfCost = (outcome.result.probes.status.find(st => st.probe === 'pg')?.facts as any)?.probeCost
     if (selfCost) console.log(`the pg probe's own account (facts.probeCost): ${selfCost.statementMs} ms of its statements against ${selfCost.databaseStatementMs} ms of the database's, share ${selfCost.share === null ? '-' : (selfCost.share * 100).toFixed(2) + ' %'}`)
     for (const st of outcome.result.probes.status) {
