@@ -10,7 +10,9 @@ import type { AddressInfo } from 'node:net'
 import { HttpConnection } from '../loadgen/connection.js'
 import type { ConnectionHandler, ConnectionRequest } from '../loadgen/connection.js'
 import { classifyError } from '../loadgen/http.js'
+import { spawn } from 'node:child_process'
 import { startServer, sleep } from './helpers/server.js'
+import { PYTHON } from './helpers/python.js'
 
 interface Got { status: number; headers: Record<string, string>; body: string; error: (Error & { code?: string }) | null }
 
@@ -231,6 +233,37 @@ describe('HttpConnection', () => {
     await sleep(50)
     const refused = await send(connection(dead.port), { path: '/' })
     expect(classifyError(refused.error!, 2000).kind).toBe('refused')
+  })
+
+  it('times out connecting to a listener whose accept queue is full', async () => {
+    // a listening socket that never accepts, with a backlog of 0 (node's servers accept at
+    // once): Linux queues one connection, then drops the SYNs of the next ones, which hang
+    // in connect as they would against a host that does not answer, all on loopback
+    const listener = spawn(PYTHON, ['-c', 'import socket, sys, time\ns = socket.socket()\ns.bind(("127.0.0.1", 0))\ns.listen(0)\nprint(s.getsockname()[1], flush=True)\ntime.sleep(60)'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    closers.push(() => { listener.kill() })
+    const port = await new Promise<number>((resolve, reject) => {
+      listener.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())))
+      listener.once('exit', (code) => reject(new Error(`listener exited ${code}`)))
+    })
+    // fill the accept queue: connections the kernel completes but nobody accepts
+    const fillers: net.Socket[] = []
+    closers.push(() => { for (const f of fillers) f.destroy() })
+    for (let i = 0; i < 2; i++) {
+      const f = net.connect(port, '127.0.0.1')
+      f.on('error', () => {})
+      fillers.push(f)
+    }
+    await sleep(200)
+    const c = new HttpConnection(new URL(`http://127.0.0.1:${port}`), { connectTimeoutMs: 400, keepAliveMs: 4000 })
+    closers.push(() => c.destroy())
+    const t0 = performance.now()
+    const got = await send(c, { path: '/', headersTimeout: 5000 })
+    const took = performance.now() - t0
+    expect(got.error?.code).toBe('UND_ERR_CONNECT_TIMEOUT')
+    expect(classifyError(got.error!, 5000).kind).toBe('timeout')
+    // the shared sweep runs every 100 ms; the headers timeout (5 s) did not start
+    expect(took).toBeGreaterThanOrEqual(390)
+    expect(took).toBeLessThan(1500)
   })
 
   it('refuses header values and paths that would break the request, and keeps going', async () => {
