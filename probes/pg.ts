@@ -7,7 +7,8 @@
  * max_connections, and grouped by database, application_name and client address; per-second
  * deltas of pg_stat_database; and, when pg_stat_statements is there, the mean execution time
  * of the interval's statements (the probe's own statements excluded) and the top statements
- * by total time over the run.
+ * by total time over the run, each with what pg_stat_activity saw it doing while it ran (on
+ * the CPU or by wait event, matched by query id on PostgreSQL 14+).
  *
  * Cost: one round trip per sample, one statement prepared once per connection (the server
  * parses and plans it once; planning cost more than executing) over one connection named
@@ -38,6 +39,8 @@ const TOP_QUERIES = 10
 /** label sets kept for pg.sessions, pg.waiting and pg.wait_events; later ones are counted under "(other)" */
 const MAX_GROUPS = 20
 const OTHER = '(other)'
+/** statements (by query id) whose running samples are counted; later ones are not */
+const MAX_SEEN_STATEMENTS = 1000
 
 export interface PgProbeOptions {
   url: string
@@ -58,6 +61,12 @@ export interface PgProbeOptions {
 
 /** blocks: shared, local and temp blocks the statement touched (hit, read, written) */
 interface StatementTotals { calls: number; totalMs: number; blocks: number }
+
+/**
+ * samples in which pg_stat_activity showed a statement running: on the CPU (no wait event), or
+ * waiting, by "wait_event_type:wait_event" (e.g. "Lock:transactionid", "IO:DataFileRead")
+ */
+export interface SeenActive { samples: number; onCpu: number; waits: Record<string, number> }
 
 export class PgProbe implements Probe {
   readonly name = 'pg'
@@ -82,7 +91,13 @@ export class PgProbe implements Probe {
   private oldest: { query: string; ageS: number; state: string; at: number } | null = null
   private serverPeak = 0
   private targetPeak = 0
-  private topQueries: Array<{ query: string; calls: number; meanMs: number; totalMs: number; blocksPerCall: number }> | null = null
+  private topQueries: Array<{ query: string; calls: number; meanMs: number; totalMs: number; blocksPerCall: number; seenActive?: SeenActive }> | null = null
+  /**
+   * the target's statements seen running in pg_stat_activity, by query id (PostgreSQL 14+): in
+   * how many samples, and how many of those on the CPU (no wait event) or waiting, by
+   * wait_event_type; tells a statement that executes slowly from one that waits
+   */
+  private readonly seenActive = new Map<string, SeenActive>()
   private topQueriesNote: string | undefined
   private probeTxns = 0
   private sampleCount = 0
@@ -246,7 +261,7 @@ export class PgProbe implements Probe {
       : ''
     const activity = 'SELECT state, wait_event_type AS wait, wait_event AS event, datid, application_name AS app, ' +
       'host(client_addr) AS addr, pid = pg_backend_pid() AS self, ' +
-      (this.selfQueryIds ? 'CASE WHEN pid = pg_backend_pid() THEN query_id::text END AS own, ' : '') +
+      (this.selfQueryIds ? "CASE WHEN pid = pg_backend_pid() OR state = 'active' THEN query_id::text END AS qid, " : '') +
       "CASE WHEN state = 'active' THEN extract(epoch FROM now() - query_start)::float8 END AS query_age, " +
       'CASE WHEN xact_start IS NOT NULL THEN extract(epoch FROM now() - xact_start)::float8 END AS xact_age, ' +
       "CASE WHEN state LIKE 'idle in%' THEN extract(epoch FROM now() - state_change)::float8 END AS state_age, " +
@@ -299,6 +314,18 @@ export class PgProbe implements Probe {
     }
   }
 
+  private noteSeenActive (queryId: string, wait: string | null): void {
+    let seen = this.seenActive.get(queryId)
+    if (!seen) {
+      if (this.seenActive.size >= MAX_SEEN_STATEMENTS) return
+      seen = { samples: 0, onCpu: 0, waits: {} }
+      this.seenActive.set(queryId, seen)
+    }
+    seen.samples++
+    if (wait) seen.waits[wait] = (seen.waits[wait] ?? 0) + 1
+    else seen.onCpu++
+  }
+
   /** statementsVersion: the own-statement set the sums of pg_stat_statements left out, null when not read */
   private readings (rows: Array<Record<string, any>>, statementsVersion: number | null, now: number): Reading[] {
     // one row per client backend, each carrying the same database counters (the LEFT JOIN
@@ -317,7 +344,7 @@ export class PgProbe implements Probe {
     const events = new Map<string, number>()
     for (const row of activity) {
       if (row.self) {
-        this.noteOwnQuery(row.own)
+        this.noteOwnQuery(row.qid)
         continue
       }
       const datid = row.datid === null ? null : Number(row.datid)
@@ -331,6 +358,7 @@ export class PgProbe implements Probe {
       total++
       if (row.xact_age !== null) xactAge = Math.max(xactAge ?? 0, row.xact_age)
       if (row.state === 'active') {
+        if (row.qid) this.noteSeenActive(String(row.qid), row.wait ? `${row.wait}:${row.event ?? ''}` : null)
         if (row.wait) {
           const type = this.typeGroups.key([row.wait])
           waiting.set(type, (waiting.get(type) ?? 0) + 1)
@@ -420,7 +448,9 @@ export class PgProbe implements Probe {
       meanMs: round(x.totalMs / x.calls, 3),
       totalMs: round(x.totalMs, 3),
       // how much data a call touched: a slow call that touched little waited rather than worked
-      blocksPerCall: round(x.blocks / x.calls, 1)
+      blocksPerCall: round(x.blocks / x.calls, 1),
+      // and what pg_stat_activity saw it doing while it ran (PostgreSQL 14+)
+      ...(this.selfQueryIds ? { seenActive: this.seenActive.get(x.id) ?? { samples: 0, onCpu: 0, waits: {} } } : {})
     }))
   }
 

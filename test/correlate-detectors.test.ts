@@ -159,6 +159,30 @@ describe('slow queries and locks', () => {
     mean.facts = { pg: { maxConnections: 100, topQueries: [waiting] } }
     expect(ids(mean)).not.toContain('slow-query')
   })
+  it('what pg_stat_activity saw a statement doing decides, when it saw it often enough', () => {
+    const lookup = { query: 'SELECT * FROM users WHERE id = $1', calls: 900, meanMs: 0.2, totalMs: 180, blocksPerCall: 3 }
+    // a function that burns CPU on a few rows: few blocks a call, yet seen on the CPU
+    const burning = { query: 'SELECT score_pronunciation($1)', calls: 120, meanMs: 40, totalMs: 4800, blocksPerCall: 4, seenActive: { samples: 12, onCpu: 10, waits: { 'LWLock:BufferContent': 2 } } }
+    const cpu = healthy()
+    cpu.facts = { pg: { maxConnections: 100, topQueries: [burning, lookup] } }
+    const d = diagnose(synthetic(cpu))
+    expect(d.findings.map(f => f.id)).toContain('slow-query')
+    const f = d.findings.find(x => x.id === 'slow-query')!
+    expect(f.title).toMatch(/score_pronunciation/)
+    expect(f.evidence.facts.join(' ')).toMatch(/saw it running in 12 samples: on the CPU in 10, waiting on LWLock:BufferContent in 2/)
+    // reading data files is the statement's own work too
+    const reading = healthy()
+    reading.facts = { pg: { maxConnections: 100, topQueries: [{ ...burning, seenActive: { samples: 6, onCpu: 1, waits: { 'IO:DataFileRead': 5 } } }, lookup] } }
+    expect(ids(reading)).toContain('slow-query')
+    // a statement that touched many blocks but was seen waiting for a row lock or a WAL flush waited
+    const locked = healthy()
+    locked.facts = { pg: { maxConnections: 100, topQueries: [{ ...burning, blocksPerCall: 900, seenActive: { samples: 10, onCpu: 2, waits: { 'Lock:transactionid': 6, 'IO:WALSync': 2 } } }, lookup] } }
+    expect(ids(locked)).not.toContain('slow-query')
+    // seen in fewer than 3 samples: the blocks per call decide
+    const rare = healthy()
+    rare.facts = { pg: { maxConnections: 100, topQueries: [{ ...burning, seenActive: { samples: 2, onCpu: 2, waits: {} } }, lookup] } }
+    expect(ids(rare)).not.toContain('slow-query')
+  })
   it('reports lock waits', () => {
     const r = rng(3)
     const o = withSeries(healthy(), [{ probe: 'pg', metric: 'waiting', labels: { wait_event_type: 'Lock' }, value: () => (r() < 0.5 ? 2 : 0) }])

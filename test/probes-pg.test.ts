@@ -31,6 +31,9 @@ beforeAll(async () => {
   await c.connect()
   await c.query('CREATE TABLE IF NOT EXISTS probe_items (id int PRIMARY KEY, v text)')
   await c.query("INSERT INTO probe_items SELECT g, md5(g::text) FROM generate_series(1, 2000) g ON CONFLICT DO NOTHING")
+  // a statement that works on the CPU and touches no table: a loop until the given time
+  await c.query(`CREATE OR REPLACE FUNCTION loadlens_burn(until timestamptz) RETURNS bigint LANGUAGE plpgsql AS $$
+    DECLARE n bigint := 0; BEGIN WHILE clock_timestamp() < until LOOP n := n + 1; END LOOP; RETURN n; END $$`)
   await c.end()
   proxy = await startTcpProxy(5432)
 })
@@ -60,8 +63,9 @@ describe('pg probe', () => {
     const sleeper = app()
     const worker = app()
     const blocked = app()
+    const burner = app()
     const other = app('someone-else')
-    await Promise.all([holder.connect(), sleeper.connect(), worker.connect(), blocked.connect(), other.connect()])
+    await Promise.all([holder.connect(), sleeper.connect(), worker.connect(), blocked.connect(), burner.connect(), other.connect()])
     // a database created after the probe started is named too
     const admin = new pg.Client(ADMIN)
     await admin.connect()
@@ -81,6 +85,7 @@ describe('pg probe', () => {
       await holder.query("UPDATE probe_items SET v = v WHERE id = 1")
       const waiting = blocked.query("UPDATE probe_items SET v = v WHERE id = 1")
       const sleeping = sleeper.query('SELECT pg_sleep(2.5) /* loadlens-test-sleep */')
+      const burning = burner.query('SELECT loadlens_burn($1::timestamptz)', [new Date(Date.now() + 2500).toISOString()])
       const until = Date.now() + 3500
       let n = 0
       while (Date.now() < until) {
@@ -88,6 +93,7 @@ describe('pg probe', () => {
         if (n % 20 === 0) await sleep(5)
       }
       await sleeping
+      await burning
       await holder.query('COMMIT')
       await waiting
       await other.query('COMMIT')
@@ -103,16 +109,16 @@ describe('pg probe', () => {
       // the row lock: a Lock wait, on the holder's transaction id
       expect(Math.max(...vals('pg.waiting{wait_event_type="Lock"}'))).toBe(1)
       expect(Math.max(...vals('pg.wait_events{wait_event="transactionid",wait_event_type="Lock"}'))).toBe(1)
-      // four sessions of the app (the probe and someone-else are left out)
+      // five sessions of the app (the probe and someone-else are left out)
       const total = ['active', 'idle', 'idle in transaction', 'idle in transaction (aborted)', 'other']
         .map(state => series.get(`pg.connections{state="${state}"}`)!)
       const lastT = Math.max(...total[0]!.map(p => p[0]))
       const atEnd = total.map(pts => pts.find(p => p[0] === lastT)?.[1] ?? 0).reduce((a, b) => a! + b!, 0)
-      expect(atEnd).toBe(4)
-      expect(Math.max(...vals('pg.server_connections'))).toBeGreaterThanOrEqual(6)
-      // the whole server by database, application and client address: the app's four, the other
+      expect(atEnd).toBe(5)
+      expect(Math.max(...vals('pg.server_connections'))).toBeGreaterThanOrEqual(7)
+      // the whole server by database, application and client address: the app's five, the other
       // tenant's one; the probe's own session is in no group
-      expect(Math.max(...vals(`pg.sessions{application="${APP}",client="127.0.0.1",database="${DB}"}`))).toBe(4)
+      expect(Math.max(...vals(`pg.sessions{application="${APP}",client="127.0.0.1",database="${DB}"}`))).toBe(5)
       expect(Math.max(...vals(`pg.sessions{application="someone-else",client="127.0.0.1",database="${DB}"}`))).toBe(1)
       expect([...series.keys()].some(id => id.startsWith('pg.sessions') && id.includes('loadlens-probe'))).toBe(false)
       expect(Math.max(...vals(`pg.sessions{application="late-app",client="127.0.0.1",database="${LATE}"}`))).toBe(1)
@@ -137,9 +143,18 @@ describe('pg probe', () => {
       const lookup = facts.topQueries.find((q: any) => q.query.startsWith('SELECT v FROM probe_items'))
       expect(lookup.blocksPerCall).toBeGreaterThanOrEqual(1)
       expect(lookup.blocksPerCall).toBeLessThan(10)
+      // what each statement did while pg_stat_activity saw it run (1 s samples): the loop on the
+      // CPU, the blocked UPDATE waiting for the row lock (its holder's transaction id), pg_sleep
+      // on a timeout
+      const seen = (re: RegExp): any => facts.topQueries.find((q: any) => re.test(q.query))?.seenActive
+      expect(seen(/loadlens_burn/).onCpu).toBeGreaterThanOrEqual(2)
+      expect(seen(/loadlens_burn/).waits).toEqual({})
+      expect(seen(/^UPDATE probe_items/).waits['Lock:transactionid']).toBeGreaterThanOrEqual(2)
+      expect(seen(/^UPDATE probe_items/).onCpu).toBeLessThanOrEqual(1)
+      expect(seen(/pg_sleep/).waits['Timeout:PgSleep']).toBeGreaterThanOrEqual(1)
       expect(JSON.stringify(s.status())).not.toContain('not-a-real-secret')
     } finally {
-      await Promise.all([holder, sleeper, worker, blocked, other, late].map(c => c.end().catch(() => {})))
+      await Promise.all([holder, sleeper, worker, blocked, burner, other, late].map(c => c.end().catch(() => {})))
     }
   })
 

@@ -40,9 +40,35 @@ const SLOW_QUERY_TIME_SHARE = 0.2
  * and an index or a rewrite would not help. The seed's missing index touches thousands.
  */
 const WAITING_BLOCKS_PER_CALL = 50
+/**
+ * pg_stat_activity samples of a statement running (pg probe, PostgreSQL 14+) that decide
+ * whether it executed or waited; with fewer, the blocks it touched decide
+ */
+const MIN_SEEN_SAMPLES = 3
 
+/** wait events ("type:event") that are a statement's own work: reading and writing table, index and temp data */
+const WORKING_WAIT = /^IO:(DataFile|BufFile|Relation|Slru)/i
+
+/**
+ * The statement's time went to waiting (row locks, LWLocks, a commit's WAL flush, ...) rather
+ * than to its own execution: decided by what pg_stat_activity saw it doing when it was seen
+ * running often enough (working = on the CPU or reading/writing data files; waiting = any
+ * other wait event, in the majority of samples), else by the blocks each call touched (a
+ * statement that burns CPU on a few rows is told apart only by the samples).
+ */
 function waited (q: TopQuery): boolean {
+  const seen = q.seenActive
+  if (seen && seen.samples >= MIN_SEEN_SAMPLES) {
+    const working = seen.onCpu + Object.entries(seen.waits).filter(([w]) => WORKING_WAIT.test(w)).reduce((a, [, n]) => a + n, 0)
+    return 2 * working < seen.samples
+  }
   return q.blocksPerCall !== undefined && q.blocksPerCall < WAITING_BLOCKS_PER_CALL
+}
+
+/** "pg_stat_activity saw it running in 12 samples: on the CPU in 9, waiting on IO:DataFileRead in 3" */
+function seenText (seen: SeenActive): string {
+  const waits = Object.entries(seen.waits).sort((a, b) => b[1] - a[1]).map(([w, n]) => `waiting on ${w} in ${n}`)
+  return `pg_stat_activity saw it running in ${seen.samples} samples: ${[`on the CPU in ${seen.onCpu}`, ...waits].join(', ')}`
 }
 
 /** server connections near max_connections from this share */
@@ -62,7 +88,15 @@ function noPg (ctx: DetectorContext): string | null {
   return null
 }
 
-interface TopQuery { query: string; calls: number; meanMs: number; totalMs: number; blocksPerCall?: number }
+interface SeenActive { samples: number; onCpu: number; waits: Record<string, number> }
+interface TopQuery { query: string; calls: number; meanMs: number; totalMs: number; blocksPerCall?: number; seenActive?: SeenActive }
+
+function seenActive (raw: any): SeenActive | undefined {
+  if (!raw || typeof raw !== 'object' || !Number.isFinite(Number(raw.samples))) return undefined
+  const waits: Record<string, number> = {}
+  for (const [k, v] of Object.entries(raw.waits ?? {})) if (Number.isFinite(Number(v))) waits[k] = Number(v)
+  return { samples: Number(raw.samples), onCpu: Number(raw.onCpu ?? 0), waits }
+}
 
 function topQueries (ctx: DetectorContext): TopQuery[] {
   const raw = ctx.facts.pg?.topQueries
@@ -72,7 +106,8 @@ function topQueries (ctx: DetectorContext): TopQuery[] {
     calls: Number(q.calls ?? 0),
     meanMs: Number(q.meanMs ?? q.mean_ms ?? q.meanExecMs ?? 0),
     totalMs: Number(q.totalMs ?? q.total_ms ?? q.totalExecMs ?? 0),
-    blocksPerCall: q.blocksPerCall === undefined || q.blocksPerCall === null ? undefined : Number(q.blocksPerCall)
+    blocksPerCall: q.blocksPerCall === undefined || q.blocksPerCall === null ? undefined : Number(q.blocksPerCall),
+    seenActive: seenActive(q.seenActive)
   })).filter(q => q.query && q.calls > 0)
 }
 
@@ -286,6 +321,7 @@ export const slowQueries: Detector = {
       const facts: string[] = []
       if (typicalMean !== null) facts.push(`mean statement time ${round(typicalMean, 2)} ms in the steady state (target < ${limit} ms)`)
       if (q) facts.push(`the top statement by total time averaged ${round(q.meanMs, 1)} ms over ${q.calls} calls (${round((q.totalMs / Math.max(1, totalTime)) * 100, 0)}% of the database time): ${shortQuery(q.query)}`)
+      if (q?.seenActive && q.seenActive.samples > 0) facts.push(seenText(q.seenActive))
       out.push({
         id: 'slow-query',
         severity: (typicalMean ?? 0) >= 5 * limit || (q?.meanMs ?? 0) >= 10 * limit ? 'critical' : 'warning',
