@@ -94,8 +94,8 @@ export class PgProbe implements Probe {
   private topQueries: Array<{ query: string; calls: number; meanMs: number; totalMs: number; blocksPerCall: number; seenActive?: SeenActive }> | null = null
   /**
    * the target's statements seen running in pg_stat_activity, by query id (PostgreSQL 14+): in
-   * how many samples, and how many of those on the CPU (no wait event) or waiting, by
-   * wait_event_type; tells a statement that executes slowly from one that waits
+   * how many samples, and how many of those on the CPU (no wait event) or waiting, by wait
+   * event; tells a statement that executes slowly from one that waits
    */
   private readonly seenActive = new Map<string, SeenActive>()
   private topQueriesNote: string | undefined
