@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import type { ChecklistItem, Diagnosis, Finding, RunResult } from '../shared/types.js'
 import type { FaultName } from '../demo/mluvme/faults.js'
 import { runDemo } from './demo.js'
+import type { DemoOptions } from './demo.js'
 
 /** The finding each fault must produce as the top-ranked cause (healthy: none). */
 export const EXPECTED: Record<'healthy' | FaultName, string | null> = {
@@ -50,6 +51,9 @@ export interface AccuracyOptions {
   users?: number
   spawnRate?: number
   log?: (line: string) => void
+  /** hooks around the run, given the demo target (see DemoOptions) */
+  onTarget?: DemoOptions['onTarget']
+  beforeStop?: DemoOptions['beforeStop']
 }
 
 export async function runMode (mode: Mode, o: AccuracyOptions = {}): Promise<ModeOutcome> {
@@ -63,7 +67,9 @@ export async function runMode (mode: Mode, o: AccuracyOptions = {}): Promise<Mod
       quiet: true,
       handleSignals: false,
       outDir: dir,
-      noHtml: true
+      noHtml: true,
+      onTarget: o.onTarget,
+      beforeStop: o.beforeStop
     })
     const diagnosis = out.result.diagnosis!
     const found = diagnosis.findings.map((f: Finding) => f.id)

@@ -33,6 +33,12 @@ export interface DemoOptions extends Omit<RunTestOptions, 'scenario' | 'host' | 
   probes?: Partial<ProbeOptions>
   /** the live web UI (`--ui`) and/or Prometheus /metrics (`--metrics-port`) during the demo's run */
   web?: WebFlags
+  /**
+   * library hooks: `onTarget` runs once the demo target is up, before the load starts;
+   * `beforeStop` after the load, while the target still runs (e.g. to read its state)
+   */
+  onTarget?: (target: DemoTarget) => void | Promise<void>
+  beforeStop?: (target: DemoTarget) => void | Promise<void>
 }
 
 /** Every probe pointed at the demo target: its database and application_name, its Redis, its Celery broker and queue, its process and log. */
@@ -52,7 +58,8 @@ export function demoProbeOptions (t: DemoTarget, extra: Partial<ProbeOptions> = 
   }
 }
 
-export async function runDemo (o: DemoOptions = {}): Promise<RunTestOutcome> {
+export async function runDemo (options: DemoOptions = {}): Promise<RunTestOutcome> {
+  const { onTarget, beforeStop, ...o } = options
   // every user mistake is reported before anything starts
   const faults: Faults = { ...parseFaults(o.fault), ...(o.faults ?? {}) }
   const scenario = bundledScenario('mluvme')
@@ -83,9 +90,10 @@ export async function runDemo (o: DemoOptions = {}): Promise<RunTestOutcome> {
       stream: err,
       signal: starting.signal
     })
+    await onTarget?.(target)
     phase = 'run'
     const run = (opts: RunTestOptions): Promise<RunTestOutcome> => (o.web ? runTestServed(opts, o.web) : runTest(opts))
-    return await run({
+    const outcome = await run({
       ...o,
       ...load,
       scenario,
@@ -106,6 +114,8 @@ export async function runDemo (o: DemoOptions = {}): Promise<RunTestOutcome> {
         }
       }
     })
+    await beforeStop?.(target)
+    return outcome
   } finally {
     phase = 'stop'
     if (target) {

@@ -1,8 +1,7 @@
 /**
  * What the demo-target tests look at, read the way a probe would: a process's RSS and CPU from
  * /proc, the PostgreSQL sessions that belong to one process (matched by the client ports of
- * its own sockets, so other demo targets running at the same time do not count), and a
- * sampler that runs while the load does.
+ * its own sockets, so other demo targets running at the same time do not count).
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
 import type pg from 'pg'
@@ -73,22 +72,6 @@ export async function sessionsOf (db: pg.Client, pid: number): Promise<SessionRo
             extract(epoch FROM now() - xact_start)::float AS xact_age
      FROM pg_stat_activity WHERE backend_type = 'client backend' AND client_port = ANY($1::int[])`, [ports])
   return r.rows
-}
-
-/** Calls `fn` every `intervalMs` until `until` settles; resolves with every sample and the outcome. */
-export async function sampleWhile<T, S> (until: Promise<T>, intervalMs: number, fn: () => Promise<S> | S): Promise<{ outcome: T; samples: S[] }> {
-  const samples: S[] = []
-  let done = false
-  const outcome = until.finally(() => { done = true })
-  const loop = (async () => {
-    while (!done) {
-      try { samples.push(await fn()) } catch { /* the process may be stopping */ }
-      await new Promise(r => setTimeout(r, intervalMs))
-    }
-  })()
-  const value = await outcome
-  await loop
-  return { outcome: value, samples }
 }
 
 /** Whether a process with this PID exists (signal 0 probes without touching it). */
