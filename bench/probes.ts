@@ -133,9 +133,8 @@ const FLOOR_MARK = 'loadlens-bench-floor'
 /**
  * The PostgreSQL server's CPU time while a run goes on, from /proc (the server is local): every
  * postgres process polled each second (a backend that exits keeps its last reading), with the
- * probe's own backends (application_name loadlens-probe) and the reference client's backend
- * (a prepared `SELECT 1` once a second, what any SQL sampler at 1 s costs at least) apart from
- * the rest.
+ * probe's own backends (application_name loadlens-probe) and the backends of the REFERENCES
+ * clients apart from the rest.
  */
 class PgServerCpu {
   private readonly first = new Map<number, number>()
@@ -149,7 +148,6 @@ class PgServerCpu {
   private client: pg.Client | undefined
   private readonly floors: pg.Client[] = []
   private t0 = 0
-  private seconds = 0
   constructor (private readonly url: string) {}
 
   async start (): Promise<void> {
@@ -190,15 +188,15 @@ class PgServerCpu {
   }
 
   /**
-   * CPU ms over the run of the probe's backends, of the reference client and of every other
-   * postgres process (the bench's own backend left out), and the steady CPU us a second of the
-   * probe and of the reference client
+   * CPU ms over the run of the probe's backends and of every other postgres process (the
+   * bench's own backend and the reference clients' left out), the run's seconds, and the
+   * steady CPU us a second of the probe and of each reference client
    */
   async stop (): Promise<{ probeMs: number; otherMs: number; seconds: number; probeSteadyUs: number | null; floorSteadyUs: Array<number | null> }> {
     clearInterval(this.floorTimer)
     await this.poll()
     clearInterval(this.timer)
-    this.seconds = (Date.now() - this.t0) / 1000
+    const seconds = (Date.now() - this.t0) / 1000
     const own = Number((await this.client!.query('SELECT pg_backend_pid() AS p')).rows[0].p)
     await this.client!.end()
     for (const c of this.floors) await c.end()
@@ -215,7 +213,7 @@ class PgServerCpu {
     return {
       probeMs,
       otherMs,
-      seconds: this.seconds,
+      seconds,
       probeSteadyUs: steadyUsPerSecond(probeSeries),
       floorSteadyUs: this.floorPids.map(pid => steadyUsPerSecond(this.series.get(pid) ?? []))
     }

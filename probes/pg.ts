@@ -20,12 +20,13 @@
  * query texts except for the top queries at the end. The probe's own statements are left out
  * by the query id each reports for itself (PostgreSQL 14+; before, found once by their text).
  * query_mean_ms and calls_per_s therefore have a point every 5 samples, covering those 5
- * samples. About 0.3 ms of server CPU per sample at 1 s (`npm run bench -- probes`).
+ * samples. About 0.4 ms of server CPU per sample at 1 s (`npm run bench -- probes`).
  */
 import pg from 'pg'
 import { describeError } from '../shared/errors.js'
 import { METRICS } from '../shared/metrics.js'
 import { redactUrl } from '../shared/redact.js'
+import type { SeenActive } from '../shared/types.js'
 import { ProbeStartError, Rates, truncate } from './probe.js'
 import type { Probe, Reading } from './probe.js'
 
@@ -61,12 +62,6 @@ export interface PgProbeOptions {
 
 /** blocks: shared, local and temp blocks the statement touched (hit, read, written) */
 interface StatementTotals { calls: number; totalMs: number; blocks: number }
-
-/**
- * samples in which pg_stat_activity showed a statement running: on the CPU (no wait event), or
- * waiting, by "wait_event_type:wait_event" (e.g. "Lock:transactionid", "IO:DataFileRead")
- */
-export interface SeenActive { samples: number; onCpu: number; waits: Record<string, number> }
 
 export class PgProbe implements Probe {
   readonly name = 'pg'
@@ -427,7 +422,7 @@ export class PgProbe implements Probe {
   private async readTopQueries (client: pg.Client): Promise<void> {
     const end = await this.perStatement(client)
     const own = new Set(this.ownQueryIds)
-    const rows: Array<{ id: string; calls: number; totalMs: number; blocks: number }> = []
+    const rows: Array<StatementTotals & { id: string }> = []
     for (const [id, v] of end) {
       if (own.has(id)) continue
       const s = this.startTotals.get(id) ?? { calls: 0, totalMs: 0, blocks: 0 }

@@ -272,6 +272,13 @@ export interface ProbeStatus {
   facts?: Record<string, unknown>
 }
 
+/**
+ * In the pg probe's facts, on each of the top queries (PostgreSQL 14+): the samples in which
+ * pg_stat_activity showed the statement running, on the CPU (no wait event) or waiting, by
+ * "wait_event_type:wait_event" (e.g. "Lock:transactionid", "IO:DataFileRead")
+ */
+export interface SeenActive { samples: number; onCpu: number; waits: Record<string, number> }
+
 // ---------------------------------------------------------------------------------------
 // Diagnosis
 

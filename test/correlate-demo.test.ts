@@ -23,7 +23,7 @@ import { compareResults } from '../reports/compare.js'
 import { checkExpectations } from '../reports/expectations.js'
 import { tableStats } from '../reports/stats.js'
 import type { RunResult } from '../shared/types.js'
-import { cpuSeconds, rssBytes, schedSeconds, sessionsOf } from './helpers/demo.js'
+import { MLUVME_WEIGHTS as WEIGHTS, cpuSeconds, rssBytes, schedSeconds, sessionsOf } from './helpers/demo.js'
 import { sleep } from './helpers/server.js'
 
 /** results kept for the comparison test at the end */
@@ -128,15 +128,6 @@ function cacheLookups (): { direct: Direct<never>; result: () => { hits: number;
       return { hits, misses, rate: hits / Math.max(1, hits + misses) }
     }
   }
-}
-
-/** the Mluv.Me user's tasks and their weights (the seed's) */
-const WEIGHTS: Record<string, number> = {
-  process_voice_message: 10,
-  get_user_stats: 3,
-  get_user_profile: 2,
-  get_saved_words: 2,
-  get_streak_calendar: 1
 }
 
 describe('the healthy demo target: the Mluv.Me scenario end to end, and no finding', () => {

@@ -5,19 +5,14 @@
  */
 import { describe, expect, it } from 'vitest'
 import { bundledScenario, loadScenario } from '../scenarios/load.js'
+import { MLUVME_WEIGHTS } from './helpers/demo.js'
 
 describe('the Mluv.Me scenario', () => {
   it('is the bundled mluvme scenario with the seed\'s weights, profiles and cost model', async () => {
     const plan = await loadScenario(bundledScenario('mluvme'))
     expect(plan.name).toBe('mluvme')
     const user = plan.classes.find(c => c.name === 'MluvMeUser')!
-    expect(Object.fromEntries(user.tasks.map(t => [t.name, t.weight]))).toEqual({
-      process_voice_message: 10,
-      get_user_stats: 3,
-      get_user_profile: 2,
-      get_saved_words: 2,
-      get_streak_calendar: 1
-    })
+    expect(Object.fromEntries(user.tasks.map(t => [t.name, t.weight]))).toEqual(MLUVME_WEIGHTS)
     expect(plan.defaultProfile).toBe('development')
     expect(plan.profiles.development).toMatchObject({ users: 10, spawnRate: 2, runTime: '2m', expect: { failureRatio: 0, p95: 500, p99: 1000 } })
     expect(plan.profiles.staging).toMatchObject({ users: 100, spawnRate: 10, runTime: '10m', expect: { failureRatio: 0.01, p95: 500, p99: 1000, dbConnectionsStable: true } })

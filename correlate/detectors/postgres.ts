@@ -4,7 +4,7 @@
  * series (pg.connections{state}, pg.server_connections, pg.waiting{wait_event_type},
  * pg.oldest_query_s, pg.idle_in_xact_s, pg.query_mean_ms) and its facts.
  */
-import type { Finding } from '../../shared/types.js'
+import type { Finding, SeenActive } from '../../shared/types.js'
 import { METRICS } from '../../shared/metrics.js'
 import { seriesIds, sumColumns, valuesIn, pointsIn } from '../grid.js'
 import type { Column } from '../grid.js'
@@ -88,7 +88,6 @@ function noPg (ctx: DetectorContext): string | null {
   return null
 }
 
-interface SeenActive { samples: number; onCpu: number; waits: Record<string, number> }
 interface TopQuery { query: string; calls: number; meanMs: number; totalMs: number; blocksPerCall?: number; seenActive?: SeenActive }
 
 function seenActive (raw: any): SeenActive | undefined {

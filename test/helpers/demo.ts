@@ -1,10 +1,20 @@
 /**
  * What the demo-target tests look at, read the way a probe would: a process's RSS and CPU from
  * /proc, the PostgreSQL sessions that belong to one process (matched by the client ports of
- * its own sockets, so other demo targets running at the same time do not count).
+ * its own sockets, so other demo targets running at the same time do not count), and the
+ * bundled scenario's task weights.
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
 import type pg from 'pg'
+
+/** the bundled Mluv.Me user's tasks and their weights (the seed's) */
+export const MLUVME_WEIGHTS: Record<string, number> = {
+  process_voice_message: 10,
+  get_user_stats: 3,
+  get_user_profile: 2,
+  get_saved_words: 2,
+  get_streak_calendar: 1
+}
 
 /** Resident set size of a process, bytes (VmRSS of /proc/<pid>/status). */
 export function rssBytes (pid: number): number {
