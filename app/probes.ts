@@ -20,6 +20,7 @@ import { TargetProbe } from '../probes/target.js'
 import { LogsProbe } from '../probes/logs.js'
 import { LookupLedger } from '../probes/lookup-ledger.js'
 import { PrometheusProbe } from '../probes/prometheus.js'
+import { ProcessRoles } from '../probes/process-roles.js'
 
 /** Probe settings from flags and env. A probe runs when its setting is given. */
 export interface ProbeOptions {
@@ -109,13 +110,15 @@ const NOT_CONFIGURED: Array<[string, string, (o: ProbeOptions) => boolean]> = [
 export function buildProbes (o: ProbeOptions): Probe[] {
   const intervalMs = (o.intervalS ?? 1) * 1000
   const ledger = new LookupLedger()
+  // the target's and the workers' processes, so the pg probe can tell whose sessions are whose
+  const roles = new ProcessRoles(o.targetPid !== undefined || o.targetProcess !== undefined)
   const probes: Probe[] = []
-  if (o.pg !== undefined) probes.push(new PgProbe({ url: o.pg, database: o.pgDatabase, application: o.pgApplication }))
+  if (o.pg !== undefined) probes.push(new PgProbe({ url: o.pg, database: o.pgDatabase, application: o.pgApplication, roles }))
   if (o.redis !== undefined) probes.push(new RedisProbe(o.redis, { ledger }))
   if (o.celeryFlower !== undefined) probes.push(new CeleryFlowerProbe(o.celeryFlower, o.celeryQueues))
-  else if (o.celeryBroker !== undefined) probes.push(new CeleryProbe({ broker: o.celeryBroker, queues: o.celeryQueues, intervalMs, ledger }))
+  else if (o.celeryBroker !== undefined) probes.push(new CeleryProbe({ broker: o.celeryBroker, queues: o.celeryQueues, intervalMs, ledger, roles }))
   if (o.host !== false) probes.push(new HostProbe())
-  if (o.targetPid !== undefined || o.targetProcess !== undefined) probes.push(new TargetProbe({ pid: o.targetPid, pattern: o.targetProcess }))
+  if (o.targetPid !== undefined || o.targetProcess !== undefined) probes.push(new TargetProbe({ pid: o.targetPid, pattern: o.targetProcess, roles }))
   if (o.log !== undefined || o.logCommand !== undefined) probes.push(new LogsProbe({ file: o.log, command: o.logCommand }))
   if (o.targetMetrics !== undefined) probes.push(new PrometheusProbe({ url: o.targetMetrics, select: o.targetMetricsSelect }))
   probes.push(new GeneratorProbe())

@@ -28,6 +28,7 @@ import { probeRedis } from './redis.js'
 import { brokerDb, decodeEnvelope, memoryRefused, queueDepths, RemoteControl } from './celery-wire.js'
 import { redisServerKey } from './lookup-ledger.js'
 import type { LookupCount, LookupLedger } from './lookup-ledger.js'
+import type { ProcessRoles } from './process-roles.js'
 
 const M = METRICS.celery
 const DISCOVER_EVERY = 10
@@ -38,6 +39,8 @@ export interface CeleryProbeOptions {
   intervalMs?: number
   /** where the keyspace lookups the probe causes are recorded (shared with the Redis probe of the session) */
   ledger?: LookupLedger
+  /** where the workers' pids go (their stats replies name the worker and its pool's processes), for the pg probe */
+  roles?: ProcessRoles
 }
 
 export class CeleryProbe implements Probe {
@@ -63,6 +66,7 @@ export class CeleryProbe implements Probe {
   private workersSeen = new Map<string, { concurrency?: number; pool?: string; firstSeen: number; lastSeen: number }>()
   private peakDepth = new Map<string, number>()
   private readonly ledger?: LookupLedger
+  private readonly roles?: ProcessRoles
   private readonly server: string
   /** find the queue lists that exist with MEMORY USAGE before reading them (off when the server refuses MEMORY) */
   private discover = true
@@ -82,7 +86,9 @@ export class CeleryProbe implements Probe {
     this.db = brokerDb(o.broker)
     this.rc = new RemoteControl(this.cmd, this.blocking, this.db)
     this.ledger = o.ledger
+    this.roles = o.roles
     this.server = redisServerKey(o.broker)
+    this.ledger?.markBroker(this.server)
   }
 
   async start (): Promise<void> {
@@ -169,6 +175,7 @@ export class CeleryProbe implements Probe {
       seen.lastSeen = Math.floor(now / 1000)
       if (Number.isFinite(conc)) seen.concurrency = conc
       if (s?.pool) seen.pool = 'processes' in s.pool ? 'prefork' : 'threads' in s.pool ? 'threads' : undefined
+      if (s && this.roles) this.roles.addWorkers([Number(s.pid), ...(Array.isArray(s.pool?.processes) ? s.pool.processes.map(Number) : [])])
       this.workersSeen.set(w, seen)
       if (s && typeof s.total === 'object' && nActive !== null) {
         const total = Object.values(s.total as Record<string, number>).reduce((x, y) => x + Number(y), 0)

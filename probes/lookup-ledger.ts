@@ -29,6 +29,16 @@ export function redisServerKey (url: string): string {
 
 export class LookupLedger {
   private readonly servers = new Map<string, LookupCount>()
+  private readonly brokers = new Set<string>()
+
+  /** a Celery broker lives on `server`: its INFO counters include the broker's traffic */
+  markBroker (server: string): void {
+    this.brokers.add(server)
+  }
+
+  isBroker (server: string): boolean {
+    return this.brokers.has(server)
+  }
 
   /** records lookups made on `server` (a redisServerKey) */
   add (server: string, hits: number, misses: number): void {

@@ -26,9 +26,15 @@ import pg from 'pg'
 import { describeError } from '../shared/errors.js'
 import { METRICS } from '../shared/metrics.js'
 import { redactUrl } from '../shared/redact.js'
-import type { SeenActive } from '../shared/types.js'
+import type { PgAttribution, PgFacts, SeenActive } from '../shared/types.js'
 import { ProbeStartError, Rates, truncate } from './probe.js'
 import type { Probe, Reading } from './probe.js'
+import type { ProcessRoles } from './process-roles.js'
+import { SessionOwners } from './pg-owners.js'
+import type { BackendRef, OwnerInfo, SessionOwner } from './pg-owners.js'
+import { ActiveStatements } from './pg-statements.js'
+import type { ActiveRow } from './pg-statements.js'
+import { TableActivity } from './pg-tables.js'
 
 const M = METRICS.pg
 export const PROBE_APPLICATION_NAME = 'loadlens-probe'
@@ -42,6 +48,8 @@ const MAX_GROUPS = 20
 const OTHER = '(other)'
 /** statements (by query id) whose running samples are counted; later ones are not */
 const MAX_SEEN_STATEMENTS = 1000
+/** pg_stat_user_tables is read every this many samples (and at the end) */
+const TABLES_EVERY = 10
 
 export interface PgProbeOptions {
   url: string
@@ -49,6 +57,12 @@ export interface PgProbeOptions {
   database?: string
   /** only sessions with this application_name */
   application?: string
+  /**
+   * the processes of the target and of the Celery workers (filled by those probes): the
+   * target's sessions are then told from the others by their client ports, without an
+   * application_name
+   */
+  roles?: ProcessRoles
   /** try CREATE EXTENSION IF NOT EXISTS pg_stat_statements (default true) */
   createExtension?: boolean
   timeoutMs?: number
@@ -108,6 +122,23 @@ export class PgProbe implements Probe {
   private readonly sessionGroups = new LabelGroups(['database', 'application', 'client'])
   private readonly typeGroups = new LabelGroups(['wait_event_type'])
   private readonly waitGroups = new LabelGroups(['wait_event_type', 'wait_event'])
+  /** the server's port, which the target's client sockets connect to */
+  private serverPort: number | undefined
+  private owners: SessionOwners | null = null
+  /** how the target's sessions were told apart in the last sample */
+  private attribution: PgAttribution = { method: 'database', detail: '' }
+  /** samples in which the target's processes were known but none of the database's sessions was theirs */
+  private unmatchedSamples = 0
+  private appMatched = false
+  /** peak sessions per owner, and their client processes */
+  private readonly ownerPeaks = new Map<SessionOwner, { peak: number; processes: Set<string> }>()
+  private readonly statementSampler = new ActiveStatements()
+  private readonly tables = new TableActivity()
+  /** pg_stat_user_tables is the connected database's: read it only when that is the target's */
+  private sameDatabase = false
+  private leaderPid = false
+  private parallelPeak = 0
+  private lastTablesSample = -Infinity
 
   constructor (private readonly o: PgProbeOptions) {
     this.target = redactUrl(o.url) + (o.application ? ` (application_name ${o.application})` : '')
@@ -142,7 +173,7 @@ export class PgProbe implements Probe {
       throw new ProbeStartError(`cannot connect to ${redactUrl(this.o.url)}: ${describeError(err)}`, { cause: err })
     }
     const info = await client.query(`SELECT ${MARK} current_database() AS db, current_setting('max_connections')::int AS max, ` +
-      `current_setting('server_version_num')::int AS version, ` +
+      `current_setting('server_version_num')::int AS version, inet_server_port() AS port, ` +
       // is_superuser is a setting: cheaper for a new session than reading the pg_roles view
       `current_setting('is_superuser') = 'on' AS su, ` +
       `CASE WHEN current_setting('is_superuser') = 'on' THEN true ELSE pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') END AS stats`)
@@ -151,6 +182,10 @@ export class PgProbe implements Probe {
     this.maxConnections = row.max
     this.superuser = Boolean(row.su) || Boolean(row.stats)
     this.selfQueryIds = row.version >= 140000
+    this.leaderPid = row.version >= 130000
+    this.sameDatabase = this.database === row.db
+    this.serverPort = row.port ?? (Number(new URL(this.o.url).port) || 5432)
+    if (this.o.roles && !this.o.application) this.owners = new SessionOwners(this.o.roles, this.serverPort)
     const db = await client.query(`SELECT ${MARK} oid FROM pg_database WHERE datname = $1`, [this.database])
     if (!db.rows.length) throw new ProbeStartError(`database "${this.database}" does not exist on ${redactUrl(this.o.url)} (--pg-database)`)
     this.datid = Number(db.rows[0].oid)
@@ -255,13 +290,15 @@ export class PgProbe implements Probe {
         `dbid = ${d} AND queryid = ANY(${own}::bigint[]) AS mine FROM pg_stat_statements(false)) x) s`
       : ''
     const activity = 'SELECT state, wait_event_type AS wait, wait_event AS event, datid, application_name AS app, ' +
-      'host(client_addr) AS addr, pid = pg_backend_pid() AS self, ' +
+      'host(client_addr) AS addr, pid = pg_backend_pid() AS self, pid, client_port AS port, ' +
+      "extract(epoch FROM backend_start)::text AS started, backend_type = 'parallel worker' AS parallel, " +
+      (this.leaderPid ? 'leader_pid AS leader, ' : 'NULL::int AS leader, ') +
       (this.selfQueryIds ? "CASE WHEN pid = pg_backend_pid() OR state = 'active' THEN query_id::text END AS qid, " : '') +
       "CASE WHEN state = 'active' THEN extract(epoch FROM now() - query_start)::float8 END AS query_age, " +
       'CASE WHEN xact_start IS NOT NULL THEN extract(epoch FROM now() - xact_start)::float8 END AS xact_age, ' +
       "CASE WHEN state LIKE 'idle in%' THEN extract(epoch FROM now() - state_change)::float8 END AS state_age, " +
       `CASE WHEN state = 'active' THEN left(query, ${QUERY_TEXT_MAX}) END AS query ` +
-      "FROM pg_stat_get_activity(NULL) WHERE backend_type = 'client backend'"
+      "FROM pg_stat_get_activity(NULL) WHERE backend_type IN ('client backend', 'parallel worker')"
     return {
       name: `loadlens_probe_sample_${d}${withStatements ? `_stm_${this.ownQueriesVersion}` : ''}`,
       text: `SELECT ${MARK} a.*, d.*${withStatements ? ', s.*' : ''} FROM (SELECT ${counters.join(', ')}) d${statements} LEFT JOIN (${activity}) a ON true`,
@@ -303,9 +340,65 @@ export class PgProbe implements Probe {
         if (this.sampleCount > 0) this.ownQueriesStale = true
       }
       this.sampleCount++
-      return this.readings(result.rows, withStatements ? version : null, now)
+      await this.classifySessions(result.rows)
+      const out = this.readings(result.rows, withStatements ? version : null, now)
+      if (this.sameDatabase && this.sampleCount - this.lastTablesSample >= TABLES_EVERY) {
+        this.lastTablesSample = this.sampleCount
+        out.push(...await this.tables.read(client, now))
+        this.probeTxns++
+      }
+      return out
     } finally {
       signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  private ownerOf (row: Record<string, any>): OwnerInfo | undefined {
+    return this.owners?.owner(`${row.pid}:${row.started}`)
+  }
+
+  private noteOwner (o: OwnerInfo): void {
+    let p = this.ownerPeaks.get(o.owner)
+    if (!p) this.ownerPeaks.set(o.owner, p = { peak: 0, processes: new Set() })
+    if (p.processes.size < 10) p.processes.add(o.process)
+  }
+
+  /**
+   * Classifies the database's new sessions by their client process, then decides how this
+   * sample tells the target's sessions apart: by application_name when given, by the
+   * target's processes once one of the database's sessions was seen to be theirs, else every
+   * session of the database counts (and the facts say why).
+   */
+  private async classifySessions (rows: Array<Record<string, any>>): Promise<void> {
+    if (this.o.application) {
+      this.attribution = { method: 'application_name', detail: `sessions with application_name "${this.o.application}" (--pg-application)` }
+      return
+    }
+    if (!this.owners) {
+      this.attribution = { method: 'database', detail: 'every session of the database: the target\'s processes are not known (give --target-pid or --target-process, or --pg-application)' }
+      return
+    }
+    const refs: BackendRef[] = []
+    for (const row of rows) {
+      if (row.self !== false || row.parallel || Number(row.datid) !== this.datid) continue
+      refs.push({ key: `${row.pid}:${row.started}`, port: row.port === null ? null : Number(row.port) })
+    }
+    await this.owners.classify(refs)
+    this.owners.keepOnly(new Set(refs.map(r => r.key)))
+    if (!this.appMatched && refs.some(r => this.owners!.owner(r.key)?.owner === 'app')) {
+      this.appMatched = true
+      this.attribution = { method: 'processes', detail: '', since: Math.floor(Date.now() / 1000) }
+    }
+    if (this.appMatched) {
+      this.attribution.detail = 'sessions whose client port is a socket of the target\'s processes; the workers\' and other clients\' sessions are counted apart (pg.owner_sessions)'
+    } else {
+      if (this.owners.ready() && refs.length) this.unmatchedSamples++
+      this.attribution = {
+        method: 'database',
+        detail: !this.owners.ready()
+          ? 'every session of the database: the target\'s processes were not found yet'
+          : `every session of the database: none came from the target's processes${this.unmatchedSamples ? ` in ${this.unmatchedSamples} samples` : ''} (a Unix socket, a pooler such as PgBouncer in between, or the app on another host)`
+      }
     }
   }
 
@@ -325,8 +418,19 @@ export class PgProbe implements Probe {
   private readings (rows: Array<Record<string, any>>, statementsVersion: number | null, now: number): Reading[] {
     // one row per client backend, each carrying the same database counters (the LEFT JOIN
     // gives one row with no backend when there is none)
-    const activity = rows.filter(row => row.self !== null)
+    const all = rows.filter(row => row.self !== null)
+    const activity = all.filter(row => !row.parallel)
+    const mode = this.attribution.method
+    const isMine = (row: Record<string, any>): boolean => {
+      if (Number(row.datid) !== this.datid) return false
+      if (mode === 'application_name') return row.app === this.o.application
+      if (mode === 'processes') return this.ownerOf(row)?.owner === 'app'
+      return true
+    }
     const out: Reading[] = []
+    const owners = new Map<SessionOwner, number>()
+    const leaders = new Set<number>()
+    const active: ActiveRow[] = []
     const byState = new Map<string, number>()
     const waiting = new Map<string, number>()
     let queryAge: number | null = null
@@ -346,14 +450,22 @@ export class PgProbe implements Probe {
       const datname = datid === null ? '(none)' : this.datnames.get(datid)
       const group = this.sessionGroups.key([datname ?? `oid ${datid}`, row.app || '(none)', row.addr ?? 'local'])
       sessions.set(group, (sessions.get(group) ?? 0) + 1)
-      const mine = datid === this.datid && (!this.o.application || row.app === this.o.application)
-      if (!mine) continue
+      if (mode === 'processes' && datid === this.datid) {
+        const o = this.ownerOf(row)
+        if (o) {
+          owners.set(o.owner, (owners.get(o.owner) ?? 0) + 1)
+          this.noteOwner(o)
+        }
+      }
+      if (!isMine(row)) continue
+      leaders.add(Number(row.pid))
       const state = (STATES as readonly string[]).includes(row.state) ? row.state : 'other'
       byState.set(state, (byState.get(state) ?? 0) + 1)
       total++
       if (row.xact_age !== null) xactAge = Math.max(xactAge ?? 0, row.xact_age)
       if (row.state === 'active') {
         if (row.qid) this.noteSeenActive(String(row.qid), row.wait ? `${row.wait}:${row.event ?? ''}` : null)
+        if (row.query) active.push({ query: String(row.query), ageS: row.query_age, wait: row.wait ? `${row.wait}:${row.event ?? ''}` : null })
         if (row.wait) {
           const type = this.typeGroups.key([row.wait])
           waiting.set(type, (waiting.get(type) ?? 0) + 1)
@@ -369,6 +481,18 @@ export class PgProbe implements Probe {
       }
     }
     this.targetPeak = Math.max(this.targetPeak, total)
+    // parallel workers helping the target's statements (a large scan or aggregate)
+    const parallel = all.filter(row => row.parallel && row.leader !== null && leaders.has(Number(row.leader))).length
+    this.parallelPeak = Math.max(this.parallelPeak, parallel)
+    if (this.leaderPid) out.push({ metric: M.parallelWorkers, unit: 'count', value: parallel })
+    if (mode === 'processes') {
+      for (const [owner, n] of owners) {
+        const p = this.ownerPeaks.get(owner)
+        if (p) p.peak = Math.max(p.peak, n)
+      }
+      for (const owner of ['app', 'workers', 'other'] as const) out.push({ metric: M.ownerSessions, labels: { owner }, unit: 'count', value: owners.get(owner) ?? 0 })
+    }
+    out.push(...this.statementSampler.add(active))
     for (const state of STATES) out.push({ metric: M.connections, labels: { state }, unit: 'count', value: byState.get(state) ?? 0 })
     for (const [key, labels] of this.typeGroups.all()) out.push({ metric: M.waiting, labels, unit: 'count', value: waiting.get(key) ?? 0 })
     for (const [key, labels] of this.waitGroups.all()) out.push({ metric: M.waitEvents, labels, unit: 'count', value: events.get(key) ?? 0 })
@@ -452,6 +576,10 @@ export class PgProbe implements Probe {
   async stop (): Promise<void> {
     let client = this.client
     try {
+      if (this.sameDatabase && this.sampleCount > 0) {
+        if (!client) client = await this.connect()
+        await this.tables.read(client, Date.now())
+      }
       if (this.statements === 'available') {
         if (!client) client = await this.connect()
         await this.readTopQueries(client)
@@ -471,8 +599,8 @@ export class PgProbe implements Probe {
     return text || undefined
   }
 
-  facts (): Record<string, unknown> {
-    const f: Record<string, unknown> = {
+  facts (): PgFacts {
+    const f: PgFacts = {
       database: this.database,
       maxConnections: this.maxConnections,
       serverConnectionsPeak: this.serverPeak,
@@ -480,6 +608,16 @@ export class PgProbe implements Probe {
       pgStatStatements: this.statements
     }
     if (this.o.application) f.application = this.o.application
+    f.attribution = {
+      ...this.attribution,
+      owners: Object.fromEntries([...this.ownerPeaks].map(([owner, p]) => [owner, { peakSessions: p.peak, processes: [...p.processes] }]))
+    }
+    const statements = this.statementSampler.facts()
+    if (statements.length) f.activeStatements = statements
+    f.activitySamples = this.statementSampler.samples()
+    const tables = this.tables.facts()
+    if (tables.length) f.tables = tables
+    if (this.leaderPid) f.parallelWorkersPeak = this.parallelPeak
     if (this.oldest) f.oldestQuery = this.oldest
     if (this.topQueries) f.topQueries = this.topQueries
     if (this.ownTime.last) {

@@ -31,7 +31,7 @@ export interface Probe {
   sample (now: number, signal: AbortSignal): Promise<Reading[]>
   stop (): Promise<void>
   /** facts that are not series (max_connections, top queries, log examples...) */
-  facts? (): Record<string, unknown>
+  facts? (): object
   /** values that are known even when the probe cannot sample (e.g. `up` = 0) */
   gapReadings? (): Reading[]
   /** what it could not measure (e.g. pg_stat_statements missing), for ProbeStatus.message */

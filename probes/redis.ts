@@ -170,6 +170,7 @@ export class RedisProbe implements Probe {
       f.expiredOverRun = this.run.expired
     }
     if (this.restarted) f.restartedDuringRun = true
+    if (this.o.ledger?.isBroker(this.server)) f.sharedWithBroker = true
     if (this.leftOut.hits || this.leftOut.misses) f.lookupsLeftOut = { ...this.leftOut, by: 'the Celery probe on this server (its queue-length reads and the workers\' replies to it)' }
     for (const k of Object.keys(f)) if (f[k] === undefined) delete f[k]
     return f

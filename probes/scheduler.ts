@@ -246,7 +246,7 @@ export class ProbeScheduler {
         st.maxSampleMs = round(e.maxMs)
         st.meanSampleMs = round(e.sumMs / e.samples)
       }
-      if (facts && Object.keys(facts).length) st.facts = facts
+      if (facts && Object.keys(facts).length) st.facts = facts as Record<string, unknown>
       return st
     })
   }

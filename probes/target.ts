@@ -17,6 +17,7 @@ import { METRICS } from '../shared/metrics.js'
 import { redactText } from '../shared/redact.js'
 import { ProbeStartError } from './probe.js'
 import type { Probe, Reading } from './probe.js'
+import type { ProcessRoles } from './process-roles.js'
 
 const M = METRICS.target
 const LINUX = process.platform === 'linux'
@@ -116,6 +117,8 @@ export interface TargetProbeOptions {
   pid?: number
   /** a substring of the command line, or /regex/ */
   pattern?: string
+  /** where the target's process tree is shared with the other probes (the pg probe's session owners) */
+  roles?: ProcessRoles
 }
 
 export class TargetProbe implements Probe {
@@ -164,6 +167,7 @@ export class TargetProbe implements Probe {
     }
     this.tracked = descendants(this.roots, table)
     this.scannedAt = Date.now()
+    this.o.roles?.setTarget(this.tracked)
   }
 
   async start (): Promise<void> {

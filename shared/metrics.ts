@@ -36,7 +36,17 @@ export const METRICS = {
     /** pg_stat_statements: mean execution time of the interval's statements, ms */
     queryMeanMs: 'query_mean_ms',
     /** pg_stat_statements: statements executed per second */
-    callsPerS: 'calls_per_s'
+    callsPerS: 'calls_per_s',
+    /** sessions of the target's database by whose they are (label `owner`: app, workers, other), when the target's processes are known */
+    ownerSessions: 'owner_sessions',
+    /** parallel workers helping the target's statements (large scans and aggregates) */
+    parallelWorkers: 'parallel_workers',
+    /** the target's statements running in the sample, per statement (label `statement`: s1, s2 ...; texts in the facts `activeStatements`) */
+    statementActive: 'statement_active',
+    /** age in s of the oldest running instance of each statement (null when none ran) */
+    statementAgeS: 'statement_age_s',
+    /** rows read by sequential scans per second, per table (label `table`, schema.name), every 10 samples */
+    seqTupReadPerS: 'seq_tup_read_per_s'
   },
   redis: {
     /** keyspace hits / (hits + misses) in the interval; null when there was no lookup */

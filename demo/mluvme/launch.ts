@@ -77,19 +77,27 @@ export interface DemoTargetOptions {
 }
 
 export interface DemoTarget {
+  /** which target: the express one (demo/mluvme) or the FastAPI one (demo/fastapi) */
+  kind: 'express' | 'fastapi'
   /** the API's base URL, e.g. http://127.0.0.1:41234 */
   url: string
-  /** /metrics of the API (Prometheus text) */
-  metricsUrl: string
+  /** /metrics of the API (Prometheus text), when it has one */
+  metricsUrl?: string
   apiPid: number
   workerPid?: number
   /** the demo database's URL (password kept: do not print it, use redactUrl) */
   pgUrl: string
+  /** the URL the pg probe uses (default pgUrl; another role when the variant asks for one) */
+  probePgUrl?: string
   database: string
-  /** PostgreSQL application_name of the API's sessions */
-  applicationName: string
-  /** PostgreSQL application_name of the worker's sessions */
-  workerApplicationName: string
+  /** PostgreSQL application_name of the API's sessions, when it sets one */
+  applicationName?: string
+  /** PostgreSQL application_name of the worker's sessions, when it sets one */
+  workerApplicationName?: string
+  /** the API's PostgreSQL pool size */
+  poolSize?: number
+  /** the deployment variation it runs (FastAPI target) */
+  variant?: Record<string, unknown>
   redisUrl: string
   brokerUrl?: string
   /** the pid of the broker's private redis-server (none: the broker was given, or shares the cache's server) */
@@ -321,6 +329,7 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
     ])
     const url = `http://127.0.0.1:${port}`
     const target: DemoTarget = {
+      kind: 'express',
       url,
       metricsUrl: `${url}/metrics`,
       apiPid: api.pid!,
@@ -329,6 +338,7 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
       database,
       applicationName: API_APPLICATION,
       workerApplicationName: WORKER_APPLICATION,
+      poolSize: faultValue(faults, 'pool') ?? HEALTHY_POOL_SIZE,
       redisUrl: redis.url,
       brokerUrl: celery ? broker.url : undefined,
       brokerPid: brokerServer?.pid,
