@@ -279,6 +279,100 @@ export interface ProbeStatus {
  */
 export interface SeenActive { samples: number; onCpu: number; waits: Record<string, number> }
 
+// Probe facts: what each probe knows that is not a time series (ProbeStatus.facts). The
+// probes write them; correlate/ reads them through correlate/facts.ts, which checks each
+// field, since a stored result may come from another version.
+
+/** How the pg probe told the target's sessions from the database's other sessions. */
+export interface PgAttribution {
+  /** processes: by the client ports of the target's sockets; application_name: --pg-application; database: every session of the database */
+  method: 'processes' | 'application_name' | 'database'
+  detail: string
+  /** epoch second from which only the target's own sessions were counted */
+  since?: number
+  /** peak sessions and client processes by owner (processes) */
+  owners?: Partial<Record<'app' | 'workers' | 'other', { peakSessions: number; processes: string[] }>>
+}
+
+/** A statement from pg_stat_statements, over the run. */
+export interface PgTopQuery {
+  query: string
+  calls: number
+  meanMs: number
+  totalMs: number
+  blocksPerCall?: number
+  seenActive?: SeenActive
+}
+
+/** A statement the pg probe saw running in pg_stat_activity (no extension needed). */
+export interface PgActiveStatement {
+  /** the `statement` label of its series (pg.statement_active, pg.statement_age_s) */
+  id: string
+  /** normalised text: literals as ?, whitespace folded */
+  query: string
+  samples: number
+  instances: number
+  ageMedianMs: number | null
+  ageP90Ms: number | null
+  ageMaxMs: number | null
+  onCpu: number
+  /** instances seen waiting, by "wait_event_type:wait_event" */
+  waits: Record<string, number>
+}
+
+/** One table's access counters over the run (pg_stat_user_tables deltas). */
+export interface PgTableActivity {
+  /** schema.name */
+  table: string
+  seqScans: number
+  seqTupRead: number
+  idxScans: number
+  idxTupFetch: number
+  liveTuples: number
+  seconds: number
+}
+
+export interface PgFacts {
+  database: string
+  maxConnections: number | null
+  serverConnectionsPeak: number
+  connectionsPeak: number
+  pgStatStatements: 'available' | 'missing'
+  application?: string
+  attribution?: PgAttribution
+  oldestQuery?: { query: string; ageS: number; state: string; at: number }
+  topQueries?: PgTopQuery[]
+  activeStatements?: PgActiveStatement[]
+  /** pg_stat_activity samples the statements were counted over */
+  activitySamples?: number
+  tables?: PgTableActivity[]
+  parallelWorkersPeak?: number
+  probeCost?: { statementMs: number; databaseStatementMs: number; share: number | null; statementEntries: number; statementsEverySamples: number }
+}
+
+export interface RedisFacts {
+  redisVersion?: string
+  maxmemory?: number
+  maxmemoryPolicy?: string
+  uptimeAtStartS?: number
+  hitsOverRun?: number
+  missesOverRun?: number
+  hitRateOverRun?: number | null
+  evictedOverRun?: number
+  expiredOverRun?: number
+  restartedDuringRun?: boolean
+  /** the Celery probe watches a broker on this server: its counters include broker traffic */
+  sharedWithBroker?: boolean
+  lookupsLeftOut?: { hits: number; misses: number; by: string }
+}
+
+export interface TargetFacts {
+  pids: number[]
+  peakRss: number
+  peakProcesses: number
+  commandLines?: string[]
+}
+
 // ---------------------------------------------------------------------------------------
 // Diagnosis
 
@@ -297,10 +391,23 @@ export interface Evidence {
   values: Record<string, number | string>
   /** one sentence per fact, in plain words */
   facts: string[]
+  /** the request rows ("GET /users/[id]") the cause slowed or that ran it, with their latency */
+  rows?: RowImpact[]
+}
+
+/** How one request row fared: at low load (or in a baseline) and in the finding's window. */
+export interface RowImpact {
+  key: string
+  requests: number
+  p50Ms: number
+  p95Ms: number
+  /** at low load, when the run had one with enough requests of the row */
+  lowP50Ms?: number
+  lowP95Ms?: number
 }
 
 export interface Finding {
-  /** detector id, e.g. "pool-saturation" */
+  /** finding id, e.g. "pool-saturation" */
   id: string
   severity: Severity
   /** names the cause: "The app's pool of 2 PostgreSQL connections is saturated" */
@@ -310,6 +417,10 @@ export interface Finding {
   /** 0..1 */
   confidence: number
   recommendations: string[]
+  /** what the finding could not measure (a probe, an extension, a flag missing), lowering its confidence */
+  unmeasured?: string[]
+  /** the pre-deploy checklist item it fails (see CHECKLIST_IDS) */
+  checklist?: ChecklistId
   /** symptoms explained by this cause (other findings folded into it) */
   symptoms?: Finding[]
 }
@@ -336,10 +447,28 @@ export interface Diagnosis {
   unreliable?: { reason: string; window?: Window }
   /** detectors that could not run, and why */
   skipped?: Array<{ id: string; reason: string }>
+  /** the figures the diagnosis and the checklist both state, computed once (one source per number) */
+  measures?: Measures
+}
+
+/** Figures of a run that several outputs state, each over the window it names. */
+export interface Measures {
+  /** the window the steady-state figures cover: the steady state without its warm-up */
+  window: Window
+  /** Redis keyspace hit rate over `window` (lookups the probes caused left out) */
+  cache?: { rate: number; hits: number; misses: number; expired: number; evicted: number }
+  /** the target's PostgreSQL sessions: peak over the run, typical in `window`, and how they were told apart */
+  dbConnections?: { peak: number; typical: number; attribution: string }
+  /** seconds in `window` a probe had no data, by probe */
+  gaps?: Record<string, number>
 }
 
 // ---------------------------------------------------------------------------------------
 // Checklist (pre-deploy gate)
+
+/** The seed's pre-deploy checklist, in its order. */
+export const CHECKLIST_IDS = ['failures', 'latency', 'database', 'cache', 'memory', 'celery', 'logs', 'monitoring', 'alerts', 'rollback'] as const
+export type ChecklistId = typeof CHECKLIST_IDS[number]
 
 export type CheckState = 'pass' | 'fail' | 'not measured'
 
