@@ -49,9 +49,9 @@ export function keyMetrics (result: RunResult): KeyMetrics {
       if (calls > 0) dbQueryMs = total / calls
     }
   }
-  const hits = values('redis', METRICS.redis.hitsPerS).reduce((a, b) => a + b, 0)
-  const misses = values('redis', METRICS.redis.missesPerS).reduce((a, b) => a + b, 0)
-  const cacheHitRate = hits + misses > 0 ? hits / (hits + misses) : null
+  // the diagnosis's figure, as the checklist states it
+  const cache = (result.diagnosis?.measures ?? diagnose(result).measures)?.cache
+  const cacheHitRate = cache ? cache.rate : null
   const cap = result.diagnosis?.capacity
   return {
     p50Ms,

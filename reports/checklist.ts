@@ -3,17 +3,25 @@
  * not measured (saying what would measure it) and carries its evidence. Items 8-10 read the
  * readiness facts that the run gathered (monitoring endpoint, alert rules, rollback plan).
  */
-import type { ChecklistItem, Expectations, Finding, Readiness, RunResult, Series } from '../shared/types.js'
+import type { ChecklistId, ChecklistItem, Expectations, Finding, Readiness, RunResult, Series } from '../shared/types.js'
 import { METRICS } from '../shared/metrics.js'
 import { checkExpectations } from './expectations.js'
 
-export const CHECKLIST_IDS = ['failures', 'latency', 'database', 'cache', 'memory', 'celery', 'logs', 'monitoring', 'alerts', 'rollback'] as const
-export type ChecklistId = typeof CHECKLIST_IDS[number]
+export { CHECKLIST_IDS } from '../shared/types.js'
+export type { ChecklistId } from '../shared/types.js'
 
 /** failure ratio allowed when the profile says nothing (the seed: < 1 %) */
 const DEFAULT_FAILURE_RATIO = 0.01
 /** the seed's cache target */
 const DEFAULT_HIT_RATE = 0.85
+
+/** finding ids of each item, for results diagnosed before findings named their checklist item */
+const LEGACY_ITEMS: Partial<Record<ChecklistId, string[]>> = {
+  database: ['db-connections-growing', 'db-connections-over-limit', 'db-connection-limit', 'pool-saturation', 'idle-in-transaction', 'lock-waits', 'slow-query'],
+  cache: ['cache-hit-rate'],
+  memory: ['memory-leak'],
+  celery: ['celery-backlog', 'celery-workers-missing']
+}
 
 function allFindings (result: RunResult): Finding[] {
   const out: Finding[] = []
@@ -46,6 +54,9 @@ export function evaluateChecklist (result: RunResult, readiness: Readiness = res
   const advisory = new Set(advisoryIds)
   const findings = allFindings(result)
   const found = (...ids: string[]): Finding[] => findings.filter(f => ids.includes(f.id))
+  /** the findings that fail an item: those the detectors marked with it */
+  const failing = (id: ChecklistId): Finding[] => findings.filter(f => f.checklist ? f.checklist === id : (LEGACY_ITEMS[id] ?? []).includes(f.id))
+  const measures = result.diagnosis?.measures
   const titles = (fs: Finding[]): string => fs.map(f => f.title).join('; ')
   const items: ChecklistItem[] = []
   const checks = checkExpectations(result, { ...e, failureRatio: e.failureRatio ?? DEFAULT_FAILURE_RATIO })
@@ -67,18 +78,20 @@ export function evaluateChecklist (result: RunResult, readiness: Readiness = res
   // 3. database stable
   if (!has(result, 'pg').length) items.push(item('database', 'Database stable under load', 'not measured', 'no PostgreSQL probe (run with --pg URL)', advisory))
   else {
-    const bad = found('db-connections-growing', 'db-connections-over-limit', 'db-connection-limit', 'pool-saturation', 'idle-in-transaction', 'lock-waits')
+    const bad = failing('database')
     const deadlocks = sumPoints(has(result, 'pg', METRICS.pg.deadlocks))
-    const conns = has(result, 'pg', METRICS.pg.connections)
-    const byT = new Map<number, number>()
-    for (const s of conns) for (const [t, v] of s.points) if (v !== null) byT.set(t, (byT.get(t) ?? 0) + v)
-    const peak = byT.size ? Math.max(...byT.values()) : 0
+    let peak = measures?.dbConnections?.peak
+    if (peak === undefined) {
+      const byT = new Map<number, number>()
+      for (const s of has(result, 'pg', METRICS.pg.connections)) for (const [t, v] of s.points) if (v !== null) byT.set(t, (byT.get(t) ?? 0) + v)
+      peak = byT.size ? Math.max(...byT.values()) : 0
+    }
     const problems: string[] = []
     if (bad.length) problems.push(titles(bad))
     if (deadlocks > 0) problems.push(`${deadlocks} deadlocks`)
     if (e.dbConnectionsMax !== undefined && peak >= e.dbConnectionsMax && !found('db-connections-over-limit').length) problems.push(`${peak} connections, limit ${e.dbConnectionsMax}`)
     items.push(item('database', 'Database stable under load', problems.length ? 'fail' : 'pass',
-      problems.length ? problems.join('; ') : `connections peaked at ${peak} and did not grow through the steady state${e.dbConnectionsMax !== undefined ? ` (limit ${e.dbConnectionsMax})` : ''}; no deadlocks, no pool or transaction problems`, advisory))
+      problems.length ? problems.join('; ') : `${measures?.dbConnections ? measures.dbConnections.attribution.split(':')[0] : 'the sessions'} peaked at ${peak} connections and did not grow through the steady state${e.dbConnectionsMax !== undefined ? ` (limit ${e.dbConnectionsMax})` : ''}; no deadlocks, no pool, query or transaction problems`, advisory))
   }
 
   // 4. cache hit rate
@@ -87,22 +100,24 @@ export function evaluateChecklist (result: RunResult, readiness: Readiness = res
   const min = e.cacheHitRateMin ?? DEFAULT_HIT_RATE
   if (!hits.length) items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, 'not measured', 'no Redis probe (run with --redis URL)', advisory))
   else {
+    // the diagnosis's figure (steady state after warm-up), so both say the same number
+    const c = measures ? measures.cache : undefined
     const w = steady(result)
-    const h = sumPoints(hits, w?.from, w?.to)
-    const m = sumPoints(misses, w?.from, w?.to)
-    const bad = found('cache-hit-rate')
+    const h = measures ? c?.hits ?? 0 : sumPoints(hits, w?.from, w?.to)
+    const m = measures ? c?.misses ?? 0 : sumPoints(misses, w?.from, w?.to)
+    const bad = failing('cache')
     if (h + m === 0) items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, 'not measured', 'Redis saw no key lookups during the steady state', advisory))
     else {
       const rate = h / (h + m)
       const ok = rate >= min && !bad.length
-      items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, ok ? 'pass' : 'fail', `hit rate ${(rate * 100).toFixed(1)}% over the steady state (${Math.round(h)} hits, ${Math.round(m)} misses)${bad.length ? `: ${titles(bad)}` : ''}`, advisory))
+      items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, ok ? 'pass' : 'fail', `hit rate ${(rate * 100).toFixed(1)}% over the steady state after warm-up (${Math.round(h)} hits, ${Math.round(m)} misses)${bad.length ? `: ${titles(bad)}` : ''}`, advisory))
     }
   }
 
   // 5. memory leaks
   if (!has(result, 'target', METRICS.target.rss).length) items.push(item('memory', 'No memory leaks', 'not measured', 'no target process probe (run with --target-pid or --target-process)', advisory))
   else {
-    const leak = found('memory-leak')
+    const leak = failing('memory')
     const skipped = result.diagnosis?.skipped?.find(s => s.id === 'memory-leak')
     if (leak.length) items.push(item('memory', 'No memory leaks', 'fail', titles(leak), advisory))
     else if (skipped) items.push(item('memory', 'No memory leaks', 'not measured', skipped.reason, advisory))
@@ -112,7 +127,7 @@ export function evaluateChecklist (result: RunResult, readiness: Readiness = res
   // 6. Celery
   if (!has(result, 'celery').length) items.push(item('celery', 'Celery workers process their tasks', 'not measured', 'no Celery probe (run with --celery-broker URL)', advisory))
   else {
-    const bad = found('celery-backlog', 'celery-workers-missing')
+    const bad = failing('celery')
     const online = has(result, 'celery', METRICS.celery.workersOnline)
     const ok = sumPoints(has(result, 'celery', METRICS.celery.succeededPerS))
     const workers = online.length ? Math.max(0, ...online.flatMap(s => s.points.map(p => p[1] ?? 0))) : 0

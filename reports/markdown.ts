@@ -64,6 +64,7 @@ export function markdownSummary (result: RunResult, checks: ExpectationCheck[] =
       const sev = f.severity === 'critical' ? '🔴' : f.severity === 'warning' ? '🟠' : '🔵'
       out.push(`- ${sev} **${mdText(f.title)}** (confidence ${Math.round(f.confidence * 100)}%)`)
       out.push(`  ${mdText(f.cause, 500)}`)
+      for (const u of f.unmeasured ?? []) out.push(`  - not measured: ${mdText(u, 300)}`)
       for (const r of f.recommendations.slice(0, 4)) out.push(`  - ${mdText(r, 300)}`)
     }
     if (findings.length > 8) out.push(`- … and ${findings.length - 8} more in the HTML report`)

@@ -14,6 +14,7 @@ function formatFinding (result: RunResult, f: Finding, index: number, indent = '
   lines.push(`${indent}   ${f.cause}`)
   lines.push(`${indent}   window ${when(result, w.from)}-${when(result, w.to)}, confidence ${Math.round(f.confidence * 100)}%`)
   for (const fact of f.evidence.facts) lines.push(`${indent}   - ${fact}`)
+  for (const u of f.unmeasured ?? []) lines.push(`${indent}   ? not measured: ${u}`)
   if (f.recommendations.length) {
     lines.push(`${indent}   What to do:`)
     for (const r of f.recommendations) lines.push(`${indent}   * ${r}`)

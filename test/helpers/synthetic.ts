@@ -44,62 +44,74 @@ export interface SyntheticOptions {
   generator?: (i: number) => { elu: number; loopDelayP99Ms: number }
   seed?: number
   row?: { type: string; name: string }
+  /** several request rows instead of one (each its own rate and latency; rps/p50/p95 above are then ignored) */
+  rows?: SyntheticRow[]
+}
+
+export interface SyntheticRow {
+  type: string
+  name: string
+  rps: (i: number) => number
+  p50: (i: number) => number
+  p95?: (i: number) => number
 }
 
 export const T0 = 1_800_000_000
 
 export function synthetic (o: SyntheticOptions): RunResult {
   const rand = rng(o.seed)
-  const row = o.row ?? { type: 'GET', name: '/api' }
-  const key = `${row.type} ${row.name}`
+  const rows: SyntheticRow[] = o.rows ?? [{ ...(o.row ?? { type: 'GET', name: '/api' }), rps: o.rps, p50: o.p50, p95: o.p95 }]
   const total = createHistogram()
+  const rowTotals = rows.map(() => ({ h: createHistogram(), requests: 0, failures: 0, sumUs: 0, maxUs: 0 }))
   const timeline: TimelineSlice[] = []
-  let requests = 0
-  let failures = 0
-  let sumUs = 0
-  let maxUs = 0
   let failureCount = 0
   for (let i = 0; i < o.seconds; i++) {
-    const n = Math.max(0, Math.round(o.rps(i)))
-    const med = o.p50(i)
-    const p95 = o.p95 ? o.p95(i) : med * 2
-    // log-normal: median med, 95th percentile p95
-    const sigma = Math.max(0.01, Math.log(p95 / med) / 1.645)
-    const h = createHistogram()
-    let s = 0
-    let mx = 0
-    for (let k = 0; k < n; k++) {
-      const u1 = Math.max(1e-9, rand())
-      const u2 = rand()
-      const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2)
-      const us = med * 1000 * Math.exp(sigma * z)
-      recordUs(h, us)
-      recordUs(total, us)
-      s += us
-      mx = Math.max(mx, us)
-    }
-    const f = Math.min(n, Math.round(o.failures?.(i) ?? 0))
-    const entry: SliceEntry = {
-      requests: n,
-      failures: f,
-      bytes: n * 100,
-      sumUs: Math.round(s),
-      maxUs: Math.round(mx),
-      hist: encodeHistogram(h),
-      p50: n ? h.getValueAtPercentile(50) / 1000 : 0,
-      p95: n ? h.getValueAtPercentile(95) / 1000 : 0,
-      p99: n ? h.getValueAtPercentile(99) / 1000 : 0
-    }
-    requests += n
-    failures += f
-    sumUs += s
-    maxUs = Math.max(maxUs, mx)
-    const slice: TimelineSlice = { t: T0 + i, users: o.users(i), overall: entry, entries: { [key]: entry } }
-    if (f > 0) { slice.errors = { 0: f }; failureCount += f }
+    const overall = createHistogram()
+    const entries: Record<string, SliceEntry> = {}
+    let oN = 0
+    let oS = 0
+    let oMax = 0
+    let oF = 0
+    rows.forEach((row, k) => {
+      const n = Math.max(0, Math.round(row.rps(i)))
+      const med = row.p50(i)
+      const p95 = row.p95 ? row.p95(i) : med * 2
+      // log-normal: median med, 95th percentile p95
+      const sigma = Math.max(0.01, Math.log(p95 / med) / 1.645)
+      const h = createHistogram()
+      let sum = 0
+      let mx = 0
+      for (let j = 0; j < n; j++) {
+        const u1 = Math.max(1e-9, rand())
+        const u2 = rand()
+        const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2)
+        const us = med * 1000 * Math.exp(sigma * z)
+        recordUs(h, us)
+        recordUs(overall, us)
+        recordUs(total, us)
+        recordUs(rowTotals[k]!.h, us)
+        sum += us
+        mx = Math.max(mx, us)
+      }
+      // failures go to the first row
+      const f = k === 0 ? Math.min(n, Math.round(o.failures?.(i) ?? 0)) : 0
+      entries[`${row.type} ${row.name}`] = entry(h, n, f, sum, mx)
+      const t = rowTotals[k]!
+      t.requests += n; t.failures += f; t.sumUs += sum; t.maxUs = Math.max(t.maxUs, mx)
+      oN += n; oS += sum; oMax = Math.max(oMax, mx); oF += f
+    })
+    const slice: TimelineSlice = { t: T0 + i, users: o.users(i), overall: entry(overall, oN, oF, oS, oMax), entries }
+    if (oF > 0) { slice.errors = { 0: oF }; failureCount += oF }
     if (o.generator) slice.generator = o.generator(i)
     timeline.push(slice)
   }
-  const totals: EntryTotals = { key, type: row.type, name: row.name, requests, failures, bytes: requests * 100, minUs: total.totalCount ? total.minNonZeroValue : 0, maxUs: Math.round(maxUs), sumUs: Math.round(sumUs), hist: encodeHistogram(total) }
+  const entryTotals: EntryTotals[] = rows.map((row, k) => {
+    const t = rowTotals[k]!
+    return { key: `${row.type} ${row.name}`, type: row.type, name: row.name, requests: t.requests, failures: t.failures, bytes: t.requests * 100, minUs: t.h.totalCount ? t.h.minNonZeroValue : 0, maxUs: Math.round(t.maxUs), sumUs: Math.round(t.sumUs), hist: encodeHistogram(t.h) }
+  })
+  const requests = entryTotals.reduce((a, e) => a + e.requests, 0)
+  const failures = entryTotals.reduce((a, e) => a + e.failures, 0)
+  const totals: EntryTotals = { key: 'Aggregated', type: '', name: 'Aggregated', requests, failures, bytes: requests * 100, minUs: total.totalCount ? total.minNonZeroValue : 0, maxUs: Math.max(0, ...entryTotals.map(e => e.maxUs)), sumUs: entryTotals.reduce((a, e) => a + e.sumUs, 0), hist: encodeHistogram(total) }
   const series: Series[] = (o.series ?? []).map(s => ({
     id: seriesId(s.probe, s.metric, s.labels),
     probe: s.probe,
@@ -130,11 +142,25 @@ export function synthetic (o: SyntheticOptions): RunResult {
       machine: { hostname: 'test', platform: 'linux', cpus: 2, memoryBytes: 8e9 },
       expectations: o.expectations
     },
-    totals: { overall: { ...totals, key: 'Aggregated', type: '', name: 'Aggregated' }, entries: [totals], tasks: {} },
+    totals: { overall: totals, entries: entryTotals, tasks: {} },
     timeline,
     errors,
     exceptions: [],
     probes: { series, status }
+  }
+}
+
+function entry (h: ReturnType<typeof createHistogram>, n: number, failures: number, sumUs: number, maxUs: number): SliceEntry {
+  return {
+    requests: n,
+    failures,
+    bytes: n * 100,
+    sumUs: Math.round(sumUs),
+    maxUs: Math.round(maxUs),
+    hist: encodeHistogram(h),
+    p50: n ? h.getValueAtPercentile(50) / 1000 : 0,
+    p95: n ? h.getValueAtPercentile(95) / 1000 : 0,
+    p99: n ? h.getValueAtPercentile(99) / 1000 : 0
   }
 }
 

@@ -1,12 +1,12 @@
 /**
  * Error bursts: failures clustered by request row, kind and time (timeouts vs refusals vs
- * resets vs HTTP errors), and latency over the profile's limits per request name. Both are
- * symptoms: the ranking attaches them to the cause that explains them when there is one.
+ * resets vs HTTP errors). A symptom: the ranking attaches it to the cause whose detector
+ * declares it explains that kind of failure (explainsFailures), when there is one.
  */
 import type { ErrorGroup, Finding, FailureKind } from '../../shared/types.js'
-import { decodeHistogram } from '../../shared/hist.js'
 import { at, pct, round } from '../context.js'
 import type { Detector, DetectorContext } from '../context.js'
+import { impact, impactFact } from '../impact.js'
 
 /** seconds without failures that still belong to the same burst */
 const MAX_GAP_S = 2
@@ -29,7 +29,7 @@ const KIND_ADVICE: Record<FailureKind, string> = {
   timeout: 'Timeouts mean requests waited longer than the request timeout: look for the queue they waited in (connection pool, workers, locks) in the findings above.',
   refused: 'Refused connections mean nothing accepted them: the target crashed, restarted, or its accept backlog overflowed.',
   reset: 'Resets mean the server closed connections mid-request: crashes, proxies timing out, or keep-alive mismatches.',
-  http: "Read the target's logs for these statuses (the seed: \"read backend logs\"); 5xx under load often come from exhausted pools or upstream limits (the AI provider's rate limits).",
+  http: "Read the target's logs for these statuses; 5xx under load often come from exhausted pools or the limits of services the target calls.",
   check: 'The responses arrived but their content was wrong: check what the endpoint returns under load.',
   dns: 'Check the host name and the resolver.',
   other: "Read the target's logs around this window."
@@ -39,7 +39,10 @@ interface Burst { groups: ErrorGroup[]; from: number; to: number; count: number 
 
 export const errorBursts: Detector = {
   id: 'error-burst',
+  findings: ['error-burst'],
   kind: 'symptom',
+  checklist: 'failures',
+  needs: 'nothing beyond the load itself',
   run (ctx) {
     if (ctx.result.errors.length === 0) return []
     const out: Array<{ f: Finding; flow: number }> = []
@@ -93,72 +96,21 @@ function describe (ctx: DetectorContext, groups: ErrorGroup[], b: Burst, share: 
   const what = g.kind === 'http' && statuses.length ? `HTTP ${statuses.join('/')} errors` : KIND_WORDS[g.kind]
   const duration = b.to - b.from + 1
   const messages = groups.slice(0, 3).map(x => `"${x.message}" x${x.count}`).join(', ')
+  const limit = ctx.expect.failureRatio ?? 0.01
+  const imp = impact(ctx, { from: b.from, to: b.to }, [], share > limit ? [`${pct(share)} of ${g.type} ${g.name} failed (limit ${pct(limit)})`] : [])
   return {
     id: 'error-burst',
-    severity: share >= 0.2 ? 'critical' : 'warning',
+    severity: imp.severity,
     title: `${b.count} ${what} on ${g.type} ${g.name} (${pct(share)} of its requests) ${duration > 1 ? `for ${duration} s from ${at(ctx, b.from)}` : `at ${at(ctx, b.from)}`}`,
     cause: `Requests to ${g.name} failed with ${what} in a burst.`,
     evidence: {
       series: [],
       window: { from: b.from, to: b.to },
       values: { failures: b.count, requests, share: round(share, 3), kind: g.kind, ...(statuses.length ? { statuses: statuses.join(',') } : {}) },
-      facts: [`${b.count} of ${requests} requests to ${g.type} ${g.name} failed between ${at(ctx, b.from)} and ${at(ctx, b.to)}: ${messages}`]
+      facts: [`${b.count} of ${requests} requests to ${g.type} ${g.name} failed between ${at(ctx, b.from)} and ${at(ctx, b.to)}: ${messages}`, impactFact(imp)]
     },
     confidence: 0.9,
     recommendations: [KIND_ADVICE[g.kind]]
   }
 }
 
-/** percentile (ms) of a row's whole-run histogram */
-function percentileOf (hist: string, p: number): number {
-  const h = decodeHistogram(hist)
-  const v = h.totalCount ? h.getValueAtPercentile(p) / 1000 : 0
-  h.destroy()
-  return v
-}
-
-export const latencyLimits: Detector = {
-  id: 'latency-limit',
-  kind: 'symptom',
-  run (ctx) {
-    const e = ctx.expect
-    const out: Finding[] = []
-    const check = (label: string, hist: string, requests: number, limits: { p50?: number; p90?: number; p95?: number; p99?: number }, rowKey?: string): void => {
-      if (requests === 0) return
-      for (const [m, p] of [['p50', 50], ['p90', 90], ['p95', 95], ['p99', 99]] as const) {
-        const limit = limits[m]
-        if (limit === undefined) continue
-        const actual = percentileOf(hist, p)
-        if (actual < limit) continue
-        const window = worstWindow(ctx, rowKey, limit)
-        out.push({
-          id: 'latency-limit',
-          severity: actual >= 2 * limit ? 'critical' : 'warning',
-          title: `${label} ${m} is ${round(actual, 0)} ms, over the ${limit} ms limit`,
-          cause: `Users of ${label} waited longer than the profile allows.`,
-          evidence: { series: [], window, values: { [`${m} ms`]: round(actual, 1), 'limit ms': limit, requests }, facts: [`${m} ${round(actual, 0)} ms over ${requests} requests (limit ${limit} ms)`] },
-          confidence: 0.95,
-          recommendations: ['See the causes above; if none is named, profile the slowest endpoint and check the cache hit rate and the database query times.']
-        })
-      }
-    }
-    check('the overall', ctx.result.totals.overall.hist, ctx.result.totals.overall.requests, e)
-    for (const [name, limits] of Object.entries(e.byName ?? {})) {
-      const rows = ctx.result.totals.entries.filter(r => r.key === name)
-      for (const r of rows.length ? rows : ctx.result.totals.entries.filter(x => x.name === name)) check(r.key, r.hist, r.requests, limits, r.key)
-    }
-    return out
-  }
-}
-
-/** The seconds where the row's (or overall) p95 was over the limit, or the steady state. */
-function worstWindow (ctx: DetectorContext, rowKey: string | undefined, limit: number): { from: number; to: number } {
-  const col = rowKey ? ctx.grid.rows.get(rowKey)?.p95 : ctx.grid.p95
-  if (!col) return ctx.steady
-  let from = -1
-  let to = -1
-  for (let i = 0; i < col.length; i++) {
-    if ((col[i] ?? 0) >= limit) { if (from < 0) from = i; to = i }
-  }
-  return from < 0 ? ctx.steady : { from: ctx.grid.t[from]!, to: ctx.grid.t[to]! }
-}

@@ -8,6 +8,7 @@ import { seriesIds, sumColumns, pointsIn, valuesIn } from '../grid.js'
 import { mean, trend } from '../stats.js'
 import { mb, round } from '../context.js'
 import type { Detector } from '../context.js'
+import { impact, impactFact } from '../impact.js'
 
 /** fewest samples in the window */
 const MIN_SAMPLES = 10
@@ -26,7 +27,11 @@ const MIN_GROWTH = 15e6
 
 export const memoryLeak: Detector = {
   id: 'memory-leak',
+  findings: ['memory-leak'],
   kind: 'cause',
+  explainsFailures: ['timeout', 'http', 'reset', 'refused'],
+  checklist: 'memory',
+  needs: '--target-pid or --target-process',
   run (ctx) {
     const ids = seriesIds(ctx.grid, 'target', METRICS.target.rss)
     if (!ids.length) return { skipped: 'no target process series (run with --target-pid or --target-process)' }
@@ -62,9 +67,11 @@ export const memoryLeak: Detector = {
     const toGb = 1e9 / (tr.slope * 60)
     facts.push(`the process grows by 1 GB every ${round(toGb, 0)} minutes at this rate`)
     values['minutes per GB'] = round(toGb, 0)
+    const imp = impact(ctx, ctx.warm, [], ctx.expect.noMemoryLeak ? ['the profile requires no memory leak (noMemoryLeak)'] : [])
+    facts.push(impactFact(imp))
     return [{
       id: 'memory-leak',
-      severity: perMin >= 10 * threshold ? 'critical' : 'warning',
+      severity: imp.severity,
       title: `The target leaks memory: +${round(perMin, 1)} MB/min under steady load`,
       cause: 'Memory that is allocated per request is never released, so the process grows until it is killed or swaps.',
       evidence: { series: ids, window: ctx.warm, values, facts },
@@ -72,7 +79,7 @@ export const memoryLeak: Detector = {
       recommendations: [
         'Profile memory (heap snapshots taken a minute apart under load; compare what grew).',
         'Check that pooled connections are closed and per-request data is not kept in module-level arrays, maps or caches without a bound.',
-        'Check Celery task clean-up (the seed: memory leaks).'
+        'Check background task clean-up: what a task or a request allocates must not outlive it.'
       ]
     }]
   }

@@ -1,0 +1,43 @@
+/** Celery workers went missing: no worker answered, or fewer than the most seen answered in >= 3 samples (whole run). */
+import { METRICS } from '../../shared/metrics.js'
+import { seriesIds, sumColumns, valuesIn } from '../grid.js'
+import { at, wholeRun } from '../context.js'
+import type { Detector } from '../context.js'
+import { impact, impactFact } from '../impact.js'
+
+const MIN_SAMPLES = 8
+const MIN_SHORT = 3
+
+export const celeryWorkersMissing: Detector = {
+  id: 'celery-workers-missing',
+  findings: ['celery-workers-missing'],
+  kind: 'cause',
+  explainsFailures: ['timeout', 'check'],
+  checklist: 'celery',
+  needs: '--celery-broker or --celery-flower',
+  run (ctx) {
+    const ids = seriesIds(ctx.grid, 'celery', METRICS.celery.workersOnline)
+    if (!ids.length) return { skipped: 'no Celery series (run with --celery-broker URL)' }
+    const whole = wholeRun(ctx)
+    const online = valuesIn(ctx.grid, sumColumns(ctx.grid, ids), whole)
+    if (online.length < MIN_SAMPLES) return { skipped: `only ${online.length} Celery samples` }
+    const most = Math.max(...online)
+    const col = sumColumns(ctx.grid, ids)
+    let missingFrom: number | null = null
+    let missingCount = 0
+    for (let i = 0; i < col.length; i++) {
+      if (col[i] !== null && col[i]! < most) { missingCount++; if (missingFrom === null) missingFrom = ctx.grid.t[i]! }
+    }
+    if (most > 0 && missingCount < MIN_SHORT) return []
+    const imp = impact(ctx, whole, [], most === 0 ? ['no worker processed tasks'] : [])
+    return [{
+      id: 'celery-workers-missing',
+      severity: imp.severity,
+      title: most === 0 ? 'No Celery worker answered during the run' : `Celery workers went missing during the run (${most - Math.min(...online)} of ${most})`,
+      cause: 'Tasks are queued but no (or fewer) workers take them: results never arrive.',
+      evidence: { series: ids, window: whole, values: { 'most workers': most, 'fewest workers': Math.min(...online), 'samples short': missingCount }, facts: [most === 0 ? 'no worker replied to the remote-control broadcast' : `fewer workers answered from ${at(ctx, missingFrom!)} on (${missingCount} samples)`, impactFact(imp)] },
+      confidence: 0.85,
+      recommendations: ['Check the worker logs (crashes, OOM kills) and that workers consume the queue the app publishes to.']
+    }]
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The correlator around its detectors: a healthy system gives no finding; phases; the
+ * per-request-name latency view (a mix that shifts during the run is not a slowdown); the
+ * one severity rule; the ranking that folds consequences under their cause; capacity; the
+ * generator's check of itself; the statistics.
+ */
+import { describe, expect, it } from 'vitest'
+import { diagnose } from '../correlate/diagnose.js'
+import { join } from '../correlate/grid.js'
+import { findPhases } from '../correlate/phases.js'
+import { trend, spearman, quantile } from '../correlate/stats.js'
+import type { SyntheticOptions } from './helpers/synthetic.js'
+import { ramp, synthetic, T0 } from './helpers/synthetic.js'
+import { RAMP, healthy, ids, run, withSeries } from './helpers/healthy.js'
+
+describe('healthy systems give no findings', () => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    it(`seed ${seed}`, () => {
+      const d = run(healthy(seed))
+      expect(d.findings).toEqual([])
+      expect(d.unreliable).toBeUndefined()
+      expect(d.skipped ?? []).toEqual([])
+    })
+  }
+})
+
+describe('phases', () => {
+  it('finds ramp-up, steady state and ramp-down', () => {
+    const r = synthetic({ seconds: 60, users: (i) => (i < 10 ? i * 2 : i < 50 ? 20 : Math.max(0, 20 - (i - 50) * 2)), rps: () => 10, p50: () => 10 })
+    const p = findPhases(join(r), r.meta)
+    expect(p.map(x => x.kind)).toEqual(['ramp-up', 'steady', 'ramp-down'])
+    expect(p[1]!.from - T0).toBe(9)
+    expect(p[1]!.to - T0).toBe(51) // 18 users is still 90 % of the peak
+  })
+})
+
+describe('latency is judged per request name', () => {
+  /** cheap registrations during the ramp-up, a slow-by-design upload (100 ms) once users are in; no row gets slower */
+  const mixShift = (o: SyntheticOptions): SyntheticOptions => withSeries({
+    ...o,
+    rows: [
+      { type: 'POST', name: '/users', rps: (i) => (i < RAMP ? 4 : 0.5), p50: () => 4, p95: () => 9 },
+      { type: 'POST', name: '/upload', rps: (i) => (i < RAMP ? 0.5 : 1.5) * ramp(20, RAMP)(i), p50: () => 105, p95: () => 140 },
+      { type: 'GET', name: '/profile', rps: (i) => 0.6 * ramp(20, RAMP)(i), p50: () => 2, p95: () => 5 }
+    ]
+  }, [
+    // a fixed pool of 8, all open
+    { probe: 'pg', metric: 'connections', labels: { state: 'idle' }, value: () => 8 },
+    { probe: 'pg', metric: 'connections', labels: { state: 'active' }, value: (i) => (i % 3 === 0 ? 1 : 0) }
+  ])
+
+  it('a change of mix (cheap requests first, slow-by-design ones later) gives no latency finding', () => {
+    const o = mixShift(healthy())
+    const r = synthetic(o)
+    // the aggregate moved a lot: the median of the first seconds vs the steady state
+    const early = r.timeline.slice(1, 5).map(s => s.overall.p50)
+    const late = r.timeline.slice(30, 60).map(s => s.overall.p50)
+    expect(quantile(late, 0.5)).toBeGreaterThan(5 * quantile(early, 0.5))
+    expect(ids(o)).toEqual([])
+  })
+
+  it('the same run with one request name really slower is raised, and names it', () => {
+    const o = mixShift(healthy())
+    o.rows![2] = { ...o.rows![2]!, rps: (i) => ramp(20, RAMP)(i), p50: (i) => (i < RAMP ? 2 : 60), p95: (i) => (i < RAMP ? 5 : 120) }
+    o.series = o.series!.map(s => s.probe === 'target' && s.metric === 'cpu' ? { ...s, value: () => 96 } : s)
+    const f = run(o).findings.find(x => x.id === 'target-cpu')!
+    expect(f.evidence.facts.join(' ')).toMatch(/GET \/profile [12](\.\d)? -> 6\d(\.\d)? ms/)
+    expect(f.evidence.rows!.map(r => r.key)).toEqual(['GET /profile'])
+  })
+})
+
+describe('severity from impact, one rule for every detector', () => {
+  it('critical when users feel it: requests 100 ms slower at the median, within every limit', () => {
+    const o = withSeries({ ...healthy(), p50: (i) => (i < 3 ? 2 : 150), p95: (i) => (i < 3 ? 5 : 300) }, [{ probe: 'target', metric: 'cpu', unit: 'percent', value: () => 95 }])
+    const f = run(o).findings[0]!
+    expect(f.id).toBe('target-cpu')
+    expect(f.severity).toBe('critical')
+    expect(f.evidence.facts.join(' ')).toMatch(/critical because users wait 1\d\d ms longer at the median/)
+  })
+  it('a warning when nothing crosses a limit and no request got 100 ms slower', () => {
+    const o = withSeries({ ...healthy(), p50: (i) => (i < 3 ? 2 : 40), p95: (i) => (i < 3 ? 5 : 80) }, [{ probe: 'target', metric: 'cpu', unit: 'percent', value: () => 95 }])
+    expect(run(o).findings[0]!.severity).toBe('warning')
+  })
+})
+
+describe('ranking', () => {
+  it('folds a saturated pool under the transactions held open that explain it', () => {
+    const o = withSeries({ ...healthy(), p50: (i) => 8 * Math.max(1, ramp(20, RAMP)(i) / 2), p95: (i) => 60 * Math.max(1, ramp(20, RAMP)(i) / 2) }, [
+      { probe: 'pg', metric: 'connections', labels: { state: 'active' }, value: () => 0 },
+      { probe: 'pg', metric: 'connections', labels: { state: 'idle' }, value: () => 0 },
+      { probe: 'pg', metric: 'connections', labels: { state: 'idle in transaction' }, value: () => 2 },
+      { probe: 'pg', metric: 'idle_in_xact_s', unit: 's', value: () => 0.2 }
+    ])
+    const d = run(o)
+    expect(d.findings.map(f => f.id)).toEqual(['idle-in-transaction'])
+    expect(d.findings[0]!.symptoms!.map(s => s.id)).toContain('pool-saturation')
+  })
+})
+
+describe('the generator checks itself', () => {
+  it('marks the run unreliable when the generator itself was saturated', () => {
+    const d = run({ ...healthy(), generator: (i: number) => ({ elu: i > 30 && i < 40 ? 0.99 : 0.3, loopDelayP99Ms: 12 }) })
+    expect(d.unreliable?.reason).toMatch(/load generator was saturated in 9 of 70 seconds/)
+    expect(d.findings).toEqual([])
+  })
+})
+
+describe('capacity', () => {
+  it('reports the most users held within the criteria on a stress ramp', () => {
+    // users rise by 2 per second to 300; past 120 users latency and failures explode
+    const users = (i: number): number => Math.min(300, 2 * (i + 1))
+    const o: SyntheticOptions = {
+      seconds: 150,
+      users,
+      rps: (i) => Math.min(users(i), 120) * 2,
+      p50: (i) => (users(i) <= 120 ? 30 : 30 * (users(i) / 120) ** 3),
+      failures: (i) => (users(i) > 140 ? 20 : 0),
+      failure: { type: 'GET', name: '/api', kind: 'http', status: 503, message: 'HTTP 503' },
+      expectations: { failureRatio: 0.01, p95: 1000, findMaxUsers: true }
+    }
+    const d = diagnose(synthetic(o))
+    expect(d.capacity!.maxUsers).toBeGreaterThanOrEqual(120)
+    expect(d.capacity!.maxUsers).toBeLessThanOrEqual(160)
+    expect(d.capacity!.reason).toMatch(/held up to \d+ concurrent users and broke/)
+    expect(d.capacity!.knee!.users).toBeGreaterThan(120)
+    expect(d.capacity!.knee!.users).toBeLessThan(200)
+  })
+})
+
+describe('statistics', () => {
+  it('Theil-Sen ignores an outlier and Mann-Kendall sees a trend', () => {
+    const x = Array.from({ length: 50 }, (_, i) => i)
+    const y = x.map(v => 2 * v + 1)
+    y[10] = 1000
+    const t = trend(x, y)
+    expect(t.slope).toBeCloseTo(2, 5)
+    expect(t.tau).toBeGreaterThan(0.9)
+    expect(t.p).toBeLessThan(0.001)
+    const flat = trend(x, x.map(() => 5))
+    expect(flat.slope).toBe(0)
+    expect(flat.p).toBeCloseTo(1, 5)
+    expect(spearman([1, 2, 3, 4], [10, 20, 30, 40])).toBeCloseTo(1)
+    expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5)
+  })
+})

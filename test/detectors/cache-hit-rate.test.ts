@@ -1,0 +1,52 @@
+/** cache-hit-rate on synthetic series: under the target with its reason (expiring TTL, nothing served), quiet at 90 % or with too few lookups; a warning when users do not feel it; the checklist states the diagnosis's own figure. */
+import { describe, expect, it } from 'vitest'
+import { evaluateChecklist } from '../../reports/checklist.js'
+import { synthetic } from '../helpers/synthetic.js'
+import { healthy, ids, run, withPgFacts, withSeries } from '../helpers/healthy.js'
+
+const lowHits = withSeries(healthy(), [
+  { probe: 'redis', metric: 'hits_per_s', unit: 'per_s', value: () => 8 },
+  { probe: 'redis', metric: 'misses_per_s', unit: 'per_s', value: () => 12 },
+  { probe: 'redis', metric: 'expired_per_s', unit: 'per_s', value: () => 10 }
+])
+
+describe('cache hit rate', () => {
+  it('fires under 85 % and names an expiring TTL', () => {
+    const f = run(lowHits).findings[0]!
+    expect(f.id).toBe('cache-hit-rate')
+    expect(f.title).toMatch(/Cache entries expire before they are read again \(hit rate 40%\)/)
+    // p95 25 ms against a 500 ms limit and no request slowed: users do not feel it
+    expect(f.severity).toBe('warning')
+    expect(f.evidence.series).toContain('redis.expired_per_s')
+  })
+  it('is critical when the profile sets the hit rate it breaks', () => {
+    const f = run({ ...lowHits, expectations: { ...lowHits.expectations, cacheHitRateMin: 0.9 } }).findings[0]!
+    expect(f.severity).toBe('critical')
+  })
+  it('says so when every lookup misses', () => {
+    const o = withSeries(healthy(), [
+      { probe: 'redis', metric: 'hits_per_s', unit: 'per_s', value: () => 0 },
+      { probe: 'redis', metric: 'misses_per_s', unit: 'per_s', value: () => 20 }
+    ])
+    expect(run(o).findings[0]!.title).toMatch(/not serving reads/)
+  })
+  it('stays quiet at 90 % and with too few lookups to judge', () => {
+    expect(ids(withSeries(healthy(), [{ probe: 'redis', metric: 'hits_per_s', value: () => 18 }, { probe: 'redis', metric: 'misses_per_s', value: () => 2 }]))).toEqual([])
+    const few = run(withSeries(healthy(), [{ probe: 'redis', metric: 'hits_per_s', value: () => 0.2 }, { probe: 'redis', metric: 'misses_per_s', value: () => 0.5 }]))
+    expect(few.findings).toEqual([])
+    expect(few.skipped?.find(s => s.id === 'cache-hit-rate')?.reason).toMatch(/lookups/)
+  })
+  it('says the counters include the broker\'s when Redis is also the Celery broker', () => {
+    const o = { ...lowHits, facts: { ...lowHits.facts, redis: { sharedWithBroker: true } } }
+    expect(run(o).findings[0]!.unmeasured!.join(' ')).toMatch(/also the Celery broker/)
+  })
+  it('the checklist states the same hit rate as the diagnosis (one source)', () => {
+    const r = synthetic(withPgFacts(lowHits, {}))
+    r.diagnosis = run(lowHits)
+    const m = r.diagnosis.measures!.cache!
+    const item = evaluateChecklist(r).find(i => i.id === 'cache')!
+    expect(item.state).toBe('fail')
+    expect(item.evidence).toContain(`hit rate ${(m.rate * 100).toFixed(1)}%`)
+    expect(item.evidence).toContain(`${m.hits} hits, ${m.misses} misses`)
+  })
+})
