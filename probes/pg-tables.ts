@@ -19,8 +19,10 @@ const OTHER = '(other)'
 
 type TableCounters = Omit<PgTableActivity, 'table' | 'seconds'>
 
-const QUERY = 'SELECT /* loadlens-probe */ schemaname || \'.\' || relname AS t, seq_scan::float8 AS seq, seq_tup_read::float8 AS seq_read, ' +
-  'coalesce(idx_scan, 0)::float8 AS idx, coalesce(idx_tup_fetch, 0)::float8 AS idx_fetch, n_live_tup::float8 AS live FROM pg_stat_user_tables'
+/** one row at least (a database without tables), so the statement's own query id always comes back */
+const query = (ownIdColumn: string): string => `SELECT /* loadlens-probe */ x.*${ownIdColumn} FROM (SELECT 1) one LEFT JOIN ` +
+  '(SELECT schemaname || \'.\' || relname AS t, seq_scan::float8 AS seq, seq_tup_read::float8 AS seq_read, ' +
+  'coalesce(idx_scan, 0)::float8 AS idx, coalesce(idx_tup_fetch, 0)::float8 AS idx_fetch, n_live_tup::float8 AS live FROM pg_stat_user_tables) x ON true'
 
 export class TableActivity {
   private first: Map<string, TableCounters> | null = null
@@ -30,10 +32,15 @@ export class TableActivity {
   private readonly rates = new Rates()
   private readonly labelled: string[] = []
 
-  async read (client: pg.Client, now: number): Promise<Reading[]> {
-    const r = await client.query(QUERY)
+  /**
+   * @param ownIdColumn a select-list item naming the statement's own query id (`, ... AS own`),
+   *   so the probe can leave this statement out of pg_stat_statements figures
+   * @returns the readings and the statement's own query id, when the server gives one
+   */
+  async read (client: pg.Client, now: number, ownIdColumn = ''): Promise<{ readings: Reading[]; own?: string }> {
+    const r = await client.query(query(ownIdColumn))
     const snap = new Map<string, TableCounters>()
-    for (const row of r.rows) snap.set(row.t, { seqScans: row.seq, seqTupRead: row.seq_read, idxScans: row.idx, idxTupFetch: row.idx_fetch, liveTuples: row.live })
+    for (const row of r.rows) if (row.t !== null) snap.set(row.t, { seqScans: row.seq, seqTupRead: row.seq_read, idxScans: row.idx, idxTupFetch: row.idx_fetch, liveTuples: row.live })
     if (!this.first) { this.first = snap; this.firstAt = now }
     this.last = snap
     this.lastAt = now
@@ -50,7 +57,7 @@ export class TableActivity {
     for (const t of [...this.labelled, ...(perTable.has(OTHER) ? [OTHER] : [])]) {
       out.push({ metric: METRICS.pg.seqTupReadPerS, labels: { table: t }, unit: 'per_s', value: perTable.get(t) ?? 0 })
     }
-    return out
+    return { readings: out, own: r.rows[0]?.own ?? undefined }
   }
 
   /** the run's deltas per table, the most rows read by sequential scans first */

@@ -344,7 +344,9 @@ export class PgProbe implements Probe {
       const out = this.readings(result.rows, withStatements ? version : null, now)
       if (this.sameDatabase && this.sampleCount - this.lastTablesSample >= TABLES_EVERY) {
         this.lastTablesSample = this.sampleCount
-        out.push(...await this.tables.read(client, now))
+        const t = await this.tables.read(client, now, this.ownIdColumn())
+        this.noteOwnQuery(t.own)
+        out.push(...t.readings)
         this.probeTxns++
       }
       return out
@@ -578,7 +580,7 @@ export class PgProbe implements Probe {
     try {
       if (this.sameDatabase && this.sampleCount > 0) {
         if (!client) client = await this.connect()
-        await this.tables.read(client, Date.now())
+        this.noteOwnQuery((await this.tables.read(client, Date.now(), this.ownIdColumn())).own)
       }
       if (this.statements === 'available') {
         if (!client) client = await this.connect()
