@@ -12,17 +12,28 @@ import { parseFaults } from '../demo/mluvme/faults.js'
 import type { Faults } from '../demo/mluvme/faults.js'
 import { startDemoTarget } from '../demo/mluvme/launch.js'
 import type { DemoTarget, DemoTargetOptions } from '../demo/mluvme/launch.js'
+import { startFastapiTarget } from '../demo/fastapi/launch.js'
+import type { FastapiVariant } from '../demo/fastapi/launch.js'
 import { runTest } from './run.js'
 import type { RunTestOptions, RunTestOutcome } from './run.js'
 import { runTestServed } from './web/entry.js'
 import type { WebFlags } from './web/entry.js'
 import type { ProbeOptions } from './probes.js'
+import { checkOutputs } from './outputs.js'
 
 /** The profile and run time `loadlens demo` uses when none is given. */
 export const DEMO_PROFILE = 'development'
 export const DEMO_RUN_TIME = '30s'
 
+/** The demo targets: `express` (the default, the fastest to start) and `fastapi` (the seed's own stack). */
+export const DEMO_TARGETS = ['express', 'fastapi'] as const
+export type DemoTargetKind = typeof DEMO_TARGETS[number]
+
 export interface DemoOptions extends Omit<RunTestOptions, 'scenario' | 'host' | 'probes'> {
+  /** which demo target (default express) */
+  targetKind?: DemoTargetKind
+  /** the FastAPI target's deployment variation (fixed or growing pool, pg_stat_statements, Redis layout) */
+  variant?: FastapiVariant
   /** `--fault` values: "pool", "leak=256", "cache-off,cpu" */
   fault?: string | string[]
   /** faults already parsed (merged with `fault`) */
@@ -41,12 +52,16 @@ export interface DemoOptions extends Omit<RunTestOptions, 'scenario' | 'host' | 
   beforeStop?: (target: DemoTarget) => void | Promise<void>
 }
 
-/** Every probe pointed at the demo target: its database and application_name, its Redis, its Celery broker and queue, its process and log. */
+/**
+ * Every probe pointed at the demo target, with what a user of a real system has: the
+ * database and Redis URLs, the Celery broker and queue, the API's process, its log (and its
+ * /metrics when it has one). No application_name: the pg probe tells the API's sessions from
+ * the worker's by the API process's sockets.
+ */
 export function demoProbeOptions (t: DemoTarget, extra: Partial<ProbeOptions> = {}): ProbeOptions {
   return {
-    pg: t.pgUrl,
+    pg: t.probePgUrl ?? t.pgUrl,
     pgDatabase: t.database,
-    pgApplication: t.applicationName,
     redis: t.redisUrl,
     celeryBroker: t.celery ? t.brokerUrl : undefined,
     celeryQueues: t.celery ? [t.celeryQueue] : undefined,
@@ -62,6 +77,7 @@ export async function runDemo (options: DemoOptions = {}): Promise<RunTestOutcom
   const { onTarget, beforeStop, ...o } = options
   // every user mistake is reported before anything starts
   const faults: Faults = { ...parseFaults(o.fault), ...(o.faults ?? {}) }
+  checkOutputs(o)
   const scenario = bundledScenario('mluvme')
   const err = o.stderr ?? process.stderr
   const say = (line: string): void => { if (!o.quiet) err.write(`${line}\n`) }
@@ -82,14 +98,10 @@ export async function runDemo (options: DemoOptions = {}): Promise<RunTestOutcom
   }
   let target: DemoTarget | undefined
   try {
-    target = await startDemoTarget({
-      logDir: join(o.outDir ?? 'loadlens-results', 'demo-target'),
-      ...o.target,
-      faults,
-      quiet: o.quiet,
-      stream: err,
-      signal: starting.signal
-    })
+    const common = { logDir: join(o.outDir ?? 'loadlens-results', 'demo-target'), ...o.target, faults, quiet: o.quiet, stream: err, signal: starting.signal }
+    target = o.targetKind === 'fastapi'
+      ? await startFastapiTarget({ ...common, variant: o.variant })
+      : await startDemoTarget(common)
     await onTarget?.(target)
     phase = 'run'
     const run = (opts: RunTestOptions): Promise<RunTestOutcome> => (o.web ? runTestServed(opts, o.web) : runTest(opts))
@@ -102,6 +114,8 @@ export async function runDemo (options: DemoOptions = {}): Promise<RunTestOutcom
       recordOptions: {
         ...(o.recordOptions ?? { command: 'demo' }),
         demo: {
+          target: target.kind,
+          variant: target.variant,
           faults,
           url: target.url,
           database: target.database,

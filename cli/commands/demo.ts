@@ -1,8 +1,11 @@
 /** `loadlens demo`: the Mluv.Me scenario against the bundled demo target, with every probe on it. */
 import type { Command } from 'commander'
-import { runDemo } from '../../app/demo.js'
+import { DEMO_TARGETS, runDemo } from '../../app/demo.js'
+import type { DemoTargetKind } from '../../app/demo.js'
+import { parseVariant } from '../../demo/fastapi/launch.js'
+import { UsageError } from '../../shared/errors.js'
 import { FAULT_NAMES, faultHelp } from '../../demo/mluvme/faults.js'
-import { addGateFlags, addLoadFlags, addOutputFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, pickReadiness } from '../flags.js'
+import { addGateFlags, addLoadFlags, addOutputFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, pickReadiness, portArg } from '../flags.js'
 import type { Flags } from '../flags.js'
 import type { WebFlags } from '../../app/web/entry.js'
 
@@ -11,10 +14,12 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 export function registerDemo (program: Command): void {
   const demo = program.command('demo')
     .description('start the bundled Mluv.Me-like demo target (API, PostgreSQL, Redis cache, Celery worker), run the Mluv.Me scenario against it with every probe, and stop it')
+    .option('--target <name>', `the demo target: ${DEMO_TARGETS.join(' (default, starts fastest) or ')} (the seed's stack: FastAPI, asyncpg, Redis, Celery prefork)`)
+    .option('--variant <list>', 'FastAPI target: pool=fixed|growing, pgss=on|off (off: no pg_stat_statements, the probe role in pg_monitor only), redis=shared|separate (the Celery broker on the cache\'s Redis server or its own)')
     .option('--fault <name[=value]>', `switch on a bottleneck (repeatable or comma-separated): ${FAULT_NAMES.join(', ')}`, collect)
     .option('--no-celery', 'process voice jobs inside the API process instead of a Celery worker')
     .option('--ui', 'serve the live web UI during the run (127.0.0.1:8089 unless --web-port/--web-host)')
-    .option('--metrics-port <n>', 'serve Prometheus /metrics on this port during the run', intArg('a port number'))
+    .option('--metrics-port <n>', 'serve Prometheus /metrics on this port during the run', portArg)
     .addHelpText('after', `
 Faults:
   ${faultHelp().split('; ').join('\n  ')}
@@ -29,7 +34,12 @@ Default load: the development profile shortened to 30 s.`)
   addGateFlags(demo)
   addWebFlags(demo)
   demo.action(async (flags: Flags) => {
+    const targetKind = (flags.target ?? 'express') as DemoTargetKind
+    if (!DEMO_TARGETS.includes(targetKind)) throw new UsageError(`--target: expected ${DEMO_TARGETS.join(' or ')}, got "${flags.target}"`)
+    if (flags.variant !== undefined && targetKind !== 'fastapi') throw new UsageError('--variant: only for --target fastapi')
     const outcome = await runDemo({
+      targetKind,
+      variant: parseVariant(flags.variant),
       ...pickLoadFlags(flags),
       fault: flags.fault,
       target: { celery: flags.celery === false ? false : 'auto' },
