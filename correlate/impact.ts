@@ -26,6 +26,7 @@ const r0 = (v: number): number => Math.round(v)
 export function impact (ctx: DetectorContext, window: Window, rows: RowImpact[] = [], crossed: string[] = []): Impact {
   const reasons = [...crossed]
   const e = ctx.expect
+  const limit = e.failureRatio ?? 0.01
   const seconds = secondsOf(ctx.grid, window)
   const overall = rowPercentiles(ctx, null, seconds)
   if (overall.requests) {
@@ -38,12 +39,19 @@ export function impact (ctx: DetectorContext, window: Window, rows: RowImpact[] 
       failures += ctx.grid.failures[i]!
       requests += ctx.grid.requests[i]!
     }
-    const limit = e.failureRatio ?? 0.01
     if (failures > 0 && requests > 0 && failures / requests > limit) reasons.push(`${(100 * failures / requests).toFixed(1)}% of requests failed (limit ${(limit * 100).toFixed(limit === 0 ? 0 : 1)}%)`)
   }
   for (const r of rows) {
     const limits = e.byName?.[r.key] ?? e.byName?.[r.key.replace(/^\S+\s+/, '')]
     if (limits?.p95 !== undefined && r.p95Ms >= limits.p95) reasons.push(`${r.key} p95 ${r0(r.p95Ms)} ms over its ${limits.p95} ms`)
+    // failures of the rows it affects (a measured flow's failures are not in the overall figure)
+    const col = ctx.grid.rows.get(r.key)
+    if (col && r.key.startsWith('FLOW ')) {
+      let f = 0
+      let n = 0
+      for (let i = 0; i < ctx.grid.t.length; i++) if (ctx.grid.t[i]! >= window.from && ctx.grid.t[i]! <= window.to) { f += col.failures[i]!; n += col.requests[i]! }
+      if (f > 0 && n > 0 && f / n > limit) reasons.push(`${(100 * f / n).toFixed(0)}% of ${r.key} failed`)
+    }
   }
   const felt = rows.filter(r => r.lowP50Ms !== undefined && r.p50Ms - r.lowP50Ms >= FELT_ADDED_MS)
   if (felt.length) reasons.push(`users wait ${r0(felt[0]!.p50Ms - felt[0]!.lowP50Ms!)} ms longer at the median on ${felt[0]!.key}${felt.length > 1 ? ` and ${felt.length - 1} more` : ''}`)

@@ -187,6 +187,22 @@ function percentileOverall (ctx: DetectorContext, seconds: number[], p: number):
   return v
 }
 
+/**
+ * Every measured flow (u.measure) as a finding's evidence, however few finished in the window
+ * (a flow that waits for a backlog may finish a handful of times, or fail), with its low-load
+ * figures when the latency view has them.
+ */
+export function flowImpacts (ctx: DetectorContext, w: Window): RowImpact[] {
+  const view = latencyView(ctx)
+  const seconds = secondsOf(ctx.grid, w)
+  return ctx.result.totals.entries.filter(e => e.type === 'FLOW').map((e) => {
+    const known = view.rows.find(r => r.key === e.key)
+    if (known) return asImpact([known])[0]!
+    const s = rowPercentiles(ctx, e.key, seconds)
+    return { key: e.key, requests: s.requests, p50Ms: round(s.p50, 2), p95Ms: round(s.p95, 2) }
+  })
+}
+
 /** Rows as a finding's evidence (the heaviest first). */
 export function asImpact (rows: RowLatency[], max = 8): RowImpact[] {
   return [...rows].sort((a, b) => b.requests - a.requests).slice(0, max).map(r => ({

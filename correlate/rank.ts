@@ -2,7 +2,8 @@
  * Ranking: the root cause first. What each detector declares decides the folding: a cause
  * whose finding another present cause `explains` becomes that cause's symptom (a saturated
  * pool under transactions held open); an error burst goes under the cause that explains its
- * kind of failure (`explainsFailures`) in an overlapping window; a latency-limit symptom under
+ * kind of failure (`explainsFailures`), or on a request row the cause names as affected, in an
+ * overlapping window; a latency-limit symptom under
  * any cause whose window overlaps it. The rest is ordered by severity, confidence, then the
  * detectors' order.
  */
@@ -39,7 +40,9 @@ export function rank (causes: Finding[], symptoms: Finding[], detectors: Detecto
     if (!overlaps(cause.evidence.window, s.evidence.window)) return false
     if (s.id !== 'error-burst') return true
     const kind = String(s.evidence.values.kind ?? '')
-    return (byFinding.get(cause.id)?.explainsFailures ?? []).includes(kind as never)
+    // failures of a kind the cause explains, or of a request row (or flow) the cause itself names as affected
+    return (byFinding.get(cause.id)?.explainsFailures ?? []).includes(kind as never) ||
+      (cause.evidence.rows ?? []).some(r => r.key === s.evidence.values.row)
   }
   const loose: Finding[] = []
   for (const s of symptoms) {

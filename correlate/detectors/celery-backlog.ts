@@ -14,7 +14,7 @@ import { seriesIds, sumColumns, pointsIn, valuesIn } from '../grid.js'
 import { median, shareOf, trend } from '../stats.js'
 import { round } from '../context.js'
 import type { Detector } from '../context.js'
-import { asImpact, latencyView } from '../latency.js'
+import { asImpact, flowImpacts, latencyView } from '../latency.js'
 import { impact, impactFact } from '../impact.js'
 
 const M = METRICS.celery
@@ -70,7 +70,8 @@ export const celeryBacklog: Detector = {
       : [`typically ${round(typicalDepth, 0)} tasks waited in the queue through the steady state (up to ${Math.max(...y)})`]
     if (busyFlags.length) facts.push(`workers were running as many tasks as their concurrency (${slots || '?'}) in ${round(busy * 100, 0)}% of the samples`)
     if (flowSlowed) facts.push(`measured flows slowed: ${flows.map(r => `${r.key} ${r.lowP50Ms !== undefined ? `${round(r.lowP50Ms, 0)} -> ` : ''}${round(r.p50Ms, 0)} ms`).join(', ')}`)
-    const rows = asImpact(flows.length ? flows : lat.slowed)
+    const flowRows = flowImpacts(ctx, ctx.steady)
+    const rows = flowRows.length ? flowRows : asImpact(lat.slowed)
     const imp = impact(ctx, ctx.steady, rows)
     facts.push(impactFact(imp))
     return [{

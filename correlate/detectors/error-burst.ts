@@ -22,6 +22,7 @@ const KIND_WORDS: Record<FailureKind, string> = {
   refused: 'refused connections',
   reset: 'connections reset by the server',
   dns: 'DNS failures',
+  blocked: 'requests not sent to a host that is not allowed',
   other: 'failures'
 }
 
@@ -32,6 +33,7 @@ const KIND_ADVICE: Record<FailureKind, string> = {
   http: "Read the target's logs for these statuses; 5xx under load often come from exhausted pools or the limits of services the target calls.",
   check: 'The responses arrived but their content was wrong: check what the endpoint returns under load.',
   dns: 'Check the host name and the resolver.',
+  blocked: 'The target redirected (or a task pointed) to a host outside loopback and the scenario\'s allowedHosts, so loadlens did not send the request: list the host in allowedHosts if it is yours to load, or pass --allow-remote.',
   other: "Read the target's logs around this window."
 }
 
@@ -106,7 +108,7 @@ function describe (ctx: DetectorContext, groups: ErrorGroup[], b: Burst, share: 
     evidence: {
       series: [],
       window: { from: b.from, to: b.to },
-      values: { failures: b.count, requests, share: round(share, 3), kind: g.kind, ...(statuses.length ? { statuses: statuses.join(',') } : {}) },
+      values: { failures: b.count, requests, share: round(share, 3), kind: g.kind, row: `${g.type} ${g.name}`, ...(statuses.length ? { statuses: statuses.join(',') } : {}) },
       facts: [`${b.count} of ${requests} requests to ${g.type} ${g.name} failed between ${at(ctx, b.from)} and ${at(ctx, b.to)}: ${messages}`, impactFact(imp)]
     },
     confidence: 0.9,
