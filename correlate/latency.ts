@@ -32,6 +32,8 @@ export const MIN_STEADY_REQUESTS = 20
  * gives 4.1 ms, and no healthy tuning case had a request name slow down.
  */
 export const MIN_LOW_REQUESTS = 5
+/** ... or this many in the widened window (a rare request name in a short ramp) */
+export const MIN_LOW_REQUESTS_WIDE = 3
 /** low load: at most this share of the peak load level, first */
 const LOW_SHARE = 0.25
 /** ... widened to this share for a row with too few requests there */
@@ -147,8 +149,11 @@ export function latencyView (ctx: DetectorContext): LatencyView {
     if (s.requests < MIN_STEADY_REQUESTS) continue
     const r: RowLatency = { key: e.key, type: e.type, name: e.name, flow: e.type === 'FLOW', requests: s.requests, p50Ms: s.p50, p95Ms: s.p95, slowed: false }
     let low = rowPercentiles(ctx, e.key, narrow)
-    if (low.requests < MIN_LOW_REQUESTS) low = rowPercentiles(ctx, e.key, wide)
-    if (low.requests >= MIN_LOW_REQUESTS) {
+    if (low.requests < MIN_LOW_REQUESTS) {
+      const w = rowPercentiles(ctx, e.key, wide)
+      low = w.requests >= MIN_LOW_REQUESTS_WIDE ? w : low
+    }
+    if (low.requests >= MIN_LOW_REQUESTS_WIDE) {
       r.lowP50Ms = low.p50
       r.lowP95Ms = low.p95
       r.addedP50Ms = s.p50 - low.p50

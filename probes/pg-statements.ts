@@ -24,7 +24,7 @@ import type { Reading } from './probe.js'
 const MAX_STATEMENTS = 20
 /** ages kept per statement (a uniform reservoir) */
 const MAX_AGES = 400
-const TEXT_MAX = 300
+const TEXT_MAX = 1024
 
 export interface ActiveRow {
   query: string

@@ -41,7 +41,8 @@ export const PROBE_APPLICATION_NAME = 'loadlens-probe'
 /** marks the probe's own statements so pg_stat_statements figures can leave them out */
 const MARK = '/* loadlens-probe */'
 const STATES = ['active', 'idle', 'idle in transaction', 'idle in transaction (aborted)', 'other'] as const
-const QUERY_TEXT_MAX = 300
+/** PostgreSQL's own default track_activity_query_size: a long select list leaves the WHERE clause past a shorter cut */
+const QUERY_TEXT_MAX = 1024
 const TOP_QUERIES = 10
 /** label sets kept for pg.sessions, pg.waiting and pg.wait_events; later ones are counted under "(other)" */
 const MAX_GROUPS = 20

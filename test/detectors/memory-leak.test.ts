@@ -6,11 +6,11 @@ import { healthy, ids, run, withSeries } from '../helpers/healthy.js'
 describe('memory leak', () => {
   it('finds a steady rise with its rate and projection', () => {
     const n = noisy(4, 0.01)
-    const o = withSeries(healthy(), [{ probe: 'target', metric: 'rss', unit: 'bytes', value: (i) => n(80e6 + i * 1e6) }])
+    const o = withSeries(healthy(), [{ probe: 'target', metric: 'rss', unit: 'bytes', value: (i) => n(80e6 + i * 2e6) }])
     const f = run(o).findings[0]!
     expect(f.id).toBe('memory-leak')
-    expect(Number(f.evidence.values['MB per min'])).toBeGreaterThan(55)
-    expect(Number(f.evidence.values['MB per min'])).toBeLessThan(65)
+    expect(Number(f.evidence.values['MB per min'])).toBeGreaterThan(110)
+    expect(Number(f.evidence.values['MB per min'])).toBeLessThan(130)
     expect(f.evidence.facts.join(' ')).toMatch(/lasts about \d+ minutes/)
     expect(f.severity).toBe('warning')
     // a profile that requires no leak makes it critical
