@@ -3,24 +3,17 @@
  * host the scenario names as allowed, or to any host only with an explicit confirmation flag.
  */
 import { connect } from 'node:net'
-import { isIP } from 'node:net'
 import { UsageError, HarnessError } from '../shared/errors.js'
+import { hostRefusal } from '../shared/hosts.js'
 
-export function isLoopback (hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase()
-  if (h === 'localhost' || h.endsWith('.localhost')) return true
-  if (isIP(h) === 4) return h.startsWith('127.')
-  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || h.startsWith('::ffff:127.')
-  return false
-}
+export { isLoopbackAddress } from '../shared/hosts.js'
 
-export function checkHostAllowed (host: URL, allowedHosts: string[], allowRemote: boolean): void {
-  if (isLoopback(host.hostname)) return
-  const h = host.hostname.toLowerCase()
-  if (allowedHosts.some(a => a.toLowerCase() === h || a.toLowerCase() === host.host.toLowerCase())) return
-  if (allowRemote) return
+/** The base host is loopback (its name resolving only to loopback), allowed by the scenario, or --allow-remote was given. */
+export async function checkHostAllowed (host: URL, allowedHosts: string[], allowRemote: boolean): Promise<void> {
+  const why = await hostRefusal(host, { allowedHosts, allowRemote })
+  if (why === null) return
   throw new UsageError(
-    `--host: refusing to send load to ${host.origin}: it is not loopback and not in the scenario's allowedHosts. ` +
+    `--host: refusing to send load to ${host.origin}: ${why.replace(`${host.origin} `, 'it ')}. ` +
     'Never load a production system without warning its owners; if this system is yours to load, pass --allow-remote.'
   )
 }

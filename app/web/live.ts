@@ -3,6 +3,7 @@
  * it runs, the stored result once it is done. Everything here reads the state the load
  * generator already keeps (its aggregator); nothing is added to the load generator's hot path.
  */
+import { runIdFor } from '../../shared/files.js'
 import type { RunHandle } from '../../loadgen/runner.js'
 import type { EntryTotals, ErrorGroup, Finding, LoadModel, RunResult, Series, Unit } from '../../shared/types.js'
 import { describeError } from '../../shared/errors.js'
@@ -138,7 +139,10 @@ export class LiveRun implements MetricsSource {
   }
 
   metricsInfo (): ReturnType<MetricsSource['metricsInfo']> {
-    return { scenario: this.info.scenario, profile: this.info.profile, host: this.info.host, runId: this.result?.meta.runId, state: this.state }
+    // the run id is known from the start (scenario, profile and start time), not only once the result is written
+    const started = this.handle?.startedAt
+    const runId = this.result?.meta.runId ?? (started !== undefined ? runIdFor(this.prep?.plan.name ?? this.info.scenario, this.prep?.load.profileName ?? this.info.profile, started) : undefined)
+    return { scenario: this.info.scenario, profile: this.info.profile, host: this.info.host, runId, state: this.state }
   }
 
   // -- the UI's view

@@ -15,6 +15,7 @@
 import { Gauge, Registry } from 'prom-client'
 import type { JsHistogram } from 'hdr-histogram-js'
 import { decodeHistogram } from '../../shared/hist.js'
+import { redactText } from '../../shared/redact.js'
 import type { MetricsSource } from './live.js'
 
 /** request duration buckets, seconds */
@@ -26,7 +27,9 @@ interface Value { labels: Record<string, string | number>; value: number; metric
 class Family {
   constructor (readonly name: string, readonly help: string, readonly type: 'counter' | 'gauge' | 'histogram', private readonly compute: () => Value[]) {}
   get (): { name: string; help: string; type: string; values: Value[]; aggregator: 'sum' } {
-    return { name: this.name, help: this.help, type: this.type, values: this.compute(), aggregator: 'sum' }
+    // label values come from the scenario, the target and the probes (URLs, query texts): never a secret
+    const values = this.compute().map(v => ({ ...v, labels: Object.fromEntries(Object.entries(v.labels ?? {}).map(([k, x]) => [k, redactText(String(x))])) }))
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: 'sum' }
   }
 
   reset (): void {}
@@ -126,12 +129,11 @@ export class RunMetrics {
         const out: Value[] = []
         for (const x of this.source()?.series() ?? []) {
           if (x.probe !== probe || x.metric !== metric) continue
-          let last: number | null = null
-          for (let i = x.points.length - 1; i >= 0; i--) {
-            const v = x.points[i]![1]
-            if (v !== null && Number.isFinite(v)) { last = v; break }
-          }
-          if (last === null) continue
+          // the last sample: a series whose probe is in a gap (its last point null) is not
+          // exported, rather than its last good value passed off as current
+          const lastPoint = x.points[x.points.length - 1]
+          const last = lastPoint ? lastPoint[1] : null
+          if (last === null || !Number.isFinite(last)) continue
           const labels: Record<string, string> = {}
           for (const [k, v] of Object.entries(x.labels ?? {})) labels[labelName(k)] = v
           out.push({ labels, value: last })

@@ -11,6 +11,7 @@ import express from 'express'
 import type { Request, Response, NextFunction } from 'express'
 import ejs from 'ejs'
 import { UsageError, describeError } from '../../shared/errors.js'
+import { redactDeep } from '../../shared/redact.js'
 import type { RunResult } from '../../shared/types.js'
 import { renderHtml, pageAssets, fmt } from '../../reports/html/report.js'
 import { locustCsvFiles } from '../../reports/csv.js'
@@ -83,7 +84,7 @@ function download (res: Response, result: RunResult, kind: string): void {
   }
   res.type(d.type)
   if (kind !== 'html') res.setHeader('content-disposition', `attachment; filename="${result.meta.runId.replace(/[^\w.-]/g, '_')}${d.suffix}"`)
-  res.send(d.render(result))
+  res.send(d.render(redactDeep(result)))
 }
 
 export function createWebApp (o: WebOptions, bindHost: string, token: string | undefined, metrics: RunMetrics): express.Express {
@@ -92,6 +93,12 @@ export function createWebApp (o: WebOptions, bindHost: string, token: string | u
   app.set('etag', false)
   app.use(accessControl({ bindHost, token }))
   app.use(express.json({ limit: '64kb' }))
+  // every JSON the page reads goes out with its secrets redacted (live state, results, errors)
+  app.use((_req, res, next) => {
+    const send = res.json.bind(res)
+    res.json = (body: unknown) => send(redactDeep(body))
+    next()
+  })
   const store = new ResultStore(o.resultsDir)
   const c = o.controller
   const nav = (on: string): Array<{ href: string; label: string; on?: boolean }> => [

@@ -1,0 +1,71 @@
+/**
+ * The loopback rail holds for every request at the moment it is sent, not only for --host:
+ * inside a network namespace with only loopback (`unshare -n`, from which no packet can
+ * leave), a loopback target that redirects to 10.0.0.1 and a task with an absolute URL to it
+ * make requests that fail as "blocked" without a connection being tried (in this namespace
+ * a tried connection would fail as ENETUNREACH instead), and `foo.localhost`, a name that
+ * does not resolve to loopback here, is refused before any load.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { BIN, ROOT } from './helpers/cli.js'
+
+// root (or CAP_SYS_ADMIN) is needed for a network namespace; CI runs as root
+const canUnshare = spawnSync('unshare', ['-n', 'true']).status === 0
+
+function inNamespace (script: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo up && ${script}`], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+describe('the loopback rail, in a network namespace with only loopback', () => {
+  it.skipIf(!canUnshare)('redirects and absolute URLs to a host outside loopback are not sent; foo.localhost is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loadlens-rail-'))
+    writeFileSync(join(dir, 'server.mjs'), `
+import { createServer } from 'node:http'
+const s = createServer((req, res) => {
+  if (req.url === '/r') { res.writeHead(302, { location: 'http://10.0.0.1/elsewhere' }); res.end(); return }
+  if (req.url === '/local-r') { res.writeHead(302, { location: '/ok' }); res.end(); return }
+  res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"ok":true}')
+})
+s.listen(0, '127.0.0.1', () => console.log(s.address().port))
+`)
+    writeFileSync(join(dir, 'scenario.ts'), `
+import { defineScenario, constant } from 'loadlens'
+export default defineScenario({
+  name: 'rail',
+  users: { U: { wait: constant(0.05), tasks: {
+    redirect: async (u) => { await u.http.get('/r') },
+    local: async (u) => { await u.http.get('/local-r') },
+    absolute: async (u) => { await u.http.get('http://10.0.0.1/abs', { name: 'absolute' }) }
+  } } },
+  profiles: { p: { users: 2, spawnRate: 10, runTime: '2s' } }
+})
+`)
+    const out = join(dir, 'r.json')
+    const r = inNamespace(`node ${join(dir, 'server.mjs')} > ${join(dir, 'port')} & SERVER=$!; sleep 0.5; ` +
+      `node ${BIN} run ${join(dir, 'scenario.ts')} --profile p --host http://127.0.0.1:$(cat ${join(dir, 'port')}) --json ${out} --no-html -q --no-host-probe; echo exit=$?; ` +
+      `node ${BIN} run ${join(dir, 'scenario.ts')} --profile p --host http://foo.localhost:$(cat ${join(dir, 'port')}) -q; echo exit2=$?; kill $SERVER`)
+    expect(r.stdout).toMatch(/exit=\d/)
+    const result = JSON.parse(readFileSync(out, 'utf8'))
+    const errors = result.errors as Array<{ name: string; kind: string; status?: number; message: string; count: number }>
+    const redirect = errors.find(e => e.name === '/r')!
+    expect(redirect.kind).toBe('blocked')
+    expect(redirect.status).toBe(302)
+    expect(redirect.message).toBe('redirect to http://10.0.0.1 not followed: http://10.0.0.1 is not loopback and not in the scenario\'s allowedHosts')
+    const absolute = errors.find(e => e.name === 'absolute')!
+    expect(absolute.kind).toBe('blocked')
+    expect(absolute.message).toMatch(/^not sent: http:\/\/10\.0\.0\.1 is not loopback/)
+    // nothing was tried: a connection from this namespace would have failed as unreachable
+    expect(errors.some(e => /ENETUNREACH|EHOSTUNREACH|connect/i.test(e.message))).toBe(false)
+    // a redirect on loopback is still followed
+    expect(errors.some(e => e.name === '/local-r')).toBe(false)
+    expect(result.totals.entries.find((e: any) => e.name === '/local-r').requests).toBeGreaterThan(5)
+    // a *.localhost name that does not resolve to loopback is refused before any load
+    expect(r.stdout).toMatch(/exit2=2/)
+    expect(r.stderr).toMatch(/--host: refusing to send load to http:\/\/foo\.localhost:\d+: it does not resolve, so it cannot be shown to be loopback/)
+  }, 90_000)
+})
