@@ -8,7 +8,7 @@ import type { Histogram, LatencySummary } from '../shared/hist.js'
 import type { EntryTotals, ErrorGroup, ExceptionGroup, GeneratorHealth, SliceEntry, TimelineSlice } from '../shared/types.js'
 import { entryKey, parseErrorSignature } from './recorder.js'
 import { sortThreads } from './health.js'
-import type { SliceReport } from './recorder.js'
+import type { NameOverflow, SliceReport } from './recorder.js'
 
 class Total {
   requests = 0
@@ -134,6 +134,8 @@ export class Aggregator {
   /** the last few seconds' overall histograms, for "current" percentiles */
   private readonly recent: Array<{ t: number; requests: number; failures: number; hist: Histogram }> = []
   private readonly recentWindow: number
+  /** request names past the bound on distinct rows, over the run */
+  nameOverflow: NameOverflow | null = null
 
   constructor (options: { recentWindowS?: number } = {}) {
     this.recentWindow = options.recentWindowS ?? 5
@@ -141,6 +143,12 @@ export class Aggregator {
 
   /** Adds one thread's second. Reports for a second already present are merged into it. */
   add (report: SliceReport): TimelineSlice {
+    if (report.overflow) {
+      const o = this.nameOverflow ??= { names: 0, requests: 0, examples: [] }
+      o.names += report.overflow.names
+      o.requests += report.overflow.requests
+      for (const x of report.overflow.examples) if (o.examples.length < 10 && !o.examples.includes(x)) o.examples.push(x)
+    }
     const slice: TimelineSlice = { ...report.slice }
     const errors: Record<string, number> = {}
     let anyErrors = false

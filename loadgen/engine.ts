@@ -16,6 +16,8 @@ import type { SliceReport } from './recorder.js'
 import type { UserRuntime } from './user.js'
 import { WHOLE } from './share.js'
 import type { HttpClientKind } from './http.js'
+import { HostGuard } from '../shared/hosts.js'
+import type { HostPolicy } from '../shared/hosts.js'
 
 export interface Budget {
   /** stop when this many requests were made (by all threads of the run together when `shared`) */
@@ -59,6 +61,10 @@ export interface EngineOptions {
   insecure?: boolean
   /** 'undici': undici for http:// too (default: loadlens's own connection) */
   httpClient?: HttpClientKind
+  /** where requests may go besides the base origin; default loopback only */
+  hostPolicy?: HostPolicy
+  /** distinct request names kept apart (default 1,000) */
+  maxNames?: number
   budget?: Budget
   onSlice: (report: SliceReport) => void
   onStart?: (startedAt: number) => void
@@ -98,19 +104,23 @@ export function epochNow (): number {
 }
 
 export class Engine {
-  readonly recorder = new Recorder()
+  readonly recorder: Recorder
   private executor!: Executor
   private sliceTimer: NodeJS.Timeout | null = null
   private endTimer: NodeJS.Timeout | null = null
   private stopRequested: ((hard: boolean) => void) | null = null
   private stopped = false
+  /** a mistake in the scenario stopped the run: run() rejects with it */
+  private fatalError: Error | null = null
   private dropped = 0
   private cost = 0
   private startedAt = 0
   private elu: EventLoopUtilization = performance.eventLoopUtilization()
   private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS })
 
-  constructor (private readonly options: EngineOptions) {}
+  constructor (private readonly options: EngineOptions) {
+    this.recorder = new Recorder(options.maxNames)
+  }
 
   private runtime (): UserRuntime {
     const o = this.options
@@ -145,9 +155,19 @@ export class Engine {
         spend(unitCost('TASK', key))
       }
     }
+    const base = new URL(o.host)
+    const guard = new HostGuard(o.hostPolicy ?? { allowedHosts: [], allowRemote: false })
+    // the base origin was checked when the run was prepared
+    guard.allow(base.origin)
     return {
+      fatal: (err: Error) => {
+        if (this.fatalError) return
+        this.fatalError = err
+        this.stop(true)
+      },
       recorder,
-      base: new URL(o.host),
+      base,
+      guard,
       timeoutMs: o.requestTimeoutMs,
       insecure: o.insecure,
       httpClient: o.httpClient,
@@ -265,6 +285,7 @@ export class Engine {
     const endedAt = epochNow()
     this.emitSlice(Math.floor(endedAt / 1000))
     this.loopDelay.disable()
+    if (this.fatalError) throw this.fatalError
     return {
       startedAt: this.startedAt,
       endedAt,

@@ -9,7 +9,7 @@
  */
 import { Client } from 'undici'
 import type { Dispatcher } from 'undici'
-import { StopSignal } from '../shared/errors.js'
+import { ScenarioMistake, StopSignal } from '../shared/errors.js'
 import type { FailureKind } from '../shared/types.js'
 import type { HttpClient, HttpResponse, RequestOptions } from '../scenarios/define.js'
 import { parseDuration } from '../shared/duration.js'
@@ -17,11 +17,14 @@ import { encodeMultipart } from './multipart.js'
 import { HttpConnection } from './connection.js'
 import type { Dispatching } from './connection.js'
 import type { FailureInfo, Recorder } from './recorder.js'
+import type { HostGuard } from '../shared/hosts.js'
 
 /** What a request needs from the run. */
 export interface HttpRuntime {
   readonly recorder: Recorder
   readonly base: URL
+  /** where requests may go besides the base origin (checked before anything is sent there) */
+  readonly guard?: HostGuard
   readonly timeoutMs: number
   readonly insecure?: boolean
   /** 'loadlens' (default): its own HTTP/1.1 connection for http:// origins; 'undici': undici everywhere */
@@ -226,7 +229,44 @@ export function classifyError (err: Error & { code?: string }, timeoutMs: number
   }
 }
 
+/** the options a request takes (RequestOptions); any other key is a typo that would change nothing silently */
+const REQUEST_OPTIONS = ['json', 'form', 'body', 'query', 'headers', 'name', 'expect', 'check', 'timeout', 'followRedirects']
+const KNOWN_OPTION = new Set(REQUEST_OPTIONS)
+
+function distance (a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)])
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1))
+  }
+  return d[a.length]![b.length]!
+}
+
+/** where in the scenario a call was made: the first stack frame outside loadlens's load generator */
+function callSite (stack: string | undefined): string {
+  for (const line of (stack ?? '').split('\n').slice(1)) {
+    const m = /\(?((?:file:\/\/)?\/[^()\s]+):(\d+):(\d+)\)?\s*$/.exec(line.trim())
+    if (!m) continue
+    const file = m[1]!.replace(/^file:\/\//, '')
+    if (/\/loadgen\/|\/node_modules\/|^node:/.test(file)) continue
+    return `${file}:${m[2]}:${m[3]}`
+  }
+  return 'the scenario'
+}
+
+/** A request option that does not exist: the run stops with the key, the nearest known one and where it was written. */
+function checkOptions (method: string, options: RequestOptions): void {
+  for (const key in options) {
+    if (KNOWN_OPTION.has(key)) continue
+    const nearest = [...REQUEST_OPTIONS].sort((a, b) => distance(key, a) - distance(key, b))[0]!
+    const hint = distance(key, nearest) <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${nearest}"?)` : ''
+    throw new ScenarioMistake(`${callSite(new Error().stack)}: u.http.${method.toLowerCase()}(): unknown request option "${key}"${hint}; the options are ${REQUEST_OPTIONS.join(', ')}`)
+  }
+}
+
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
+/** what a request that was not sent "received" */
+const NOT_SENT: RawResult = { status: 0, rawHeaders: null, first: null, chunks: null, bytes: 0, error: null }
 const MAX_REDIRECTS = 10
 
 export class UserHttp implements HttpClient {
@@ -306,6 +346,7 @@ export class UserHttp implements HttpClient {
   private async perform (method: string, path: string, options: RequestOptions): Promise<HttpResponse> {
     const owner = this.owner
     if (!owner.mayRequest()) throw new StopSignal()
+    if (options !== NO_OPTIONS) checkOptions(method, options)
     const name = options.name ?? (path.includes('?') ? path.slice(0, path.indexOf('?')) : path)
     const timeoutMs = options.timeout === undefined ? this.runtime.timeoutMs : parseDuration(options.timeout, `timeout of request "${name}"`) * 1000
     let headers = this.headers
@@ -328,12 +369,20 @@ export class UserHttp implements HttpClient {
     else ({ origin, path: p } = this.target(path, options.query))
 
     const start = owner.takeIntendedStart() ?? performance.now()
-    let raw = await this.send(origin, p, method, headers, body, timeoutMs)
-    if (options.followRedirects !== false) {
+    // load goes only where it may: an absolute URL is checked before anything is sent
+    let blocked = origin === this.baseOrigin ? null : await this.refusal(origin)
+    let raw: RawResult = blocked === null ? await this.send(origin, p, method, headers, body, timeoutMs) : NOT_SENT
+    if (options.followRedirects !== false && blocked === null) {
       for (let hops = 0; hops < MAX_REDIRECTS && REDIRECTS.has(raw.status); hops++) {
         const location = new Response(raw.status, true, 0, EMPTY, raw.rawHeaders).header('location')
         if (!location) break
         const next = new URL(location, `${origin}${p}`)
+        // and so is each redirect: one to a host that is not allowed is not followed
+        const why = next.origin === this.baseOrigin ? null : await this.refusal(next.origin)
+        if (why !== null) {
+          blocked = `redirect to ${next.origin} not followed: ${why}`
+          break
+        }
         origin = next.origin
         p = next.pathname + next.search
         if (raw.status === 303 || ((raw.status === 301 || raw.status === 302) && method === 'POST')) {
@@ -349,7 +398,11 @@ export class UserHttp implements HttpClient {
     const data = raw.chunks !== null ? Buffer.concat(raw.chunks, raw.bytes) : raw.first ?? EMPTY
     let failure: FailureInfo | undefined
     let error: { kind: string; message: string } | undefined
-    if (raw.error) {
+    if (blocked !== null) {
+      const message = blocked.startsWith('redirect') ? blocked : `not sent: ${blocked}`
+      failure = { kind: 'blocked', ...(raw.status ? { status: raw.status } : {}), message }
+      error = { kind: 'blocked', message }
+    } else if (raw.error) {
       const c = classifyError(raw.error, timeoutMs)
       error = c
       failure = { kind: c.kind, message: c.message }
@@ -373,6 +426,11 @@ export class UserHttp implements HttpClient {
     }
     this.runtime.recorder.record(method, name, durationMs * 1000, raw.bytes, failure)
     return res
+  }
+
+  /** why load may not go to an origin (null: it may) */
+  private refusal (origin: string): string | null | Promise<string | null> {
+    return this.runtime.guard ? this.runtime.guard.check(origin) : null
   }
 
   /** Closes the user's connections; `force` drops them at once. */

@@ -30,7 +30,25 @@ export interface SliceReport {
   /** error signature -> failures in this second */
   errors: Record<string, number>
   exceptions: ExceptionReport[]
+  /** request names past the bound on distinct names, seen in this second (counted under "(other)") */
+  overflow?: NameOverflow
 }
+
+/** Request names past the bound on distinct rows. */
+export interface NameOverflow {
+  /** distinct names that went to "(other)" (counting stops at MAX_TRACKED) */
+  names: number
+  requests: number
+  /** the first few, to show */
+  examples: string[]
+}
+
+/** the default bound on distinct request names (type + name) */
+export const DEFAULT_MAX_NAMES = 1000
+/** overflowed names remembered to count them apart; past this the count is a lower bound */
+const MAX_TRACKED = 10_000
+const MAX_EXAMPLES = 10
+export const OTHER_NAME = '(other)'
 
 const SEP = '\u001f'
 /** at most this many distinct error messages per row are kept apart */
@@ -99,6 +117,13 @@ class Row {
 
 export class Recorder {
   private readonly rows = new Map<string, Row>()
+  /** rows of requests (not flows) made so far, against the bound */
+  private requestRows = 0
+  private readonly overflowSeen = new Set<string>()
+  private overflow: NameOverflow | null = null
+
+  /** @param maxNames distinct request names kept as rows of their own; later names share one "(other)" row per method */
+  constructor (private readonly maxNames = DEFAULT_MAX_NAMES) {}
   /** type -> name -> row: no string building on the hot path */
   private readonly byType = new Map<string, Map<string, Row>>()
   private readonly overall = new Row('', 'Aggregated')
@@ -126,9 +151,15 @@ export class Recorder {
       }
       row = names.get(name) ?? null
       if (row === null) {
-        row = new Row(type, name)
-        names.set(name, row)
-        this.rows.set(entryKey(type, name), row)
+        if (type !== 'FLOW' && this.requestRows >= this.maxNames) {
+          // a name per URL (ids in the path, no `name`) would grow one row each: they share one
+          row = this.overflowRow(type, name, names)
+        } else {
+          row = new Row(type, name)
+          names.set(name, row)
+          this.rows.set(entryKey(type, name), row)
+          if (type !== 'FLOW') this.requestRows++
+        }
       }
       this.last = row
     }
@@ -146,6 +177,25 @@ export class Recorder {
       if (n === undefined) row.messages++
       this.errors[sig] = (n ?? 0) + 1
     }
+  }
+
+  private overflowRow (type: string, name: string, names: Map<string, Row>): Row {
+    const o = this.overflow ??= { names: 0, requests: 0, examples: [] }
+    o.requests++
+    const key = `${type} ${name}`
+    if (this.overflowSeen.size < MAX_TRACKED && !this.overflowSeen.has(key)) {
+      this.overflowSeen.add(key)
+      o.names++
+      if (o.examples.length < MAX_EXAMPLES) o.examples.push(key)
+    }
+    let row = names.get(OTHER_NAME)
+    if (!row) {
+      row = new Row(type, OTHER_NAME)
+      names.set(OTHER_NAME, row)
+      this.rows.set(entryKey(type, OTHER_NAME), row)
+    }
+    // later requests of the same name find the shared row at once (and are not counted again)
+    return row
   }
 
   /** counts a finished run of a task; `key` is "UserClass.task" */
@@ -179,8 +229,10 @@ export class Recorder {
     const report: SliceReport = {
       slice: { t, users, ...extra, overall: overall.take(), entries, ...(this.anyTasks ? { tasks: this.tasks } : {}) },
       errors: this.errors,
-      exceptions: [...this.exceptions.values()]
+      exceptions: [...this.exceptions.values()],
+      ...(this.overflow ? { overflow: this.overflow } : {})
     }
+    this.overflow = null
     this.errors = {}
     this.exceptions = new Map()
     if (this.anyTasks) { this.tasks = {}; this.anyTasks = false }

@@ -2,6 +2,7 @@
  * startRun(): the load generator's public entry. Returns a RunHandle that is awaitable
  * (resolves to the measured outcome) and an event source for live views:
  *   'start'  (startedAt)   the clock started
+ *   'report' (SliceReport) one second as the load threads handed it over (before aggregation)
  *   'slice'  (TimelineSlice) one merged second of the timeline
  *   'stopping' (reason)    the load is being stopped
  * The load runs in this thread, or in worker threads when `workers` > 1.
@@ -14,12 +15,16 @@ import type { LiveStats } from './aggregate.js'
 import { Engine, epochNow } from './engine.js'
 import type { Budget, EngineOutcome } from './engine.js'
 import type { SliceReport } from './recorder.js'
+import { DEFAULT_MAX_NAMES } from './recorder.js'
+import { nameOverflowInfo } from './names.js'
+import type { NameOverflowInfo } from '../shared/types.js'
 import { WHOLE } from './share.js'
 import { WorkerPool } from './workers.js'
 import { findSaturation } from './health.js'
 import { tuneHeapGrowth } from './heap.js'
 import { costLookup } from './cost.js'
 import type { HttpClientKind } from './http.js'
+import type { HostPolicy } from '../shared/hosts.js'
 
 export interface RunOptions {
   plan: ScenarioPlan
@@ -39,6 +44,10 @@ export interface RunOptions {
   maxCost?: number
   unitCosts?: Record<string, number>
   runSeed?: number
+  /** where requests may go besides the base origin (absolute URLs, redirects); default loopback only */
+  hostPolicy?: HostPolicy
+  /** distinct request names kept apart (default 1,000); later ones share an "(other)" row per method */
+  maxNames?: number
 }
 
 export interface RunOutcome {
@@ -56,6 +65,8 @@ export interface RunOutcome {
   workers: number
   /** set when a load thread was saturated for several seconds (see health.ts) */
   saturation?: GeneratorSaturation
+  /** request names past the bound on distinct names */
+  nameOverflow?: NameOverflowInfo
 }
 
 /** What the runner drives: the engine in this thread, or a pool of worker threads. */
@@ -124,6 +135,8 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
       slice.generator.cpu = Math.round(((cpu.user + cpu.system) / wall) * 1000) / 1000
       slice.generator.rss = process.memoryUsage.rss()
     }
+    // the second as the load threads handed it over (with the process's CPU and memory): the run's journal keeps these
+    this.emit('report', report)
     this.emit('slice', slice)
   }
 
@@ -144,7 +157,9 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
       runSeed: o.runSeed ?? Math.floor((o.startAt ?? Date.now()) / 1000),
       startAt: o.startAt,
       insecure: o.insecure,
-      httpClient: o.httpClient
+      httpClient: o.httpClient,
+      hostPolicy: o.hostPolicy,
+      maxNames: o.maxNames
     }
     const onStart = (t: number): void => {
       this.startedAt = t
@@ -174,7 +189,8 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
       errors: agg.errors,
       exceptions: agg.exceptions,
       workers,
-      saturation: findSaturation(agg.timeline)
+      saturation: findSaturation(agg.timeline),
+      ...(this.aggregator.nameOverflow ? { nameOverflow: nameOverflowInfo(this.aggregator.nameOverflow, o.maxNames ?? DEFAULT_MAX_NAMES) } : {})
     }
   }
 }

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
-import { StopSignal, isStopSignal } from '../shared/errors.js'
+import { ScenarioMistake, StopSignal, isStopSignal } from '../shared/errors.js'
 import type { TestData, UserContext } from '../scenarios/define.js'
 import type { TaskPlan, UserClassPlan } from '../scenarios/validate.js'
 import { InflightList, UserHttp } from './http.js'
@@ -15,6 +15,8 @@ export interface UserRuntime extends HttpRuntime {
   readonly runSeed: number
   /** counts a finished task run, by "UserClass.task" (for weights and the cost model) */
   countTask (key: string): void
+  /** a mistake in the scenario (an unknown request option): the run stops at once with it */
+  fatal? (err: Error): void
 }
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789'
@@ -157,6 +159,7 @@ export class VirtualUser implements UserContext<any>, RequestOwner {
       return true
     } catch (err) {
       if (isStopSignal(err) || this.hard) return false
+      if (err instanceof ScenarioMistake) { this.runtime.fatal?.(err); return false }
       this.runtime.recorder.recordException(this.userClass, label, err)
       return false
     }
@@ -198,7 +201,8 @@ export class VirtualUser implements UserContext<any>, RequestOwner {
         try {
           await task.run(this)
         } catch (err) {
-          if (!isStopSignal(err) && !this.hard) this.runtime.recorder.recordException(this.userClass, task.name, err)
+          if (err instanceof ScenarioMistake) this.runtime.fatal?.(err)
+          else if (!isStopSignal(err) && !this.hard) this.runtime.recorder.recordException(this.userClass, task.name, err)
         }
         this.runtime.countTask(task.key)
         if (this.stopFlag) break

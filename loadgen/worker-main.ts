@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { loadScenario } from '../scenarios/load.js'
 import { costLookup } from './cost.js'
 import { Engine, sharedBudget } from './engine.js'
+import { UsageError } from '../shared/errors.js'
 import type { FromWorker, ToWorker, WorkerInit } from './workers.js'
 
 const init = workerData as WorkerInit
@@ -28,6 +29,8 @@ async function main (): Promise<void> {
         startAt: m.startAt,
         insecure: init.insecure,
         httpClient: init.httpClient,
+        hostPolicy: init.hostPolicy,
+        maxNames: init.maxNames,
         budget: { maxRequests: init.budget.maxRequests, maxCost: init.budget.maxCost, unitCost: costLookup(init.budget.unitCosts), shared: sharedBudget(init.budget.shared, init.count, init.index) },
         onSlice: (report) => send({ type: 'slice', report }),
         onStart: (startedAt) => send({ type: 'start', startedAt }),
@@ -38,7 +41,7 @@ async function main (): Promise<void> {
       e.run().then(outcome => {
         send({ type: 'done', outcome })
         port.close()
-      }, err => send({ type: 'error', message: err instanceof Error ? err.message : String(err) }))
+      }, err => send({ type: 'error', message: err instanceof Error ? err.message : String(err), usage: err instanceof UsageError }))
       if (pendingStop !== null) e.stop(pendingStop)
       if (users) e.setUsers(users.users, users.spawnRate)
     } else if (m.type === 'stop') {

@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import { existsSync } from 'node:fs'
-import { HarnessError } from '../shared/errors.js'
+import { HarnessError, UsageError } from '../shared/errors.js'
 import type { LoadModel, Share, StopReason, ThreadHealth } from '../shared/types.js'
 import { mergeSlices } from './aggregate.js'
 import { epochNow, sharedBudgetBuffer } from './engine.js'
@@ -15,6 +15,7 @@ import type { SliceReport } from './recorder.js'
 import { subShare } from './share.js'
 import type { LoadDriver } from './runner.js'
 import type { HttpClientKind } from './http.js'
+import type { HostPolicy } from '../shared/hosts.js'
 
 export interface WorkerPoolOptions {
   planFile?: string
@@ -31,6 +32,8 @@ export interface WorkerPoolOptions {
   /** 'undici': undici for http:// too (default: loadlens's own connection) */
   httpClient?: HttpClientKind
   budget: { maxRequests?: number; maxCost?: number; unitCosts?: Record<string, number> }
+  hostPolicy?: HostPolicy
+  maxNames?: number
   onSlice: (report: SliceReport) => void
   onStart?: (startedAt: number) => void
   onSelfStop?: (reason: StopReason, message: string) => void
@@ -48,7 +51,7 @@ export type FromWorker =
   | { type: 'selfStop'; reason: StopReason; message: string }
   | { type: 'users'; users: number }
   | { type: 'done'; outcome: EngineOutcome }
-  | { type: 'error'; message: string }
+  | { type: 'error'; message: string; usage?: boolean }
 
 export interface WorkerInit {
   planFile: string
@@ -64,6 +67,8 @@ export interface WorkerInit {
   insecure?: boolean
   /** 'undici': undici for http:// too (default: loadlens's own connection) */
   httpClient?: HttpClientKind
+  hostPolicy?: HostPolicy
+  maxNames?: number
   budget: WorkerPoolOptions['budget'] & { shared: SharedArrayBuffer }
 }
 
@@ -148,6 +153,8 @@ export class WorkerPool implements LoadDriver {
         runSeed: o.runSeed,
         insecure: o.insecure,
         httpClient: o.httpClient,
+        hostPolicy: o.hostPolicy,
+        maxNames: o.maxNames,
         budget: { maxRequests: o.budget.maxRequests, maxCost: o.budget.maxCost, unitCosts: o.budget.unitCosts, shared }
       }
       const w = new Worker(entry, { workerData: init })
@@ -164,7 +171,13 @@ export class WorkerPool implements LoadDriver {
             case 'slice': this.usersBy[i] = m.report.slice.users; this.addReport(i, m.report); break
             case 'selfStop': o.onSelfStop?.(m.reason, m.message); break
             case 'done': resolve(m.outcome); break
-            case 'error': { const e = new HarnessError(`load worker ${i + 1}: ${m.message}`); fail(e); reject(e); break }
+            case 'error': {
+              // a mistake in the scenario is the user's (exit 2), reported once whichever thread met it first
+              const e = m.usage ? new UsageError(m.message) : new HarnessError(`load worker ${i + 1}: ${m.message}`)
+              fail(e)
+              reject(e)
+              break
+            }
           }
         })
         w.on('error', (err) => { const e = new HarnessError(`load worker ${i + 1} crashed: ${err.message}`); fail(e); reject(e) })

@@ -12,6 +12,14 @@ export class UsageError extends Error {
   }
 }
 
+/** A mistake in the scenario found while it runs (an unknown request option): the run stops at once, exit 2. */
+export class ScenarioMistake extends UsageError {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ScenarioMistake'
+  }
+}
+
 export class HarnessError extends Error {
   readonly exitCode = 3
   constructor (message: string, options?: { cause?: unknown }) {

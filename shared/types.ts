@@ -90,6 +90,7 @@ export type FailureKind =
   | 'refused' // the connection was refused
   | 'reset' // the connection was closed or reset by the other side
   | 'dns' // the host name did not resolve
+  | 'blocked' // not sent: a redirect or an absolute URL to a host outside loopback and allowedHosts
   | 'other'
 
 /** One row of the statistics table: a request type + name ("GET" + "/users/[id]/stats"),
@@ -161,6 +162,20 @@ export interface GeneratorSaturation {
   window: Window
   peakElu: number
   peakLoopDelayP99Ms: number
+  /** one line for the terminal and the reports */
+  message: string
+}
+
+/** Request names past the bound on distinct names (`--max-names`): counted under "(other)" rows. */
+export interface NameOverflowInfo {
+  /** the bound */
+  limit: number
+  /** distinct names that went to "(other)" (at least) */
+  names: number
+  requests: number
+  examples: string[]
+  /** the name pattern to give those requests (`name: '/item/[id]'`), when one fits the examples */
+  pattern?: string
   /** one line for the terminal and the reports */
   message: string
 }
@@ -523,6 +538,8 @@ export interface RunMeta {
   peakUsers?: number
   /** set when the generator itself was saturated (its latencies are then unreliable) */
   saturation?: GeneratorSaturation
+  /** request names past the bound on distinct names */
+  nameOverflow?: NameOverflowInfo
   /** checklist items 8-10: what the run found about monitoring, alerts and the rollback plan */
   readiness?: Readiness
   /** checklist ids that only warn for this profile */

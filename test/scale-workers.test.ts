@@ -91,7 +91,7 @@ describe('worker threads', () => {
     await sleep(3500)
     child.kill('SIGINT')
     const r = await done
-    expect(r.code).toBe(0)
+    expect(r.code).toBe(130)
     expect(existsSync(out)).toBe(true)
     const result = JSON.parse(readFileSync(out, 'utf8')) as RunResult
     expect(result.meta.stopReason).toBe('interrupted')

@@ -64,5 +64,6 @@ export function formatSummary (result: RunResult): string {
   const x = formatExceptions(result)
   if (x) parts.push('', 'Exceptions in tasks', x)
   if (result.meta.abortedAtStop) parts.push('', `${result.meta.abortedAtStop} requests were still in flight when the stop timeout ran out (not counted).`)
+  if (result.meta.nameOverflow) parts.push('', `Warning: ${result.meta.nameOverflow.message}.`)
   return parts.join('\n')
 }
