@@ -21,6 +21,7 @@ import { LogsProbe } from '../probes/logs.js'
 import { LookupLedger } from '../probes/lookup-ledger.js'
 import { PrometheusProbe } from '../probes/prometheus.js'
 import { ProcessRoles } from '../probes/process-roles.js'
+import type { PointListener } from '../probes/series-store.js'
 
 /** Probe settings from flags and env. A probe runs when its setting is given. */
 export interface ProbeOptions {
@@ -63,6 +64,8 @@ export interface ProbeSession {
   stop (): Promise<void>
   series (): Series[]
   status (): ProbeStatus[]
+  /** every point as it is stored (the run's journal writes them to disk) */
+  onPoint (fn: PointListener | null): void
 }
 
 function checkUrl (value: string, flag: string, protocols: string[], hint = ''): string {
@@ -147,6 +150,7 @@ export async function startProbeSession (options: ProbeOptions | undefined, log:
   return {
     stop: () => scheduler.stop(),
     series: () => scheduler.series(),
-    status: () => [...scheduler.status(), ...notConfigured]
+    status: () => [...scheduler.status(), ...notConfigured],
+    onPoint: (fn) => scheduler.onPoint(fn)
   }
 }

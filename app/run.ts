@@ -11,7 +11,7 @@ import type { Duration } from '../shared/duration.js'
 import { redactDeep } from '../shared/redact.js'
 import { runIdFor } from '../shared/files.js'
 import { RESULT_FORMAT, RESULT_VERSION } from '../shared/types.js'
-import type { RunResult } from '../shared/types.js'
+import type { RunMeta, RunResult } from '../shared/types.js'
 import { loadScenario } from '../scenarios/load.js'
 import { resolveLoadPlan } from '../scenarios/profile.js'
 import type { LoadFlags, LoadPlan } from '../scenarios/profile.js'
@@ -31,13 +31,17 @@ import { versions } from './versions.js'
 import { startProbeSession } from './probes.js'
 import { lateStartWarning, segmentRunsProbes } from './segments.js'
 import type { ProbeOptions, ProbeSession } from './probes.js'
-import { outputLabel, writeOutputs } from './outputs.js'
+import { checkOutputs, outputLabel, writeOutputsSafely } from './outputs.js'
 import type { OutputOptions } from './outputs.js'
 import { diagnoseResult } from './diagnose.js'
 import { checkReadiness } from './readiness.js'
 import type { ReadinessOptions } from './readiness.js'
 import { CapacityWatch } from './capacity-watch.js'
+import { JOURNAL_SUFFIX, Journal } from './journal.js'
+import { DEFAULT_OUT_DIR } from './outputs.js'
+import { dirname, join } from 'node:path'
 import type { HttpClientKind } from '../loadgen/http.js'
+import { DEFAULT_MAX_NAMES } from '../loadgen/recorder.js'
 
 export interface RunTestOptions extends LoadFlags, OutputOptions {
   /** a scenario file, or a scenario already loaded */
@@ -55,6 +59,8 @@ export interface RunTestOptions extends LoadFlags, OutputOptions {
   allowRemote?: boolean
   maxRequests?: number
   maxCost?: number
+  /** distinct request names kept apart (default 1,000) */
+  maxNames?: number
   /** which probes to run (--pg, --redis, ...) */
   probes?: ProbeOptions
   /** checklist items 8-10: monitoring, alert rules, rollback plan */
@@ -98,7 +104,7 @@ export async function prepareRun (o: RunTestOptions): Promise<PreparedRun> {
   const hostText = o.host ?? plan.host
   if (!hostText) throw new UsageError(`--host: required (the scenario ${plan.file ?? plan.name} sets no host), e.g. --host http://127.0.0.1:8080`)
   const host = checkUrl(hostText, '--host')
-  checkHostAllowed(host, plan.allowedHosts, Boolean(o.allowRemote))
+  await checkHostAllowed(host, plan.allowedHosts, Boolean(o.allowRemote))
   const requestTimeoutMs = o.requestTimeout === undefined ? plan.requestTimeoutMs : parseDuration(o.requestTimeout, '--request-timeout') * 1000
   if (!(requestTimeoutMs > 0)) throw new UsageError('--request-timeout: expected a duration > 0')
   if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1)) throw new UsageError(`--workers: expected a whole number >= 1 or "auto", got ${o.workers}`)
@@ -106,35 +112,45 @@ export async function prepareRun (o: RunTestOptions): Promise<PreparedRun> {
   return { plan, load, host, requestTimeoutMs, segment }
 }
 
-export function buildResult (prep: PreparedRun, outcome: RunOutcome, options: Record<string, unknown>): RunResult {
+/** What a run's result says about it that is known when it starts. */
+export function startMeta (prep: PreparedRun, startedAt: number, options: Record<string, unknown>, workers: number): RunMeta {
   const { plan, load, host } = prep
+  return {
+    runId: runIdFor(plan.name, load.profileName, startedAt),
+    scenario: plan.name,
+    scenarioFile: plan.file,
+    profile: load.profileName,
+    host: host.href.replace(/\/$/, ''),
+    startedAt,
+    endedAt: startedAt,
+    stopReason: 'interrupted',
+    model: load.model,
+    share: prep.segment?.share,
+    segment: prep.segment?.label,
+    options: redactDeep(options),
+    requestTimeoutMs: prep.requestTimeoutMs,
+    versions: versions(),
+    machine: { hostname: hostname(), platform: platform(), cpus: cpus().length, memoryBytes: totalmem() },
+    workers,
+    expectations: prep.load.expectations,
+    advisory: load.advisory.length ? load.advisory : undefined
+  }
+}
+
+export function buildResult (prep: PreparedRun, outcome: RunOutcome, options: Record<string, unknown>): RunResult {
   return {
     format: RESULT_FORMAT,
     version: RESULT_VERSION,
     meta: {
-      runId: runIdFor(plan.name, load.profileName, outcome.startedAt),
-      scenario: plan.name,
-      scenarioFile: plan.file,
-      profile: load.profileName,
-      host: host.href.replace(/\/$/, ''),
-      startedAt: outcome.startedAt,
+      ...startMeta(prep, outcome.startedAt, options, outcome.workers),
       endedAt: outcome.endedAt,
       stopReason: outcome.stopReason,
       stopMessage: outcome.stopMessage,
-      model: load.model,
-      share: prep.segment?.share,
-      segment: prep.segment?.label,
-      options: redactDeep(options),
-      requestTimeoutMs: prep.requestTimeoutMs,
-      versions: versions(),
-      machine: { hostname: hostname(), platform: platform(), cpus: cpus().length, memoryBytes: totalmem() },
-      workers: outcome.workers,
-      expectations: load.expectations,
-      advisory: load.advisory.length ? load.advisory : undefined,
       abortedAtStop: outcome.abortedAtStop,
-      droppedIterations: load.model.kind === 'open' ? outcome.droppedIterations : undefined,
+      droppedIterations: prep.load.model.kind === 'open' ? outcome.droppedIterations : undefined,
       peakUsers: outcome.peakUsers,
-      saturation: outcome.saturation
+      saturation: outcome.saturation,
+      nameOverflow: outcome.nameOverflow
     },
     totals: outcome.totals,
     timeline: outcome.timeline,
@@ -144,12 +160,25 @@ export function buildResult (prep: PreparedRun, outcome: RunOutcome, options: Re
   }
 }
 
+/** The exit code of a run stopped by a signal: 128 + its number, as a shell reports it (SIGINT 130, SIGTERM 143). */
+export function interruptedExitCode (sig: NodeJS.Signals | undefined): number {
+  return sig === 'SIGTERM' ? 143 : 130
+}
+
 export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   const prep = await prepareRun(o)
+  // every output can be written, before any load is sent
+  checkOutputs(o)
   const stdout = o.stdout ?? process.stdout
   const stderr = o.stderr ?? process.stderr
   await checkReachable(prep.host)
-  const log = (line: string): void => { if (!o.quiet) stderr.write(`${line}\n`) }
+  // probe messages during the run (a gap opening) go above the live line, not into it
+  let progress: ProgressPrinter | null = null
+  const log = (line: string): void => {
+    if (o.quiet) return
+    if (progress) progress.message(line)
+    else stderr.write(`${line}\n`)
+  }
   const probes: ProbeSession | null = segmentRunsProbes(prep.segment, o.probesOn) ? await startProbeSession(o.probes, log) : null
   const late = lateStartWarning(o.startAt)
   if (late) stderr.write(`loadlens: warning: ${late}\n`)
@@ -169,12 +198,38 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
     httpClient: o.httpClient,
     maxRequests: o.maxRequests,
     maxCost: o.maxCost,
-    unitCosts: prep.plan.costs
+    maxNames: o.maxNames,
+    unitCosts: prep.plan.costs,
+    // every request that leaves the base origin (an absolute URL, a redirect) is checked against the same rule
+    hostPolicy: { allowedHosts: prep.plan.allowedHosts, allowRemote: Boolean(o.allowRemote) }
   })
   o.onHandle?.(run)
-  const progress = o.quiet ? null : new ProgressPrinter({ durationS: prep.load.durationS, stream: stderr })
+  // the crash-safe journal: every second on disk while the run goes on (removed once the result is written)
+  let journal: Journal | null = null
+  if (!o.noSave) {
+    run.once('start', (startedAt: number) => {
+      const meta = startMeta(prep, startedAt, o.recordOptions ?? {}, Math.max(1, o.workers ?? 1))
+      const path = o.json ? join(dirname(o.json), `${meta.runId}${JOURNAL_SUFFIX}`) : join(o.outDir ?? DEFAULT_OUT_DIR, `${meta.runId}${JOURNAL_SUFFIX}`)
+      try {
+        journal = new Journal(path, { meta, probes: probes?.status().map(s => ({ probe: s.probe, target: s.target, state: s.state })) ?? [], costs: prep.plan.costs, currency: prep.plan.currency })
+        probes?.onPoint((probe, metric, labels, unit, t, value) => journal!.point({ probe, metric, labels, unit, t, value }))
+        run.on('report', (r) => journal!.second(r))
+      } catch (err) {
+        stderr.write(`loadlens: warning: no journal (${(err as Error).message}): a run killed before its end would lose what it measured\n`)
+      }
+    })
+  }
+  progress = o.quiet ? null : new ProgressPrinter({ durationS: prep.load.durationS, stream: stderr })
+  let overflowWarned = false
   run.on('slice', () => {
     if (progress && run.startedAt !== undefined) progress.update(run.live(), (Date.now() - run.startedAt) / 1000)
+    const o2 = run.aggregator.nameOverflow
+    if (o2 && !overflowWarned) {
+      overflowWarned = true
+      const msg = `warning: more than ${o.maxNames ?? DEFAULT_MAX_NAMES} distinct request names (e.g. ${o2.examples[0]}): later ones are counted under "(other)"; give such requests a name`
+      if (progress) progress.message(msg)
+      else if (!o.quiet) stderr.write(`loadlens: ${msg}\n`)
+    }
   })
   if (prep.load.expectations?.findMaxUsers) {
     const watch = new CapacityWatch(prep.load.expectations, (message) => run.stop('capacity-found', message))
@@ -184,7 +239,8 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
     if (reason !== 'completed' && reason !== 'capacity-found') progress?.message(`stopping (${reason}); in-flight requests may finish for up to ${prep.load.stopTimeoutS}s (Ctrl-C again to abort them)`)
   })
   const signals = o.handleSignals !== false
-  const onSignal = (sig: NodeJS.Signals): void => run.stop('interrupted', `received ${sig}`)
+  let signalled: NodeJS.Signals | undefined
+  const onSignal = (sig: NodeJS.Signals): void => { signalled ??= sig; run.stop('interrupted', `received ${sig}`) }
   if (signals) {
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
@@ -192,6 +248,10 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   let outcome: RunOutcome
   try {
     outcome = await run
+  } catch (err) {
+    // a mistake in the scenario stopped the run: nothing to recover, the journal goes
+    if (err instanceof UsageError) (journal as Journal | null)?.close(true)
+    throw err
   } finally {
     if (signals) {
       process.off('SIGINT', onSignal)
@@ -207,14 +267,21 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   result.cost = computeCost(result, prep.plan.costs, prep.plan.currency, o.maxCost)
   result.meta.readiness = await checkReadiness({ monitoringUrl: o.probes?.targetMetrics, ...o.readiness })
   result.checklist = evaluateChecklist(result)
-  const files = writeOutputs(result, o)
+  const { files, failed } = writeOutputsSafely(result, o)
+  probes?.onPoint(null)
+  // the journal goes once the result is safe on disk
+  ;(journal as Journal | null)?.close(failed.length === 0)
+  for (const f of failed) stderr.write(`loadlens: could not write an output: ${f}${files.json ? `; the result went to ${files.json}` : ''}${journal ? `; the run's journal stays at ${(journal as Journal).path}` : ''}\n`)
   if (!o.quiet) {
-    stdout.write(formatSummary(result) + '\n')
-    if (result.meta.saturation && !result.diagnosis?.unreliable) stdout.write(`\nGenerator: ${result.meta.saturation.message}\n`)
-    if (result.diagnosis) stdout.write('\n' + formatDiagnosis(result) + '\n')
-    stdout.write('\n' + formatChecklist(result.checklist) + '\n')
+    // the terminal shows what the files hold: the result with its secrets redacted
+    const shown = redactDeep(result)
+    stdout.write(formatSummary(shown) + '\n')
+    if (shown.meta.saturation && !shown.diagnosis?.unreliable) stdout.write(`\nGenerator: ${shown.meta.saturation.message}\n`)
+    if (shown.diagnosis) stdout.write('\n' + formatDiagnosis(shown) + '\n')
+    stdout.write('\n' + formatChecklist(shown.checklist!, o.strictChecklist) + '\n')
     for (const [kind, path] of Object.entries(files)) stdout.write(`${outputLabel(kind)}: ${path}\n`)
   }
-  const exitCode = checklistExitCode(result.checklist, o.strictChecklist)
+  // an interrupted run is not a pass, whatever it measured: the shell's codes for the signal
+  const exitCode = result.meta.stopReason === 'interrupted' ? interruptedExitCode(signalled) : checklistExitCode(result.checklist, o.strictChecklist)
   return { result, exitCode, files }
 }

@@ -24,7 +24,7 @@ import { METRICS } from '../shared/metrics.js'
 import { redactUrl } from '../shared/redact.js'
 import { ProbeStartError } from './probe.js'
 import type { Probe, Reading } from './probe.js'
-import { probeRedis } from './redis.js'
+import { probeRedis, redisFailure } from './redis.js'
 import { brokerDb, decodeEnvelope, memoryRefused, queueDepths, RemoteControl } from './celery-wire.js'
 import { redisServerKey } from './lookup-ledger.js'
 import type { LookupCount, LookupLedger } from './lookup-ledger.js'
@@ -55,6 +55,7 @@ export class CeleryProbe implements Probe {
   private readonly rc: RemoteControl
   private readonly db: number
   private lastError = ''
+  private lastErrorObject: unknown
   private samples = 0
   private lastRepliers = new Set<string>()
   private heartbeats = new Map<string, number>()
@@ -82,7 +83,7 @@ export class CeleryProbe implements Probe {
     this.cmd = probeRedis(o.broker, 'loadlens-celery-probe')
     this.blocking = probeRedis(o.broker, 'loadlens-celery-replies')
     this.events = probeRedis(o.broker, 'loadlens-celery-events')
-    for (const c of [this.cmd, this.blocking, this.events]) c.on('error', (err: Error) => { this.lastError = describeError(err) })
+    for (const c of [this.cmd, this.blocking, this.events]) c.on('error', (err: Error) => { this.lastError = describeError(err); this.lastErrorObject = err })
     this.db = brokerDb(o.broker)
     this.rc = new RemoteControl(this.cmd, this.blocking, this.db)
     this.ledger = o.ledger
@@ -97,7 +98,7 @@ export class CeleryProbe implements Probe {
       await this.cmd.ping()
     } catch (err) {
       this.disconnect()
-      throw new ProbeStartError(`cannot connect to the Celery broker ${this.target}: ${describeError(err)}`, { cause: err })
+      throw new ProbeStartError(`cannot connect to the Celery broker ${this.target}: ${redisFailure(err, this.lastErrorObject)}`, { cause: err })
     }
     this.events.on('pmessage', (_pattern: string, _channel: string, message: string) => this.onEvent(message))
     await this.events.psubscribe(`/${this.db}.celeryev/*`)

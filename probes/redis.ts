@@ -32,6 +32,21 @@ export function parseInfo (text: string): Record<string, string> {
   return out
 }
 
+/**
+ * Why a Redis connection failed, in words: ioredis's connect() only says "Connection is
+ * closed." whatever happened; the reason is in the error the client emitted before.
+ */
+export function redisFailure (err: unknown, emitted?: unknown): string {
+  const e = (emitted ?? err) as { code?: string; message?: string }
+  const text = `${e?.code ?? ''} ${e?.message ?? String(emitted ?? err)}`
+  if (/ECONNREFUSED/.test(text)) return 'connection refused: nothing listens there'
+  if (/ETIMEDOUT|connect timeout|timed out/i.test(text)) return 'timed out: no answer'
+  if (/ENOTFOUND|EAI_AGAIN/.test(text)) return 'the host name does not resolve'
+  if (/WRONGPASS|NOAUTH|invalid password|invalid username-password|without any password configured|AUTH failed/i.test(text)) return `authentication failed (${(e?.message ?? '').trim()})`
+  if (/SSL|TLS|certificate|EPROTO|ERR_TLS/i.test(text)) return `TLS failed (${(e?.message ?? '').trim()})`
+  return describeError(emitted ?? err)
+}
+
 /** A Redis client for probes: no offline queue, no retries inside a command, reconnects in the background. */
 export function probeRedis (url: string, name: string): Redis {
   return new Redis(url, {
@@ -55,6 +70,7 @@ export class RedisProbe implements Probe {
   private client: Redis
   private readonly rates = new Rates()
   private lastError = ''
+  private lastErrorObject: unknown
   /** sums of the per-interval increases over the run */
   private run = { hits: 0, misses: 0, evicted: 0, expired: 0, samples: 0 }
   private lastHits: number | null = null
@@ -69,7 +85,7 @@ export class RedisProbe implements Probe {
     this.target = redactUrl(url)
     this.server = redisServerKey(url)
     this.client = probeRedis(url, 'loadlens-probe')
-    this.client.on('error', (err: Error) => { this.lastError = describeError(err) })
+    this.client.on('error', (err: Error) => { this.lastError = describeError(err); this.lastErrorObject = err })
   }
 
   async start (): Promise<void> {
@@ -78,7 +94,7 @@ export class RedisProbe implements Probe {
       this.info = parseInfo(await this.client.info())
     } catch (err) {
       this.client.disconnect()
-      throw new ProbeStartError(`cannot connect to ${this.target}: ${describeError(err)}`, { cause: err })
+      throw new ProbeStartError(`cannot connect to ${this.target}: ${redisFailure(err, this.lastErrorObject ?? (/Connection is closed/.test(String((err as Error)?.message)) ? undefined : err))}`, { cause: err })
     }
     this.uptimeAtStart = Number(this.info.uptime_in_seconds ?? NaN)
   }

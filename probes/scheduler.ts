@@ -17,6 +17,7 @@ import type { ProbeGap, ProbeStatus, Series } from '../shared/types.js'
 import { epochMs, ProbeStartError, SampleError } from './probe.js'
 import type { Probe, Reading } from './probe.js'
 import { SeriesStore } from './series-store.js'
+import type { PointListener } from './series-store.js'
 
 export interface SchedulerOptions {
   /** sampling interval in ms (default 1000) */
@@ -226,6 +227,11 @@ export class ProbeScheduler {
 
   series (): Series[] {
     return this.store.series()
+  }
+
+  /** every point as it is stored, gaps included (the run's journal) */
+  onPoint (fn: PointListener | null): void {
+    this.store.listen(fn)
   }
 
   status (): ProbeStatus[] {

@@ -108,12 +108,21 @@ export class SeriesBuffer {
 }
 
 /** Every series of a session, by id, in the order they first appeared. */
+export type PointListener = (probe: string, metric: string, labels: Record<string, string> | undefined, unit: Unit, t: number, value: number | null) => void
+
 export class SeriesStore {
   private byId = new Map<string, SeriesBuffer>()
+  private listener: PointListener | null = null
 
   constructor (private readonly maxPoints = DEFAULT_MAX_POINTS) {}
 
+  /** called with every point stored (the run's journal writes them to disk) */
+  listen (fn: PointListener | null): void {
+    this.listener = fn
+  }
+
   put (probe: string, metric: string, labels: Record<string, string> | undefined, unit: Unit, t: number, value: number | null, description?: string): SeriesBuffer {
+    this.listener?.(probe, metric, labels, unit, t, value)
     const id = seriesId(probe, metric, labels)
     let buf = this.byId.get(id)
     if (!buf) {
@@ -126,7 +135,11 @@ export class SeriesStore {
 
   /** null points for every series of a probe at second t (the probe could not sample) */
   gap (probe: string, t: number): void {
-    for (const buf of this.byId.values()) if (buf.probe === probe) buf.push(t, null)
+    for (const buf of this.byId.values()) {
+      if (buf.probe !== probe) continue
+      this.listener?.(buf.probe, buf.metric, buf.labels, buf.unit, t, null)
+      buf.push(t, null)
+    }
   }
 
   ofProbe (probe: string): SeriesBuffer[] {

@@ -1,14 +1,42 @@
 /** File helpers: atomic writes (no half-written report is ever seen) and result loading. */
-import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node:fs'
-import { dirname, basename, join } from 'node:path'
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, rmSync } from 'node:fs'
+import { dirname, basename, join, relative, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { UsageError, describeError } from './errors.js'
 import { RESULT_FORMAT, RESULT_VERSION } from './types.js'
 import type { RunResult } from './types.js'
 
+/**
+ * Makes `dir` and its missing parents, one mkdir each from the nearest existing one. (Node's
+ * recursive mkdir loops forever where the kernel answers ENOENT for a folder whose parent
+ * exists, as in /proc.) Throws naming a component that is a file.
+ */
+export function makeDirs (dir: string): void {
+  const missing: string[] = []
+  let at = resolve(dir)
+  for (;;) {
+    let st
+    try { st = statSync(at) } catch { st = null }
+    if (st) {
+      if (!st.isDirectory()) throw new Error(`${relativeOrAbsolute(at)} is a file, not a directory`)
+      break
+    }
+    missing.unshift(at)
+    const up = dirname(at)
+    if (up === at) break
+    at = up
+  }
+  for (const d of missing) mkdirSync(d)
+}
+
+function relativeOrAbsolute (p: string): string {
+  const r = relative(process.cwd(), p)
+  return r && !r.startsWith('..') ? r : p
+}
+
 export function writeFileAtomic (path: string, data: string | Uint8Array): void {
   const dir = dirname(path)
-  mkdirSync(dir, { recursive: true })
+  makeDirs(dir)
   const tmp = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`)
   try {
     writeFileSync(tmp, data)

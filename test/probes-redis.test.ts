@@ -80,3 +80,27 @@ describe('redis probe', () => {
     expect(st.facts!.restartedDuringRun).toBe(true)
   })
 })
+
+describe('redis probe start failures say which failure it is', () => {
+  it('refused, a wrong password and no password each get their own words; the password is never shown', async () => {
+    const locked = await startRedis(undefined, ['--requirepass', 'not-the-real-one'])
+    try {
+      const port = locked.port
+      const reasons: string[] = []
+      for (const url of [`redis://:wrong-secret@127.0.0.1:${port}`, `redis://127.0.0.1:${port}`, `redis://127.0.0.1:1`]) {
+        try {
+          await new RedisProbe(url).start()
+          reasons.push('started')
+        } catch (err) {
+          reasons.push((err as Error).message)
+        }
+      }
+      expect(reasons[0]).toMatch(/^cannot connect to redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: authentication failed \(WRONGPASS/)
+      expect(reasons[1]).toMatch(/authentication failed \(NOAUTH Authentication required/)
+      expect(reasons[2]).toBe('cannot connect to redis://127.0.0.1:1: connection refused: nothing listens there')
+      expect(reasons.join(' ')).not.toContain('wrong-secret')
+    } finally {
+      await locked.stop()
+    }
+  })
+})

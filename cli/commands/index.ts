@@ -9,6 +9,7 @@ import { registerCompare } from './compare.js'
 import { registerReport } from './report.js'
 import { registerUi } from './ui.js'
 import { registerServe } from './serve.js'
+import { registerRecover } from './recover.js'
 
 export const COMMANDS: Array<(program: Command) => void> = [
   registerRun,
@@ -19,5 +20,6 @@ export const COMMANDS: Array<(program: Command) => void> = [
   registerCompare,
   registerReport,
   registerUi,
-  registerServe
+  registerServe,
+  registerRecover
 ]

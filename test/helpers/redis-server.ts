@@ -33,11 +33,12 @@ function waitForPort (port: number, timeoutMs = 5000): Promise<void> {
   })
 }
 
-export async function startRedis (port?: number): Promise<PrivateRedis> {
+/** @param extra more redis-server arguments, e.g. ['--requirepass', 'secret'] */
+export async function startRedis (port?: number, extra: string[] = []): Promise<PrivateRedis> {
   const p = port ?? await freePort()
   let child: ChildProcess | null = null
   const launch = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'], { stdio: 'ignore' })
+    child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning', ...extra], { stdio: 'ignore' })
     await waitForPort(p)
   }
   const kill = async (): Promise<void> => {
