@@ -8,6 +8,7 @@ import { diagnose } from '../correlate/diagnose.js'
 import { evaluateChecklist, checklistExitCode } from '../reports/checklist.js'
 import { formatChecklist } from '../reports/terminal/checklist.js'
 import { checkReadiness } from './readiness.js'
+import { writeOutputs } from './outputs.js'
 import type { ReadinessOptions } from './readiness.js'
 
 export interface CheckOptions {
@@ -18,6 +19,10 @@ export interface CheckOptions {
   /** write the result with its new checklist to this file */
   out?: string
   json?: boolean
+  /** JUnit XML of the checklist (items as test cases) */
+  junit?: string
+  /** a Markdown summary */
+  md?: string
   stdout?: NodeJS.WritableStream
 }
 
@@ -30,7 +35,8 @@ export async function checkResult (path: string, o: CheckOptions = {}): Promise<
   const items = evaluateChecklist(result, result.meta.readiness, advisory)
   result.checklist = items
   const stdout = o.stdout ?? process.stdout
-  stdout.write(o.json ? JSON.stringify(items, null, 2) + '\n' : formatChecklist(items) + '\n')
+  stdout.write(o.json ? JSON.stringify(items, null, 2) + '\n' : formatChecklist(items, o.strict) + '\n')
   if (o.out) writeResult(o.out, result)
+  if (o.junit || o.md) writeOutputs(result, { noSave: true, junit: o.junit, md: o.md })
   return { result, items, exitCode: checklistExitCode(items, o.strict) }
 }

@@ -16,6 +16,13 @@ export function intArg (what: string) {
   }
 }
 
+/** a TCP port: 1-65535 (0 would be any free port, which a user cannot then find) */
+export function portArg (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 65535) throw new InvalidArgumentError(`expected a port number from 1 to 65535, got "${value}"`)
+  return n
+}
+
 export function numArg (what: string) {
   return (value: string): number => {
     const n = Number(value)
@@ -66,6 +73,7 @@ export function addLoadFlags (cmd: Command): Command {
     .option('--workers <n|auto>', 'run the load in N worker threads (auto: one per CPU); the main thread merges their seconds exactly', workersArg)
     .option('--max-requests <n>', 'stop cleanly after this many requests', intArg('a number of requests'))
     .option('--max-cost <amount>', "stop cleanly when the scenario's cost model reaches this", numArg('an amount'))
+    .option('--max-names <n>', 'distinct request names kept as rows of their own (default 1000); later ones share an "(other)" row per method, with a warning', intArg('a number of request names'))
     .option('--insecure', 'accept any TLS certificate')
     .option('--http-client <loadlens|undici>', "http:// through loadlens's own HTTP/1.1 connection (default, the faster) or through undici (https:// always uses undici)", httpClientArg)
 }
@@ -98,14 +106,14 @@ export function pickOutputFlags (flags: Flags): { json?: string; outDir?: string
 /** The web UI's address (`ui`, `serve`, and `run` without --headless). */
 export function addWebFlags (cmd: Command): Command {
   return cmd
-    .option('--web-port <n>', 'port of the web UI (default 8089)', intArg('a port number'))
+    .option('--web-port <n>', 'port of the web UI (default 8089)', portArg)
     .option('--web-host <addr>', 'address of the web UI (default 127.0.0.1; any other address requires the printed token)')
 }
 
 export type Flags = Record<string, any>
 
 export function pickLoadFlags (flags: Flags): Flags {
-  const keys = ['profile', 'users', 'spawnRate', 'runTime', 'stages', 'arrivalRate', 'maxVUs', 'preAllocatedVUs', 'stopTimeout', 'requestTimeout', 'workers', 'maxRequests', 'maxCost', 'insecure', 'httpClient']
+  const keys = ['profile', 'users', 'spawnRate', 'runTime', 'stages', 'arrivalRate', 'maxVUs', 'preAllocatedVUs', 'stopTimeout', 'requestTimeout', 'workers', 'maxRequests', 'maxCost', 'maxNames', 'insecure', 'httpClient']
   const out: Flags = {}
   for (const k of keys) if (flags[k] !== undefined) out[k] = flags[k]
   // commander camel-cases --max-vus to maxVus

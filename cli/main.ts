@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander'
 import { describeError } from '../shared/errors.js'
+import { redactText } from '../shared/redact.js'
 import { COMMANDS } from './commands/index.js'
 import { loadlensVersion } from '../app/versions.js'
 
@@ -16,7 +17,7 @@ export function buildProgram (): Command {
     .version(loadlensVersion(), '-V, --version')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'loadlens: ')) })
+    .configureOutput({ outputError: (str, write) => write(redactText(str.replace(/^error: /, 'loadlens: '))) })
 
   for (const register of COMMANDS) register(program)
   return program
@@ -34,10 +35,10 @@ export async function main (argv: string[] = process.argv): Promise<number> {
     }
     const code = (err as { exitCode?: number }).exitCode
     if (code === 2 || code === 3) {
-      process.stderr.write(`loadlens: ${describeError(err)}\n`)
+      process.stderr.write(`loadlens: ${redactText(describeError(err))}\n`)
       return code
     }
-    process.stderr.write(`loadlens: internal error: ${describeError(err)}\n${process.env.LOADLENS_DEBUG ? (err as Error).stack ?? '' : '(set LOADLENS_DEBUG=1 for the stack trace; please report it)'}\n`)
+    process.stderr.write(`loadlens: internal error: ${redactText(describeError(err))}\n${process.env.LOADLENS_DEBUG ? redactText((err as Error).stack ?? '') : '(set LOADLENS_DEBUG=1 for the stack trace; please report it)'}\n`)
     return 3
   }
 }

@@ -45,6 +45,26 @@ function steady (result: RunResult): { from: number; to: number } | undefined {
   return p ? { from: p.from, to: p.to } : undefined
 }
 
+/** a probe gap of at least this many seconds in the steady state fails the probe's item: an outage is no pass */
+const GAP_FAILS_S = 2
+
+/** The probe's gaps inside the window, in seconds, with the first one's reason. */
+function gapsIn (result: RunResult, probe: string, w: { from: number; to: number } | undefined): { seconds: number; text: string } | null {
+  const st = result.probes.status.find(s => s.probe === probe)
+  if (!st || !w) return null
+  let seconds = 0
+  let first: { from: number; to: number; reason: string } | undefined
+  for (const g of st.gaps) {
+    const a = Math.max(g.from, w.from)
+    const b = Math.min(g.to, w.to)
+    if (b < a) continue
+    seconds += b - a + 1
+    first ??= g
+  }
+  if (seconds < GAP_FAILS_S || !first) return null
+  return { seconds, text: `the ${probe} probe had no data for ${seconds} s of the steady state (${first.reason})` }
+}
+
 function item (id: ChecklistId, title: string, state: ChecklistItem['state'], evidence: string, advisory: Set<string>): ChecklistItem {
   return { id, title, state, required: !advisory.has(id), evidence }
 }
@@ -64,8 +84,15 @@ export function evaluateChecklist (result: RunResult, readiness: Readiness = res
   // 1. failures
   const total = result.totals.overall
   const fr = checks.find(c => c.metric === 'failureRatio' && c.row === 'overall')!
-  if (total.requests === 0) items.push(item('failures', 'Failures under the limit', 'not measured', 'no request was made', advisory))
-  else items.push(item('failures', `Failures under ${((e.failureRatio ?? DEFAULT_FAILURE_RATIO) * 100).toFixed(e.failureRatio === 0 ? 0 : 1)}%`, fr.pass ? 'pass' : 'fail', fr.text + (checks.some(c => c.metric === 'failureRatio' && c.row !== 'overall' && !c.pass) ? `; ${checks.filter(c => c.metric === 'failureRatio' && c.row !== 'overall' && !c.pass).map(c => `${c.label}: ${c.text}`).join('; ')}` : ''), advisory))
+  // a run that measured nothing, or whose every task run threw, has not passed anything
+  const thrown = result.exceptions.reduce((a, x) => a + x.count, 0)
+  const taskRuns = Object.values(result.totals.tasks).reduce((a, n) => a + n, 0)
+  const taskThrows = result.exceptions.filter(x => x.task !== 'onStart' && x.task !== 'onStop').reduce((a, x) => a + x.count, 0)
+  const example = result.exceptions[0] ? `, e.g. ${result.exceptions[0].task}: "${result.exceptions[0].message.slice(0, 120)}"` : ''
+  const failuresTitle = e.failureRatio === 0 ? 'No failed requests' : `Failures under ${((e.failureRatio ?? DEFAULT_FAILURE_RATIO) * 100).toFixed(1)}%`
+  if (total.requests === 0) items.push(item('failures', failuresTitle, 'fail', `no request was measured${thrown ? `; ${thrown} exceptions in tasks${example}` : ''}`, advisory))
+  else if (taskRuns > 0 && taskThrows >= taskRuns) items.push(item('failures', failuresTitle, 'fail', `every task run threw an exception (${taskThrows} of ${taskRuns})${example}`, advisory))
+  else items.push(item('failures', failuresTitle, fr.pass ? 'pass' : 'fail', fr.text + (checks.some(c => c.metric === 'failureRatio' && c.row !== 'overall' && !c.pass) ? `; ${checks.filter(c => c.metric === 'failureRatio' && c.row !== 'overall' && !c.pass).map(c => `${c.label}: ${c.text}`).join('; ')}` : ''), advisory))
 
   // 2. latency targets
   const lat = checks.filter(c => c.metric !== 'failureRatio')
@@ -90,6 +117,8 @@ export function evaluateChecklist (result: RunResult, readiness: Readiness = res
     if (bad.length) problems.push(titles(bad))
     if (deadlocks > 0) problems.push(`${deadlocks} deadlocks`)
     if (e.dbConnectionsMax !== undefined && peak >= e.dbConnectionsMax && !found('db-connections-over-limit').length) problems.push(`${peak} connections, limit ${e.dbConnectionsMax}`)
+    const gap = gapsIn(result, 'pg', measures?.window ?? steady(result))
+    if (gap) problems.push(gap.text)
     items.push(item('database', 'Database stable under load', problems.length ? 'fail' : 'pass',
       problems.length ? problems.join('; ') : `${measures?.dbConnections ? measures.dbConnections.attribution.split(':')[0] : 'the sessions'} peaked at ${peak} connections and did not grow through the steady state${e.dbConnectionsMax !== undefined ? ` (limit ${e.dbConnectionsMax})` : ''}; no deadlocks, no pool, query or transaction problems`, advisory))
   }
@@ -106,7 +135,9 @@ export function evaluateChecklist (result: RunResult, readiness: Readiness = res
     const h = measures ? c?.hits ?? 0 : sumPoints(hits, w?.from, w?.to)
     const m = measures ? c?.misses ?? 0 : sumPoints(misses, w?.from, w?.to)
     const bad = failing('cache')
-    if (h + m === 0) items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, 'not measured', 'Redis saw no key lookups during the steady state', advisory))
+    const gap = gapsIn(result, 'redis', measures?.window ?? steady(result))
+    if (gap) items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, 'fail', gap.text, advisory))
+    else if (h + m === 0) items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, 'not measured', 'Redis saw no key lookups during the steady state', advisory))
     else {
       const rate = h / (h + m)
       const ok = rate >= min && !bad.length
@@ -119,7 +150,9 @@ export function evaluateChecklist (result: RunResult, readiness: Readiness = res
   else {
     const leak = failing('memory')
     const skipped = result.diagnosis?.skipped?.find(s => s.id === 'memory-leak')
+    const gap = gapsIn(result, 'target', measures?.window ?? steady(result))
     if (leak.length) items.push(item('memory', 'No memory leaks', 'fail', titles(leak), advisory))
+    else if (gap) items.push(item('memory', 'No memory leaks', 'fail', gap.text, advisory))
     else if (skipped) items.push(item('memory', 'No memory leaks', 'not measured', skipped.reason, advisory))
     else items.push(item('memory', 'No memory leaks', 'pass', "the target's memory did not keep rising through the steady state", advisory))
   }
@@ -128,12 +161,14 @@ export function evaluateChecklist (result: RunResult, readiness: Readiness = res
   if (!has(result, 'celery').length) items.push(item('celery', 'Celery workers process their tasks', 'not measured', 'no Celery probe (run with --celery-broker URL)', advisory))
   else {
     const bad = failing('celery')
+    const gap = gapsIn(result, 'celery', measures?.window ?? steady(result))
     const online = has(result, 'celery', METRICS.celery.workersOnline)
     const ok = sumPoints(has(result, 'celery', METRICS.celery.succeededPerS))
     const workers = online.length ? Math.max(0, ...online.flatMap(s => s.points.map(p => p[1] ?? 0))) : 0
     const problems: string[] = []
     if (bad.length) problems.push(titles(bad))
     if (workers === 0) problems.push('no worker answered')
+    if (gap) problems.push(gap.text)
     items.push(item('celery', 'Celery workers process their tasks', problems.length ? 'fail' : 'pass',
       problems.length ? problems.join('; ') : `${workers} worker${workers === 1 ? '' : 's'} online, the queue did not grow${ok ? `, ${Math.round(ok)} tasks succeeded` : ''}`, advisory))
   }

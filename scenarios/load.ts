@@ -52,12 +52,34 @@ export async function loadScenario (file: string): Promise<ScenarioPlan> {
   try {
     mod = await import(pathToFileURL(abs).href)
   } catch (err) {
-    throw new UsageError(`${file}: the scenario file failed to load: ${describeError(err).split('\n')[0]}`, { cause: err })
+    throw new UsageError(`${file}: the scenario file failed to load: ${loadError(err)}`, { cause: err })
   }
   if (mod.default === undefined) {
     throw new UsageError(`${file}: expected a default export: export default defineScenario({...})`)
   }
   return validateScenario(mod.default, file)
+}
+
+/**
+ * One line for a scenario that does not load: a syntax error as file:line:column and the
+ * compiler's message (esbuild's TransformError lists its errors with their location), anything
+ * else as its first line.
+ */
+function loadError (err: unknown): string {
+  const errors = (err as { errors?: Array<{ text?: string; location?: { file?: string; line?: number; column?: number } | null }> }).errors
+  const first = Array.isArray(errors) ? errors[0] : undefined
+  if (first?.text) {
+    const at = first.location ? `${first.location.file ?? ''}:${first.location.line}:${(first.location.column ?? 0) + 1}: ` : ''
+    return `${at}${first.text}${errors!.length > 1 ? ` (and ${errors!.length - 1} more)` : ''}`
+  }
+  const lines = describeError(err).split('\n')
+  // "Transform failed with 1 error:" then "<file>:<line>:<col>: ERROR: <message>"
+  const located = lines.find(l => /:\d+:\d+: (ERROR: )?/.test(l))
+  if (/^Transform failed/.test(lines[0] ?? '') && located) {
+    // esbuild counts columns from 0; editors from 1
+    return located.replace(' ERROR: ', ' ').trim().replace(/:(\d+):(\d+): /, (_m, l: string, c: string) => `:${l}:${Number(c) + 1}: `)
+  }
+  return lines[0]!
 }
 
 /** The scenarios that ship with loadlens. */

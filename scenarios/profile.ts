@@ -49,20 +49,22 @@ export function parseStages (text: string, flag = '--stages'): Array<{ durationS
   })
 }
 
-function positive (value: number | undefined, flag: string, integer = false): void {
+/** a flag's number: finite, a whole number where it must be, and > 0 (or >= 0 where zero makes sense) */
+function positive (value: number | undefined, flag: string, o: { integer?: boolean; zero?: boolean } = {}): void {
   if (value === undefined) return
-  if (!Number.isFinite(value) || value < 0 || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`${flag}: expected ${integer ? 'a whole number' : 'a number'} >= 0, got ${value}`)
+  const low = o.zero ? value < 0 : value <= 0
+  if (!Number.isFinite(value) || low || (o.integer && !Number.isInteger(value))) {
+    throw new UsageError(`${flag}: expected ${o.integer ? 'a whole number' : 'a number'} ${o.zero ? '>= 0' : '> 0'}, got ${value}`)
   }
 }
 
 export function resolveLoadPlan (plan: ScenarioPlan, flags: LoadFlags): LoadPlan {
-  positive(flags.users, '--users', true)
+  // a run of 0 users or at a rate of 0 would measure nothing and pass every check
+  positive(flags.users, '--users', { integer: true })
   positive(flags.spawnRate, '--spawn-rate')
   positive(flags.arrivalRate, '--arrival-rate')
-  positive(flags.maxVUs, '--max-vus', true)
-  positive(flags.preAllocatedVUs, '--pre-allocated-vus', true)
-  if (flags.spawnRate === 0) throw new UsageError('--spawn-rate: expected users per second > 0, got 0')
+  positive(flags.maxVUs, '--max-vus', { integer: true })
+  positive(flags.preAllocatedVUs, '--pre-allocated-vus', { integer: true, zero: true })
 
   const profileName = flags.profile ?? plan.defaultProfile
   let profile: ProfileDef = {}

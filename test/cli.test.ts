@@ -31,7 +31,7 @@ describe('bad input gets one clear line and exit code 2', () => {
   const cases: Array<[string, () => string[], RegExp]> = [
     ['a missing scenario file', () => ['run', join(dir, 'nope.ts')], /nope\.ts: no such scenario file/],
     ['a scenario that throws', () => ['run', scenarioFile('throws.ts', "throw new Error('bad setup')\n")], /throws\.ts: the scenario file failed to load: bad setup/],
-    ['a syntax error', () => ['run', scenarioFile('syntax.ts', 'export default {{{\n')], /syntax\.ts: the scenario file failed to load/],
+    ['a syntax error', () => ['run', scenarioFile('syntax.ts', 'export default {{{\n')], /syntax\.ts: the scenario file failed to load: .*syntax\.ts:1:\d+: (Expected|Unexpected)/],
     ['no default export', () => ['run', scenarioFile('nodefault.ts', 'export const x = 1\n')], /nodefault\.ts: expected a default export/],
     ['a task with weight 0', () => ['run', scenarioFile('w0.ts', "import { defineScenario } from 'loadlens'\nexport default defineScenario({ name: 'w', users: { U: { tasks: { a: { weight: 0, run: async () => {} } } } } })\n")], /w0\.ts: users\.U\.tasks\.a\.weight must be a positive integer.*got 0/],
     ['a negative weight', () => ['run', scenarioFile('wneg.ts', "import { defineScenario } from 'loadlens'\nexport default defineScenario({ name: 'w', users: { U: { tasks: { a: { weight: -2, run: async () => {} } } } } })\n")], /users\.U\.tasks\.a\.weight must be a positive integer.*-2/],
@@ -42,7 +42,10 @@ describe('bad input gets one clear line and exit code 2', () => {
     ['a non-numeric user count', () => ['run', EXAMPLE, '--users', 'many'], /--users.*many/],
     ['an unknown HTTP client', () => ['run', EXAMPLE, '--http-client', 'curl'], /--http-client.*expected loadlens or undici, got "curl"/],
     ['malformed stages', () => ['run', EXAMPLE, '--stages', '30s-10'], /--stages: stage 1 "30s-10" should be duration:target/],
-    ['an unknown flag', () => ['run', EXAMPLE, '--userz', '3'], /unknown option '--userz'/]
+    ['an unknown flag', () => ['run', EXAMPLE, '--userz', '3'], /unknown option '--userz'/],
+    ['zero users', () => ['run', EXAMPLE, '--users', '0'], /--users: expected a whole number > 0, got 0/],
+    ['an arrival rate of zero', () => ['run', EXAMPLE, '--arrival-rate', '0'], /--arrival-rate: expected a number > 0, got 0/],
+    ['a port out of range', () => ['run', EXAMPLE, '--web-port', '99999'], /--web-port <n>' argument '99999' is invalid\. expected a port number from 1 to 65535, got "99999"/]
   ]
   for (const [what, args, message] of cases) {
     it(what, async () => {
@@ -98,16 +101,59 @@ export default defineScenario({
 `)
     const bad = await runCli(['run', file, '--profile', 'p', '--host', s.url, '--out-dir', dir])
     expect(bad.code).toBe(1)
-    expect(bad.stdout).toMatch(/FAIL\s+1\. Failures under 0%/)
+    expect(bad.stdout).toMatch(/FAIL\s+1\. No failed requests/)
   })
 
-  it('Ctrl-C stops the load gracefully and still writes the result', async () => {
+  it('a typo in a request option stops the run at once with the key, the nearest known one and where it was written', async () => {
+    const file = scenarioFile('typo.ts', `import { defineScenario } from 'loadlens'
+export default defineScenario({
+  name: 'typo',
+  users: { U: { tasks: { a: async (u) => {
+    await u.http.post('/cart', { jsn: { item: 1 } })
+  } } } },
+  profiles: { p: { users: 2, spawnRate: 10, runTime: '30s' } }
+})
+`)
+    const t0 = Date.now()
+    const r = await runCli(['run', file, '--profile', 'p', '--host', s.url, '--out-dir', dir, '-q'])
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim()).toMatch(/^loadlens: .*typo\.ts:5:\d+: u\.http\.post\(\): unknown request option "jsn" \(did you mean "json"\?\); the options are json, form, body/)
+    expect(Date.now() - t0).toBeLessThan(15_000)
+    expect(readdirSync(dir).some(f => f.startsWith('typo') && f.endsWith('.journal.jsonl'))).toBe(false)
+  })
+
+  it('a run whose every task throws fails the gate, though no request failed', async () => {
+    const file = scenarioFile('throwing.ts', `
+import { defineScenario } from 'loadlens'
+export default defineScenario({
+  name: 'throwing',
+  users: { U: { tasks: { a: async (u) => { await u.http.get('/items'); throw new Error('unexpected body') } } } },
+  profiles: { p: { users: 2, spawnRate: 10, runTime: '1s' } }
+})
+`)
+    const r = await runCli(['run', file, '--profile', 'p', '--host', s.url, '--out-dir', dir])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/FAIL\s+1\. Failures under 1\.0%\s+every task run threw an exception \(\d+ of \d+\), e\.g\. a: "Error: unexpected body"/)
+    const none = scenarioFile('nothing.ts', `
+import { defineScenario } from 'loadlens'
+export default defineScenario({
+  name: 'nothing',
+  users: { U: { onStart: async () => { throw new Error('cannot log in') }, tasks: { a: async (u) => { await u.http.get('/items') } } } },
+  profiles: { p: { users: 2, spawnRate: 10, runTime: '1s' } }
+})
+`)
+    const r2 = await runCli(['run', none, '--profile', 'p', '--host', s.url, '--out-dir', dir])
+    expect(r2.code).toBe(1)
+    expect(r2.stdout).toMatch(/FAIL\s+1\. Failures under 1\.0%\s+no request was measured; \d+ exceptions in tasks, e\.g\. onStart: "Error: cannot log in"/)
+  })
+
+  it('Ctrl-C stops the load gracefully, still writes the result, and exits 130 (an interrupted run is no pass)', async () => {
     const out = join(dir, 'interrupted.json')
     const { child, done } = startCli(['run', EXAMPLE, '--host', s.url, '-u', '5', '-r', '10', '-t', '5m', '--json', out])
     await sleep(2500)
     child.kill('SIGINT')
     const r = await done
-    expect(r.code).toBe(0)
+    expect(r.code).toBe(130)
     expect(existsSync(out)).toBe(true)
     const result = JSON.parse(readFileSync(out, 'utf8'))
     expect(result.meta.stopReason).toBe('interrupted')
@@ -115,12 +161,12 @@ export default defineScenario({
     expect(r.stdout).toMatch(/stopped: interrupted/)
   })
 
-  it('SIGTERM does the same', async () => {
+  it('SIGTERM does the same, exit 143', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'loadlens-term-'))
     const { child, done } = startCli(['run', EXAMPLE, '--host', s.url, '-u', '3', '-r', '10', '-t', '5m', '--out-dir', outDir, '-q'])
     await sleep(2000)
     child.kill('SIGTERM')
-    await done
+    expect((await done).code).toBe(143)
     const files = readdirSync(outDir).filter(f => f.endsWith('.json'))
     expect(files).toHaveLength(1)
     expect(JSON.parse(readFileSync(join(outDir, files[0]!), 'utf8')).meta.stopReason).toBe('interrupted')

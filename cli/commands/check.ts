@@ -11,6 +11,8 @@ export function registerCheck (program: Command): void {
     .option('--advisory <ids>', 'checklist items that only warn, comma-separated (e.g. alerts,rollback)')
     .option('-o, --out <file>', 'write the result with its checklist to this file')
     .option('--json', 'print the checklist as JSON')
+    .option('--junit <file>', 'write the checklist as JUnit XML (items as test cases) for the CI')
+    .option('--md <file>', 'write a Markdown summary (for a pull-request comment)')
   addGateFlags(cmd)
   cmd.action(async (file: string, flags: Flags) => {
     const { exitCode } = await checkResult(file, {
@@ -18,7 +20,9 @@ export function registerCheck (program: Command): void {
       advisory: typeof flags.advisory === 'string' ? flags.advisory.split(',').map((s: string) => s.trim()).filter(Boolean) : [],
       strict: flags.strictChecklist,
       out: flags.out,
-      json: flags.json
+      json: flags.json,
+      junit: flags.junit,
+      md: flags.md
     })
     process.exitCode = exitCode
   })

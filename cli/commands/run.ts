@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { runTestServed } from '../../app/web/entry.js'
 import { parseProbesOn } from '../../app/segments.js'
-import { addGateFlags, addLoadFlags, addOutputFlags, addProbeFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, pickProbeOptions, pickReadiness, startAtArg } from '../flags.js'
+import { addGateFlags, addLoadFlags, addOutputFlags, addProbeFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, pickProbeOptions, pickReadiness, startAtArg, portArg } from '../flags.js'
 import type { Flags } from '../flags.js'
 
 export function registerRun (program: Command): void {
@@ -11,7 +11,7 @@ export function registerRun (program: Command): void {
     .argument('<scenario>', 'scenario file (.ts or .js) that default-exports defineScenario({...})')
     .option('-H, --host <url>', 'base URL of the system under test')
     .option('--headless', 'no web UI (without it the live UI is served on 127.0.0.1:8089 during the run)')
-    .option('--metrics-port <n>', 'serve Prometheus /metrics on this port during the run (headless too)', intArg('a port number'))
+    .option('--metrics-port <n>', 'serve Prometheus /metrics on this port during the run (headless too)', portArg)
     .option('--segment <i/N>', 'run only the i-th of N equal segments of the load (distributed runs)')
     .option('--start-at <time>', 'start at this time (ISO or epoch seconds), so segments start together', startAtArg)
     .option('--probes-on <i>', 'with --segment: the segment that runs the probes (default 1; "none" for none)', parseProbesOn)
