@@ -3,7 +3,7 @@
  * window, a limit the profile sets is crossed (latency overall or for the request names it
  * affects, the failure ratio, or an expectation of its own such as noMemoryLeak) or users feel
  * it (the requests it slowed got at least FELT_ADDED_MS slower at the median); otherwise it is
- * a warning. Defaults that the profile does not set (the seed's 85 % hit rate) are thresholds
+ * a warning. Defaults that the profile does not set (the checklist's 85 % hit rate) are thresholds
  * for finding a problem, not limits crossed.
  */
 import type { RowImpact, Severity, Window } from '../shared/types.js'

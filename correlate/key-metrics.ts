@@ -1,5 +1,5 @@
 /**
- * The seed's target metrics of one run, as the baseline-vs-target table reads them:
+ * The checklist's target metrics of one run, as the baseline-vs-target table reads them:
  * API p50 and p95, DB query time (mean), cache hit rate, cost per user, concurrent users held.
  */
 import type { RunResult, Window } from '../shared/types.js'

@@ -62,7 +62,7 @@ export function warmWindow (steady: Window): Window {
   return { from: steady.from + skip, to: steady.to }
 }
 
-/** Criteria used to find the capacity when the profile gives none (the seed's production targets). */
+/** Criteria used to find the capacity when the profile gives none (the pre-deploy checklist's production targets). */
 export const DEFAULT_CAPACITY_CRITERIA = { failureRatio: 0.01, p95: 1000 }
 /** seconds in the rolling window that judges whether the criteria held */
 const CAPACITY_WINDOW_S = 5

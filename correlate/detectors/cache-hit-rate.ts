@@ -1,6 +1,6 @@
 /**
  * The cache misses: Redis keyspace hit rate over the steady state (after warm-up) under the
- * target (`expect.cacheHitRateMin`, default 85 %, the seed's). It names entries that expire
+ * target (`expect.cacheHitRateMin`, default 85 %, the checklist's). It names entries that expire
  * before they are read again (expired keys >= 20 % of the misses), evictions, a cache that
  * serves nothing (under 5 %), and misses that track the database's load (r >= 0.6).
  *
@@ -18,7 +18,7 @@ import { impact, impactFact } from '../impact.js'
 import { cacheMeasure } from '../measures.js'
 
 const M = METRICS.redis
-/** the seed's target */
+/** the checklist's target */
 export const HIT_RATE_MIN = 0.85
 /** fewest lookups in the window for a hit rate to mean anything */
 const MIN_LOOKUPS = 50

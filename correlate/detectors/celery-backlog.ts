@@ -6,7 +6,7 @@
  * job, so a full queue that stays full is the same bottleneck). The remote-control snapshot
  * of active tasks misses slots that turn over within the sample, so the slowed flow counts
  * as the users' side of the same fact (tuning case: the express target's 8 worker threads at
- * 50 users, a queue standing at ~20 and the voice flow 2.3 s instead of 0.66 s, with slots
+ * 50 users, a queue standing at ~20 and the measured flow 2.3 s instead of 0.66 s, with slots
  * seen all busy in a minority of samples).
  */
 import { METRICS } from '../../shared/metrics.js'

@@ -11,7 +11,7 @@
  *   3. pg_stat_user_tables deltas: tables read by sequential scans, rows per scan and per
  *      second, against index scans.
  * A statement is slow when it takes >= the limit (expect.dbQueryMeanMs, default 10 ms, the
- * seed's target) per call and executes rather than waits: a statement mostly waiting on row
+ * checklist's target) per call and executes rather than waits: a statement mostly waiting on row
  * locks, LWLocks or a WAL flush is not slow execution, and an index would not help it.
  * Activity path: seen running in >= MIN_SIGHTINGS samples and >= SIGHTED_SHARE of them (it
  * holds a session a fifth of the time or more), estimated duration >= the limit.
@@ -31,7 +31,7 @@ import { appSessions, hasStatements, noPg, statementMean } from '../pg.js'
 import { sameTable, statementTables, whereColumns } from '../sql.js'
 
 const M = METRICS.pg
-/** the seed's target for the mean statement time (ms) */
+/** the checklist's target for the mean statement time (ms) */
 const QUERY_MEAN_LIMIT_MS = 10
 /** a slow statement of pg_stat_statements must take at least this share of the database time */
 const SLOW_QUERY_TIME_SHARE = 0.2
