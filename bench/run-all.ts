@@ -4,6 +4,7 @@
  *   loadgen   requests/s against autocannon (and undici alone) at 50 connections; 5,000 users at 1 s think time
  *   workers   2 worker threads against 1; 10,000 users at 1 s think time (bench/scale.ts)
  *   soak      the generator's RSS over a development-profile soak, --soak=DURATION (bench/scale.ts)
+ *   names     the CLI with a URL per request and no name: RSS flat under the bound on rows (bench/names.ts)
  * Each section prints its figures and whether the target was met; nothing here is a test.
  */
 import { spawn, spawnSync } from 'node:child_process'

@@ -2,5 +2,6 @@
 import { probes } from './probes.js'
 import { scaleSections } from './scale.js'
 import { accuracy } from './accuracy.js'
+import { names } from './names.js'
 
-export const sections: Record<string, () => Promise<void>> = { probes, ...scaleSections, accuracy }
+export const sections: Record<string, () => Promise<void>> = { probes, ...scaleSections, accuracy, names }
