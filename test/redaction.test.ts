@@ -24,18 +24,19 @@ beforeAll(async () => {
 })
 afterAll(async () => { await s.close() })
 
-const SECRETS = ['pgS3cr3tOne', 'redisS3cr3tTwo', 'brokerS3cr3tThree', 'tokenS3cr3tFour', 'dsnkeyS3cr3tFive0123456789abcdef', 'monitorS3cr3tSix', 'alertsS3cr3tSeven']
+const SECRETS = ['pgS3cr3tOne', 'redisS3cr3tTwo', 'brokerS3cr3tThree', 'tokenS3cr3tFour', 'dsnkeyS3cr3tFive0123456789abcdef', 'monitorS3cr3tSix', 'alertsS3cr3tSeven', 'flowerS3cr3tEight', 'hostS3cr3tNine']
 
 describe('redaction', () => {
   it('keeps every password and token out of every output of a real run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'loadlens-redact-'))
     const port = new URL(s.url).port
     const web = await freePort()
-    const { child, done } = startCli(['run', 'scenarios/example/scenario.ts', '--host', s.url, '-u', '2', '-r', '10', '-t', '4s',
+    const { child, done } = startCli(['run', 'scenarios/example/scenario.ts', '--host', s.url.replace('http://', `http://tester:${SECRETS[8]}@`), '-u', '2', '-r', '10', '-t', '4s',
       '--web-port', String(web),
       '--pg', `postgres://postgres:${SECRETS[0]}@127.0.0.1:5432/postgres`,
       '--redis', `redis://:${SECRETS[1]}@127.0.0.1:6379/0`,
       '--celery-broker', `redis://worker:p@ss-${SECRETS[2]}@127.0.0.1:6379/5`,
+      '--celery-flower', `http://flower:${SECRETS[7]}@127.0.0.1:${port}/flower`,
       '--target-metrics', `http://127.0.0.1:${port}/metrics?token=${SECRETS[3]}`,
       '--error-tracker-dsn', `https://${SECRETS[4]}@127.0.0.1:${port}/1`,
       '--monitoring-url', `http://admin:${SECRETS[5]}@127.0.0.1:${port}/metrics`,
@@ -63,6 +64,8 @@ describe('redaction', () => {
     const result = JSON.parse(texts['r.json']!)
     expect(result.meta.options.pg).toBe('postgres://postgres:***@127.0.0.1:5432/postgres')
     expect(result.meta.options.redis).toBe('redis://:***@127.0.0.1:6379/0')
+    expect(result.meta.host).toBe(`http://tester:***@127.0.0.1:${port}`)
+    expect(result.totals.overall.requests).toBeGreaterThan(5)
     expect(result.meta.options.celeryBroker).toBe('redis://worker:***@127.0.0.1:6379/5')
     // ... and nothing that is not a secret was masked: every row keeps its key
     const keys: string[] = result.totals.entries.map((e: { key: string }) => e.key)
