@@ -36,10 +36,20 @@ export function parseInfo (text: string): Record<string, string> {
  * Why a Redis connection failed, in words: ioredis's connect() only says "Connection is
  * closed." whatever happened; the reason is in the error the client emitted before.
  */
+/** how long start() waits for the server's first answer */
+const START_TIMEOUT_MS = 5000
+
+function withTimeout<T> (p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(message)), ms) })
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
+}
+
 export function redisFailure (err: unknown, emitted?: unknown): string {
   const e = (emitted ?? err) as { code?: string; message?: string }
   const text = `${e?.code ?? ''} ${e?.message ?? String(emitted ?? err)}`
   if (/ECONNREFUSED/.test(text)) return 'connection refused: nothing listens there'
+  if (/the server accepted the connection but did not answer/.test(text)) return 'timed out: the server accepted the connection but did not answer'
   if (/ETIMEDOUT|connect timeout|timed out/i.test(text)) return 'timed out: no answer'
   if (/ENOTFOUND|EAI_AGAIN/.test(text)) return 'the host name does not resolve'
   if (/WRONGPASS|NOAUTH|invalid password|invalid username-password|without any password configured|AUTH failed/i.test(text)) return `authentication failed (${(e?.message ?? '').trim()})`
@@ -54,6 +64,8 @@ export function probeRedis (url: string, name: string): Redis {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 3000,
+    // a server that accepts the connection and never answers fails a command, not the probe loop
+    commandTimeout: 3000,
     connectionName: name,
     retryStrategy: (times) => Math.min(250 * 2 ** Math.min(times, 6), 5000)
   })
@@ -90,11 +102,13 @@ export class RedisProbe implements Probe {
 
   async start (): Promise<void> {
     try {
-      await this.client.connect()
+      await withTimeout(this.client.connect(), START_TIMEOUT_MS, 'timed out: the server accepted the connection but did not answer')
       this.info = parseInfo(await this.client.info())
     } catch (err) {
       this.client.disconnect()
-      throw new ProbeStartError(`cannot connect to ${this.target}: ${redisFailure(err, this.lastErrorObject ?? (/Connection is closed/.test(String((err as Error)?.message)) ? undefined : err))}`, { cause: err })
+      let why = redisFailure(err, this.lastErrorObject ?? (/Connection is closed/.test(String((err as Error)?.message)) ? undefined : err))
+      if (/^timed out/.test(why) && /^rediss:/i.test(this.url)) why += ' (rediss:// speaks TLS: does the server?)'
+      throw new ProbeStartError(`cannot connect to ${this.target}: ${why}`, { cause: err })
     }
     this.uptimeAtStart = Number(this.info.uptime_in_seconds ?? NaN)
   }

@@ -4,6 +4,9 @@
  * load, and killing the server mid-run gives a gap with the reason, after which sampling
  * resumes on its own when the server is back.
  */
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { once } from 'node:events'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
 import { RedisProbe } from '../probes/redis.js'
@@ -82,12 +85,15 @@ describe('redis probe', () => {
 })
 
 describe('redis probe start failures say which failure it is', () => {
-  it('refused, a wrong password and no password each get their own words; the password is never shown', async () => {
+  it('refused, a wrong password, no password, TLS to a plain server and a server that never answers each get their own words; the password is never shown', async () => {
     const locked = await startRedis(undefined, ['--requirepass', 'not-the-real-one'])
+    // accepts connections and never answers
+    const silent = createServer(() => {}).listen(0, '127.0.0.1')
+    await once(silent, 'listening')
     try {
       const port = locked.port
       const reasons: string[] = []
-      for (const url of [`redis://:wrong-secret@127.0.0.1:${port}`, `redis://127.0.0.1:${port}`, `redis://127.0.0.1:1`]) {
+      for (const url of [`redis://:wrong-secret@127.0.0.1:${port}`, `redis://127.0.0.1:${port}`, `redis://127.0.0.1:1`, `rediss://:wrong-secret@127.0.0.1:${port}`, `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`]) {
         try {
           await new RedisProbe(url).start()
           reasons.push('started')
@@ -98,8 +104,11 @@ describe('redis probe start failures say which failure it is', () => {
       expect(reasons[0]).toMatch(/^cannot connect to redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: authentication failed \(WRONGPASS/)
       expect(reasons[1]).toMatch(/authentication failed \(NOAUTH Authentication required/)
       expect(reasons[2]).toBe('cannot connect to redis://127.0.0.1:1: connection refused: nothing listens there')
+      expect(reasons[3]).toMatch(/^cannot connect to rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+: (timed out: no answer \(rediss:\/\/ speaks TLS: does the server\?\)|TLS failed)/)
+      expect(reasons[4]).toMatch(/^cannot connect to redis:\/\/127\.0\.0\.1:\d+: timed out: the server accepted the connection but did not answer$/)
       expect(reasons.join(' ')).not.toContain('wrong-secret')
     } finally {
+      silent.close()
       await locked.stop()
     }
   })
