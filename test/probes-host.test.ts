@@ -6,6 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
+import { cpus, totalmem } from 'node:os'
+import si from 'systeminformation'
 import type { ChildProcess } from 'node:child_process'
 import { HostProbe } from '../probes/host.js'
 import { TargetProbe } from '../probes/target.js'
@@ -55,6 +57,11 @@ describe('host, target and generator probes', () => {
     for (const v of cpu) { expect(v).toBeGreaterThanOrEqual(0); expect(v).toBeLessThanOrEqual(100) }
     expect(series.filter(x => x.metric === 'cpu_core').length).toBeGreaterThanOrEqual(1)
     expect(vals(series, 'host.mem_available')[0]).toBeGreaterThan(0)
+    // used + available is the machine's memory
+    expect((vals(series, 'host.mem_used')[0]! + vals(series, 'host.mem_available')[0]!) / totalmem()).toBeCloseTo(1, 2)
+    // the parent spins ~75 % of one core: the host is at least about that busy, over its cores
+    expect(Math.max(...cpu)).toBeGreaterThan((0.5 * 75) / cpus().length)
+    expect(Math.max(...vals(series, 'host.net_rx_per_s{iface="lo"}'))).toBeGreaterThanOrEqual(0)
     expect(series.some(x => x.id === 'host.net_rx_per_s{iface="lo"}')).toBe(true)
 
     const rss = vals(series, 'target.rss')
@@ -69,6 +76,18 @@ describe('host, target and generator probes', () => {
     const st = s.status().find(x => x.probe === 'target')!
     expect((st.facts as any).pids).toEqual([parent.pid])
     expect((st.facts as any).commandLines[0]).toContain('spawn')
+  })
+
+  it('reads what systeminformation reads (memory, swap, per-core CPU) without its cost', async () => {
+    const host = new HostProbe()
+    await host.start()
+    await sleep(500)
+    const [readings, mem] = await Promise.all([host.sample(), si.mem()])
+    const v = (metric: string): number => readings.find(r => r.metric === metric)!.value!
+    expect(Math.abs(v('mem_available') - mem.available) / mem.total).toBeLessThan(0.05)
+    expect(Math.abs(v('swap_used') - mem.swapused) / Math.max(mem.swaptotal, 1)).toBeLessThan(0.05)
+    expect(readings.filter(r => r.metric === 'cpu_core').length).toBe(cpus().length)
+    expect((host.facts() as { source: string }).source).toBe('/proc')
   })
 
   it('by PID: a target that exits is a gap with the reason', async () => {
