@@ -16,7 +16,6 @@ import { startFastapiTarget } from '../demo/fastapi/launch.js'
 import type { FastapiVariant } from '../demo/fastapi/launch.js'
 import { runTest } from './run.js'
 import type { RunTestOptions, RunTestOutcome } from './run.js'
-import { runTestServed } from './web/entry.js'
 import type { WebFlags } from './web/entry.js'
 import type { ProbeOptions } from './probes.js'
 import { checkOutputs } from './outputs.js'
@@ -26,8 +25,9 @@ export const DEMO_PROFILE = 'development'
 export const DEMO_RUN_TIME = '30s'
 
 /** The demo targets: `express` (the default, the fastest to start) and `fastapi` (the seed's own stack). */
-export const DEMO_TARGETS = ['express', 'fastapi'] as const
-export type DemoTargetKind = typeof DEMO_TARGETS[number]
+export { DEMO_TARGETS } from '../demo/targets.js'
+export type { DemoTargetKind } from '../demo/targets.js'
+import type { DemoTargetKind } from '../demo/targets.js'
 
 export interface DemoOptions extends Omit<RunTestOptions, 'scenario' | 'host' | 'probes'> {
   /** which demo target (default express) */
@@ -104,7 +104,7 @@ export async function runDemo (options: DemoOptions = {}): Promise<RunTestOutcom
       : await startDemoTarget(common)
     await onTarget?.(target)
     phase = 'run'
-    const run = (opts: RunTestOptions): Promise<RunTestOutcome> => (o.web ? runTestServed(opts, o.web) : runTest(opts))
+    const run = async (opts: RunTestOptions): Promise<RunTestOutcome> => (o.web ? (await import('./web/entry.js')).runTestServed(opts, o.web) : runTest(opts))
     const outcome = await run({
       ...o,
       ...load,

@@ -15,7 +15,8 @@ import { locustCsvFiles } from '../reports/csv.js'
 import { junitXml } from '../reports/junit.js'
 import { markdownSummary } from '../reports/markdown.js'
 
-export const DEFAULT_OUT_DIR = 'loadlens-results'
+export { DEFAULT_OUT_DIR } from '../shared/files.js'
+import { DEFAULT_OUT_DIR } from '../shared/files.js'
 
 export interface OutputOptions {
   /** where the result JSON goes (default: <outDir>/<run id>.json) */

@@ -10,16 +10,9 @@ import { redactUrl } from '../shared/redact.js'
 import type { ProbeStatus, Series } from '../shared/types.js'
 import type { Probe } from '../probes/probe.js'
 import { ProbeScheduler } from '../probes/scheduler.js'
-import { PgProbe } from '../probes/pg.js'
-import { RedisProbe } from '../probes/redis.js'
-import { CeleryProbe } from '../probes/celery.js'
-import { CeleryFlowerProbe } from '../probes/celery-flower.js'
 import { HostProbe } from '../probes/host.js'
 import { GeneratorProbe } from '../probes/generator.js'
-import { TargetProbe } from '../probes/target.js'
-import { LogsProbe } from '../probes/logs.js'
 import { LookupLedger } from '../probes/lookup-ledger.js'
-import { PrometheusProbe } from '../probes/prometheus.js'
 import { ProcessRoles } from '../probes/process-roles.js'
 import type { PointListener } from '../probes/series-store.js'
 
@@ -109,21 +102,23 @@ const NOT_CONFIGURED: Array<[string, string, (o: ProbeOptions) => boolean]> = [
 /**
  * The probes the options ask for, not started. They share one LookupLedger: the Redis probe
  * leaves out of the hit rate the keyspace lookups the Celery probe causes on the same server.
+ * Each probe's module (and its client library: pg, ioredis, undici, pidusage) is loaded only
+ * when the probe is asked for.
  */
-export function buildProbes (o: ProbeOptions): Probe[] {
+export async function buildProbes (o: ProbeOptions): Promise<Probe[]> {
   const intervalMs = (o.intervalS ?? 1) * 1000
   const ledger = new LookupLedger()
   // the target's and the workers' processes, so the pg probe can tell whose sessions are whose
   const roles = new ProcessRoles(o.targetPid !== undefined || o.targetProcess !== undefined)
   const probes: Probe[] = []
-  if (o.pg !== undefined) probes.push(new PgProbe({ url: o.pg, database: o.pgDatabase, application: o.pgApplication, roles }))
-  if (o.redis !== undefined) probes.push(new RedisProbe(o.redis, { ledger }))
-  if (o.celeryFlower !== undefined) probes.push(new CeleryFlowerProbe(o.celeryFlower, o.celeryQueues))
-  else if (o.celeryBroker !== undefined) probes.push(new CeleryProbe({ broker: o.celeryBroker, queues: o.celeryQueues, intervalMs, ledger, roles }))
+  if (o.pg !== undefined) probes.push(new (await import('../probes/pg.js')).PgProbe({ url: o.pg, database: o.pgDatabase, application: o.pgApplication, roles }))
+  if (o.redis !== undefined) probes.push(new (await import('../probes/redis.js')).RedisProbe(o.redis, { ledger }))
+  if (o.celeryFlower !== undefined) probes.push(new (await import('../probes/celery-flower.js')).CeleryFlowerProbe(o.celeryFlower, o.celeryQueues))
+  else if (o.celeryBroker !== undefined) probes.push(new (await import('../probes/celery.js')).CeleryProbe({ broker: o.celeryBroker, queues: o.celeryQueues, intervalMs, ledger, roles }))
   if (o.host !== false) probes.push(new HostProbe())
-  if (o.targetPid !== undefined || o.targetProcess !== undefined) probes.push(new TargetProbe({ pid: o.targetPid, pattern: o.targetProcess, roles }))
-  if (o.log !== undefined || o.logCommand !== undefined) probes.push(new LogsProbe({ file: o.log, command: o.logCommand }))
-  if (o.targetMetrics !== undefined) probes.push(new PrometheusProbe({ url: o.targetMetrics, select: o.targetMetricsSelect }))
+  if (o.targetPid !== undefined || o.targetProcess !== undefined) probes.push(new (await import('../probes/target.js')).TargetProbe({ pid: o.targetPid, pattern: o.targetProcess, roles }))
+  if (o.log !== undefined || o.logCommand !== undefined) probes.push(new (await import('../probes/logs.js')).LogsProbe({ file: o.log, command: o.logCommand }))
+  if (o.targetMetrics !== undefined) probes.push(new (await import('../probes/prometheus.js')).PrometheusProbe({ url: o.targetMetrics, select: o.targetMetricsSelect }))
   probes.push(new GeneratorProbe())
   return probes
 }
@@ -135,7 +130,7 @@ export function buildProbes (o: ProbeOptions): Probe[] {
 export async function startProbeSession (options: ProbeOptions | undefined, log: (line: string) => void): Promise<ProbeSession | null> {
   if (!options) return null
   const o = resolveProbeOptions(options)
-  const scheduler = new ProbeScheduler(buildProbes(o), { intervalMs: (o.intervalS ?? 1) * 1000, log })
+  const scheduler = new ProbeScheduler(await buildProbes(o), { intervalMs: (o.intervalS ?? 1) * 1000, log })
   const report = await scheduler.start()
   for (const p of report.started) log(`probe ${p.name}: watching ${p.target}`)
   for (const f of report.failed) log(`probe ${f.probe.name}: cannot start: ${f.reason}${o.strict ? '' : ' (the run goes on without it)'}`)

@@ -34,7 +34,6 @@ import type { ProbeOptions, ProbeSession } from './probes.js'
 import { checkOutputs, outputLabel, writeOutputsSafely } from './outputs.js'
 import type { OutputOptions } from './outputs.js'
 import { diagnoseResult } from './diagnose.js'
-import { checkReadiness } from './readiness.js'
 import type { ReadinessOptions } from './readiness.js'
 import { CapacityWatch } from './capacity-watch.js'
 import { JOURNAL_SUFFIX, Journal } from './journal.js'
@@ -265,6 +264,7 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   if (probes) result.probes = { series: probes.series(), status: probes.status() }
   result.diagnosis = diagnoseResult(result)
   result.cost = computeCost(result, prep.plan.costs, prep.plan.currency, o.maxCost)
+  const { checkReadiness } = await import('./readiness.js')
   result.meta.readiness = await checkReadiness({ monitoringUrl: o.probes?.targetMetrics, ...o.readiness })
   result.checklist = evaluateChecklist(result)
   const { files, failed } = writeOutputsSafely(result, o)

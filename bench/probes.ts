@@ -32,7 +32,7 @@ function verdict (ok: boolean): string {
 
 /** one probe alone, 10 samples at 1 s: wall and CPU time per sample */
 async function costAlone (name: string, options: ProbeOptions): Promise<void> {
-  const probes = buildProbes(resolveProbeOptions({ host: false, ...options }, {})).filter(p => p.name === name)
+  const probes = (await buildProbes(resolveProbeOptions({ host: false, ...options }, {}))).filter(p => p.name === name)
   if (probes.length === 0) {
     console.log(`${name.padEnd(10)} not configured on this machine (the demo target has no such service here)`)
     return
@@ -231,7 +231,7 @@ export async function probes (): Promise<void> {
 
     console.log('\n## probes: PostgreSQL load added by the probe, Mluv.Me development profile as the seed defines it (10 users, 2 minutes) against the demo target, every probe on')
     // pg_stat_statements must exist in the demo database before the baseline (the probe creates it when it may)
-    const warm = new ProbeScheduler(buildProbes(resolveProbeOptions({ pg: all.pg, pgDatabase: all.pgDatabase, host: false }, {})).filter(p => p.name === 'pg'))
+    const warm = new ProbeScheduler((await buildProbes(resolveProbeOptions({ pg: all.pg, pgDatabase: all.pgDatabase, host: false }, {}))).filter(p => p.name === 'pg'))
     await warm.start()
     await warm.stop()
     let before: Awaited<ReturnType<typeof statementTotals>>

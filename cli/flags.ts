@@ -4,7 +4,7 @@ import { InvalidArgumentError } from 'commander'
 import type { Command } from 'commander'
 import { parseDuration } from '../shared/duration.js'
 import type { ProbeOptions } from '../app/probes.js'
-import { HTTP_CLIENTS } from '../loadgen/http.js'
+import { HTTP_CLIENTS } from '../loadgen/http-kinds.js'
 
 // ---------------------------------------------------------------------------------------
 // flag value parsers: each names what it expected
@@ -70,7 +70,7 @@ export function addLoadFlags (cmd: Command): Command {
     .option('--pre-allocated-vus <n>', 'open model: virtual users made before the start', intArg('a number of virtual users'))
     .option('--stop-timeout <duration>', 'how long in-flight requests may finish at the end (default 10s)', durationArg)
     .option('--request-timeout <duration>', 'per-request timeout (default 30s)', durationArg)
-    .option('--workers <n|auto>', 'run the load in N worker threads (auto: one per CPU); the main thread merges their seconds exactly', workersArg)
+    .option('--workers <n|auto>', 'load threads (default 1; auto: one per CPU; 0: the load in the main thread). More than 1 helps only when the generator\'s CPU is the limit and each thread has a core of its own', workersArg)
     .option('--max-requests <n>', 'stop cleanly after this many requests', intArg('a number of requests'))
     .option('--max-cost <amount>', "stop cleanly when the scenario's cost model reaches this", numArg('an amount'))
     .option('--max-names <n>', 'distinct request names kept as rows of their own (default 1000); later ones share an "(other)" row per method, with a warning', intArg('a number of request names'))

@@ -7,8 +7,8 @@
  * Every request is timed and recorded; nothing a target does (refusals, resets, garbage,
  * stalls) escapes as an exception: the response says what went wrong.
  */
-import { Client } from 'undici'
-import type { Dispatcher } from 'undici'
+import { createRequire } from 'node:module'
+import type { Client as UndiciClient, Dispatcher } from 'undici'
 import { ScenarioMistake, StopSignal } from '../shared/errors.js'
 import type { FailureKind } from '../shared/types.js'
 import type { HttpClient, HttpResponse, RequestOptions } from '../scenarios/define.js'
@@ -31,8 +31,9 @@ export interface HttpRuntime {
   readonly httpClient?: HttpClientKind
 }
 
-export type HttpClientKind = 'loadlens' | 'undici'
-export const HTTP_CLIENTS: readonly HttpClientKind[] = ['loadlens', 'undici']
+export { HTTP_CLIENTS } from './http-kinds.js'
+export type { HttpClientKind } from './http-kinds.js'
+import type { HttpClientKind } from './http-kinds.js'
 
 /** What a request needs from its virtual user. */
 export interface RequestOwner {
@@ -269,6 +270,13 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308])
 const NOT_SENT: RawResult = { status: 0, rawHeaders: null, first: null, chunks: null, bytes: 0, error: null }
 const MAX_REDIRECTS = 10
 
+/** undici, loaded the first time an origin needs it (https://, or --http-client undici): a run on loadlens's own connection does not pay for it */
+let undiciClass: typeof UndiciClient | null = null
+function undiciClient (): typeof UndiciClient {
+  undiciClass ??= (createRequire(import.meta.url)('undici') as typeof import('undici')).Client
+  return undiciClass
+}
+
 export class UserHttp implements HttpClient {
   readonly headers: Record<string, string>
   private readonly clients = new Map<string, Dispatching>()
@@ -296,7 +304,7 @@ export class UserHttp implements HttpClient {
       const connectTimeout = Math.min(this.runtime.timeoutMs, 10_000)
       c = this.runtime.httpClient !== 'undici' && origin.startsWith('http:')
         ? new HttpConnection(new URL(origin), { connectTimeoutMs: connectTimeout, keepAliveMs: 4_000 })
-        : new Client(origin, {
+        : new (undiciClient())(origin, {
           keepAliveTimeout: 4_000,
           connectTimeout,
           pipelining: 1,

@@ -34,6 +34,9 @@ function relativeOrAbsolute (p: string): string {
   return r && !r.startsWith('..') ? r : p
 }
 
+/** where results go unless --out-dir says otherwise */
+export const DEFAULT_OUT_DIR = 'loadlens-results'
+
 export function writeFileAtomic (path: string, data: string | Uint8Array): void {
   const dir = dirname(path)
   makeDirs(dir)

@@ -10,11 +10,14 @@ import { loadScenario } from '../../scenarios/load.js'
 import { prepareRun } from '../run.js'
 import type { RunTestOptions, RunTestOutcome } from '../run.js'
 import { DEFAULT_OUT_DIR } from '../outputs.js'
-import { RunController } from './controller.js'
-import { RunMetrics } from './metrics.js'
+import type { RunController } from './controller.js'
 import type { MetricsSource } from './live.js'
-import { DEFAULT_WEB_HOST, DEFAULT_WEB_PORT, startWebServer } from './server.js'
 import type { WebServer } from './server.js'
+
+// express, prom-client and the UI's pages are loaded only when a server is started: a
+// headless run does not pay for them
+const webServer = (): Promise<typeof import('./server.js')> => import('./server.js')
+const runController = async (): Promise<typeof RunController> => (await import('./controller.js')).RunController
 
 export interface WebFlags {
   /** serve the live UI during the run (default for `run` without --headless) */
@@ -40,6 +43,7 @@ function badAddress (err: unknown, host: string): never {
 
 /** A server for /metrics alone (headless runs). */
 export async function startMetricsServer (port: number, host: string, source: () => MetricsSource | undefined): Promise<{ url: string; close (): Promise<void> }> {
+  const { RunMetrics } = await import('./metrics.js')
   const metrics = new RunMetrics(source)
   const server = createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
@@ -83,7 +87,8 @@ export async function runTestServed (o: RunTestOptions, w: WebFlags): Promise<Ru
   const plan = typeof o.scenario === 'string' ? await loadScenario(o.scenario) : o.scenario
   const opts: RunTestOptions = { ...o, scenario: plan }
   const prep = await prepareRun(opts)
-  const controller = new RunController(opts, false)
+  const [{ DEFAULT_WEB_HOST, DEFAULT_WEB_PORT, startWebServer }, Controller] = await Promise.all([webServer(), runController()])
+  const controller = new Controller(opts, false)
   const host = w.webHost ?? DEFAULT_WEB_HOST
   let web: WebServer | undefined
   let metricsServer: { url: string; close (): Promise<void> } | undefined
@@ -117,7 +122,8 @@ export interface UiOptions extends RunTestOptions {
 /** `loadlens ui <scenario>`: the web UI, from which runs are started, steered and reviewed. */
 export async function startUi (o: UiOptions): Promise<{ web: WebServer; controller: RunController }> {
   const plan = typeof o.scenario === 'string' ? await loadScenario(o.scenario) : o.scenario
-  const controller = new RunController({ ...o, scenario: plan }, true)
+  const [{ DEFAULT_WEB_HOST, DEFAULT_WEB_PORT, startWebServer }, Controller] = await Promise.all([webServer(), runController()])
+  const controller = new Controller({ ...o, scenario: plan }, true)
   const host = o.webHost ?? DEFAULT_WEB_HOST
   const port = o.webPort ?? DEFAULT_WEB_PORT
   try {
@@ -131,6 +137,7 @@ export async function startUi (o: UiOptions): Promise<{ web: WebServer; controll
 
 /** `loadlens serve [DIR]`: the stored results of a folder (list, reports, re-diagnosis, compare). */
 export async function serveResults (dir: string, o: { webPort?: number; webHost?: string } = {}): Promise<WebServer> {
+  const { DEFAULT_WEB_HOST, DEFAULT_WEB_PORT, startWebServer } = await webServer()
   const host = o.webHost ?? DEFAULT_WEB_HOST
   const port = o.webPort ?? DEFAULT_WEB_PORT
   try {

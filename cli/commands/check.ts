@@ -1,6 +1,5 @@
 /** `loadlens check result.json`: the pre-deploy checklist of a stored result (exit 1 when a required item failed). */
 import type { Command } from 'commander'
-import { checkResult } from '../../app/check.js'
 import { addGateFlags, pickReadiness } from '../flags.js'
 import type { Flags } from '../flags.js'
 
@@ -15,6 +14,7 @@ export function registerCheck (program: Command): void {
     .option('--md <file>', 'write a Markdown summary (for a pull-request comment)')
   addGateFlags(cmd)
   cmd.action(async (file: string, flags: Flags) => {
+    const { checkResult } = await import('../../app/check.js')
     const { exitCode } = await checkResult(file, {
       readiness: pickReadiness(flags),
       advisory: typeof flags.advisory === 'string' ? flags.advisory.split(',').map((s: string) => s.trim()).filter(Boolean) : [],

@@ -1,7 +1,6 @@
 /** `loadlens compare base.json new.json`: baseline vs new, with regressions flagged. */
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
-import { compareFiles } from '../../app/compare.js'
 import type { Flags } from '../flags.js'
 
 function percentArg (value: string): number {
@@ -20,7 +19,8 @@ export function registerCompare (program: Command): void {
     .option('--md <file>', 'write the comparison as Markdown (for a pull-request comment)')
     .option('--html <file>', 'write the comparison as HTML')
     .option('--json', 'print the comparison as JSON')
-    .action((base: string, next: string, flags: Flags) => {
+    .action(async (base: string, next: string, flags: Flags) => {
+      const { compareFiles } = await import('../../app/compare.js')
       const { exitCode } = compareFiles(base, next, { tolerance: flags.tolerance, failOnRegression: flags.failOnRegression, md: flags.md, html: flags.html, json: flags.json })
       process.exitCode = exitCode
     })

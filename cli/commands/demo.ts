@@ -1,8 +1,7 @@
 /** `loadlens demo`: the Mluv.Me scenario against the bundled demo target, with every probe on it. */
 import type { Command } from 'commander'
-import { DEMO_TARGETS, runDemo } from '../../app/demo.js'
-import type { DemoTargetKind } from '../../app/demo.js'
-import { parseVariant } from '../../demo/fastapi/launch.js'
+import { DEMO_TARGETS } from '../../demo/targets.js'
+import type { DemoTargetKind } from '../../demo/targets.js'
 import { UsageError } from '../../shared/errors.js'
 import { FAULT_NAMES, faultHelp } from '../../demo/mluvme/faults.js'
 import { addGateFlags, addLoadFlags, addOutputFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, pickReadiness, portArg } from '../flags.js'
@@ -37,6 +36,7 @@ Default load: the development profile shortened to 30 s.`)
     const targetKind = (flags.target ?? 'express') as DemoTargetKind
     if (!DEMO_TARGETS.includes(targetKind)) throw new UsageError(`--target: expected ${DEMO_TARGETS.join(' or ')}, got "${flags.target}"`)
     if (flags.variant !== undefined && targetKind !== 'fastapi') throw new UsageError('--variant: only for --target fastapi')
+    const [{ runDemo }, { parseVariant }] = await Promise.all([import('../../app/demo.js'), import('../../demo/fastapi/launch.js')])
     const outcome = await runDemo({
       targetKind,
       variant: parseVariant(flags.variant),

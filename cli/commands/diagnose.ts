@@ -1,6 +1,5 @@
 /** `loadlens diagnose result.json`: re-computes the diagnosis of a stored result. */
 import type { Command } from 'commander'
-import { diagnoseFile } from '../../app/diagnose.js'
 import type { Flags } from '../flags.js'
 
 export function registerDiagnose (program: Command): void {
@@ -10,7 +9,8 @@ export function registerDiagnose (program: Command): void {
     .option('--write', 'store the new diagnosis in the result file')
     .option('-o, --out <file>', 'write the result with the new diagnosis to this file')
     .option('--json', 'print the diagnosis as JSON')
-    .action((file: string, flags: Flags) => {
+    .action(async (file: string, flags: Flags) => {
+      const { diagnoseFile } = await import('../../app/diagnose.js')
       diagnoseFile(file, { write: flags.write, out: flags.out, json: flags.json })
     })
 }

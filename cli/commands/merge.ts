@@ -1,6 +1,5 @@
 /** `loadlens merge <results...> -o merged.json`: segments of one distributed run into one result. */
 import type { Command } from 'commander'
-import { mergeFiles } from '../../app/merge.js'
 import type { Flags } from '../flags.js'
 
 export function registerMerge (program: Command): void {
@@ -12,7 +11,8 @@ export function registerMerge (program: Command): void {
     .option('--html <file>', 'the HTML report (default: beside the merged result)')
     .option('--no-html', 'do not write the HTML report')
     .option('-q, --quiet', 'print only warnings')
-    .action((files: string[], flags: Flags) => {
+    .action(async (files: string[], flags: Flags) => {
+      const { mergeFiles } = await import('../../app/merge.js')
       mergeFiles(files, { output: flags.output, outDir: flags.outDir, html: typeof flags.html === 'string' ? flags.html : undefined, noHtml: flags.html === false, quiet: flags.quiet })
     })
 }

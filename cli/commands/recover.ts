@@ -1,19 +1,18 @@
 /** `loadlens recover <journal>`: rebuild the result and reports of a run that was killed before it wrote them. */
 import type { Command } from 'commander'
-import { recoverRun } from '../../app/recover.js'
-import { outputLabel } from '../../app/outputs.js'
 import { addOutputFlags, pickOutputFlags } from '../flags.js'
 import type { Flags } from '../flags.js'
-import { formatSummary } from '../../reports/terminal/summary.js'
-import { formatDiagnosis } from '../../reports/terminal/findings.js'
-import { formatChecklist } from '../../reports/terminal/checklist.js'
 
 export function registerRecover (program: Command): void {
   const cmd = program.command('recover')
     .description('rebuild the result, the diagnosis and every report of a run that ended without writing them (killed, out of memory) from its journal (<run id>.journal.jsonl in the output folder)')
     .argument('<journal>', 'the run\'s journal, <run id>.journal.jsonl')
   addOutputFlags(cmd)
-  cmd.action((file: string, flags: Flags) => {
+  cmd.action(async (file: string, flags: Flags) => {
+    const [{ recoverRun }, { outputLabel }, { formatSummary }, { formatDiagnosis }, { formatChecklist }] = await Promise.all([
+      import('../../app/recover.js'), import('../../app/outputs.js'), import('../../reports/terminal/summary.js'),
+      import('../../reports/terminal/findings.js'), import('../../reports/terminal/checklist.js')
+    ])
     const { result, files, seconds } = recoverRun(file, pickOutputFlags(flags))
     process.stdout.write(`recovered ${seconds} seconds of load from ${file}\n\n`)
     process.stdout.write(formatSummary(result) + '\n\n' + formatDiagnosis(result) + '\n\n' + formatChecklist(result.checklist!) + '\n')

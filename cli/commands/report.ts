@@ -1,8 +1,5 @@
 /** `loadlens report <result.json>`: re-render the outputs of a stored result. */
 import type { Command } from 'commander'
-import { renderReport } from '../../app/report.js'
-import { isJournal, recoverRun } from '../../app/recover.js'
-import { outputLabel } from '../../app/outputs.js'
 import type { Flags } from '../flags.js'
 
 export function registerReport (program: Command): void {
@@ -13,7 +10,8 @@ export function registerReport (program: Command): void {
     .option('--csv <prefix>', "CSV files with Locust's names: <prefix>_stats.csv, _stats_history.csv, _failures.csv, _exceptions.csv")
     .option('--junit <file>', 'JUnit XML: checklist items and expectations as test cases')
     .option('--md <file>', 'a Markdown summary for pull-request comments')
-    .action((file: string, flags: Flags) => {
+    .action(async (file: string, flags: Flags) => {
+      const [{ renderReport }, { isJournal, recoverRun }, { outputLabel }] = await Promise.all([import('../../app/report.js'), import('../../app/recover.js'), import('../../app/outputs.js')])
       const { files } = isJournal(file)
         ? recoverRun(file, { html: flags.html, csv: flags.csv, junit: flags.junit, md: flags.md })
         : renderReport(file, { html: flags.html, csv: flags.csv, junit: flags.junit, md: flags.md })

@@ -1,6 +1,5 @@
 /** `loadlens run <scenario>`: a scenario against a host. */
 import type { Command } from 'commander'
-import { runTestServed } from '../../app/web/entry.js'
 import { parseProbesOn } from '../../app/segments.js'
 import { addGateFlags, addLoadFlags, addOutputFlags, addProbeFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, pickProbeOptions, pickReadiness, startAtArg, portArg } from '../flags.js'
 import type { Flags } from '../flags.js'
@@ -22,6 +21,7 @@ export function registerRun (program: Command): void {
   addGateFlags(run)
   addProbeFlags(run)
   run.action(async (scenario: string, flags: Flags) => {
+    const { runTestServed } = await import('../../app/web/entry.js')
     const outcome = await runTestServed({
       scenario,
       ...pickLoadFlags(flags),

@@ -1,8 +1,7 @@
 /** `loadlens serve [dir]`: the stored results of a folder in the browser. */
 import type { Command } from 'commander'
 import { existsSync, statSync } from 'node:fs'
-import { serveResults } from '../../app/web/entry.js'
-import { DEFAULT_OUT_DIR } from '../../app/outputs.js'
+import { DEFAULT_OUT_DIR } from '../../shared/files.js'
 import { UsageError } from '../../shared/errors.js'
 import { addWebFlags } from '../flags.js'
 import type { Flags } from '../flags.js'
@@ -14,6 +13,7 @@ export function registerServe (program: Command): void {
   addWebFlags(serve)
   serve.action(async (dir: string, flags: Flags) => {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${dir}: no such folder of results`)
+    const { serveResults } = await import('../../app/web/entry.js')
     const web = await serveResults(dir, { webPort: flags.webPort, webHost: flags.webHost })
     process.stdout.write(`loadlens results of ${dir}: ${web.url}\n${web.token ? 'It is bound to a non-loopback address: the token in this URL is required.\n' : ''}Ctrl-C stops it.\n`)
     await new Promise<void>((resolve) => {

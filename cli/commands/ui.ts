@@ -1,6 +1,5 @@
 /** `loadlens ui <scenario>`: the live web UI from which runs are started, steered and reviewed. */
 import type { Command } from 'commander'
-import { startUi } from '../../app/web/entry.js'
 import { addLoadFlags, addOutputFlags, addWebFlags, pickLoadFlags, pickOutputFlags } from '../flags.js'
 import type { Flags } from '../flags.js'
 
@@ -14,6 +13,7 @@ export function registerUi (program: Command): void {
   addOutputFlags(ui)
   addWebFlags(ui)
   ui.action(async (scenario: string, flags: Flags) => {
+    const { startUi } = await import('../../app/web/entry.js')
     const { web, controller } = await startUi({
       scenario,
       ...pickLoadFlags(flags),
