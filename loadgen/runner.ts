@@ -5,9 +5,14 @@
  *   'report' (SliceReport) one second as the load threads handed it over (before aggregation)
  *   'slice'  (TimelineSlice) one merged second of the timeline
  *   'stopping' (reason)    the load is being stopped
- * The load runs in this thread, or in worker threads when `workers` > 1.
+ * The load runs in worker threads (one by default), so that nothing else this process does
+ * (probes, the web UI, the terminal, the per-second aggregation, the journal, reports) ever
+ * delays the timing of a request: the main thread only merges the seconds the load threads
+ * hand over. A plan without a file (built in memory: the threads load the scenario from its
+ * file), or `workers: 0`, runs the load in this thread instead.
  */
 import { EventEmitter } from 'node:events'
+import { existsSync } from 'node:fs'
 import type { ErrorGroup, EntryTotals, ExceptionGroup, GeneratorSaturation, LoadModel, Share, StopReason, TimelineSlice } from '../shared/types.js'
 import type { ScenarioPlan } from '../scenarios/validate.js'
 import { Aggregator } from './aggregate.js'
@@ -34,7 +39,7 @@ export interface RunOptions {
   host: string
   requestTimeoutMs?: number
   share?: Share
-  /** load threads; 1 runs the load in this thread */
+  /** load threads (worker threads, default 1); 0 runs the load in this thread, as does a plan without a file */
   workers?: number
   startAt?: number
   insecure?: boolean
@@ -144,7 +149,9 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
     await Promise.resolve() // let the caller attach listeners first
     const o = this.options
     tuneHeapGrowth()
-    const workers = Math.max(1, o.workers ?? 1)
+    // a plan built in memory names a label, not a file the threads could load
+    const inThread = o.workers === 0 || !o.plan.file || !existsSync(o.plan.file)
+    const workers = inThread ? 1 : Math.max(1, o.workers ?? 1)
     const budget: Budget = { maxRequests: o.maxRequests, maxCost: o.maxCost, unitCost: costLookup(o.unitCosts) }
     const common = {
       model: o.model,
@@ -168,7 +175,7 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
     const onSelfStop = (reason: StopReason, message: string): void => {
       if (this.stopCount === 0) this.stop(reason, message)
     }
-    if (workers === 1) {
+    if (inThread) {
       this.driver = new Engine({ ...common, plan: o.plan, budget, onSlice: r => this.onSlice(r), onStart, onSelfStop })
     } else {
       this.driver = new WorkerPool({ ...common, planFile: o.plan.file, workers, budget: { maxRequests: o.maxRequests, maxCost: o.maxCost, unitCosts: o.unitCosts }, onSlice: r => this.onSlice(r), onStart, onSelfStop })
