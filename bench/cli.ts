@@ -1,0 +1,157 @@
+/**
+ * `npm run bench -- cli [--rounds=N]`: the whole CLI as a user runs it (`loadlens run` on a
+ * minimal scenario, defaults and probes on, all users from the start as autocannon's
+ * connections are), against autocannon's CLI and wrk (when installed), each in its own
+ * process pinned to CPU 0, the server pinned to CPU 1; round-robin, 3 rounds by default; each
+ * process's CPU time and peak RSS from GNU time. loadlens also runs with --no-host-probe, to
+ * show what the host probe costs. Two parts:
+ *   throughput  against the benchmark server (bench/server.ts, no delay): requests/s and CPU
+ *               per request, the ratios of the medians;
+ *   accuracy    against a server whose delays are uniform in 10-50 ms and which times each
+ *               request itself (bench/delay-server.ts): each tool's p50 and p99 against the
+ *               server's own of the same run.
+ *
+ * Targets: at 50 connections for 10 s, loadlens with its default probes >= 1.0x autocannon's
+ * requests/s and <= 1.0x its CPU per request; its p99 within 2 % (or 1 ms) of the server's,
+ * and its p50 within 1 ms of the server's.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { decodeHistogram, summarize } from '../shared/hist.js'
+import { median, startBenchServer, verdict } from './run-all.js'
+
+const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url))
+const BIN = here('../../bin/loadlens.js')
+const AUTOCANNON = here('../../node_modules/autocannon/autocannon.js')
+const CONNECTIONS = 50
+const SECONDS = 10
+const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0
+const hasTime = spawnSync('/usr/bin/time', ['-f', '%U', 'true']).status === 0
+const hasWrk = spawnSync('wrk', ['--version']).error === undefined
+
+interface ToolRun {
+  tool: string
+  requests: number
+  rps: number
+  cpuUs: number
+  rssMB: number
+  p50: number
+  p99: number
+  server: { count: number; p50: number; p99: number }
+}
+
+/** Runs a command on CPU 0 under GNU time; resolves its stdout and the time line's figures. */
+function run (cmd: string, args: string[]): Promise<{ stdout: string; cpuUs: number; rssMB: number }> {
+  const full = [...(hasTime ? ['/usr/bin/time', '-f', '__TIME__ %U %S %M'] : []), cmd, ...args]
+  const argv = hasTaskset ? ['taskset', '-c', '0', ...full] : full
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    child.on('error', reject)
+    child.on('close', (code) => {
+      const m = /__TIME__ ([\d.]+) ([\d.]+) (\d+)/.exec(stderr)
+      if (code !== 0 && !m) { reject(new Error(`${cmd} exited ${code}: ${stderr.slice(-400)}`)); return }
+      resolve({ stdout, cpuUs: m ? (Number(m[1]) + Number(m[2])) * 1e6 : NaN, rssMB: m ? Number(m[3]) / 1024 : NaN })
+    })
+  })
+}
+
+async function serverStats (url: string, timed: boolean): Promise<ToolRun['server']> {
+  if (!timed) return { count: NaN, p50: NaN, p99: NaN }
+  return await (await fetch(`${url}__stats`)).json() as ToolRun['server']
+}
+
+function wrkMs (text: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text.trim())
+  if (!m) return NaN
+  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1)
+}
+
+async function runTool (tool: string, url: string, dir: string, scenario: string, timed: boolean): Promise<ToolRun> {
+  await serverStats(url, timed) // reset the server's histogram
+  let requests = 0
+  let p50 = NaN
+  let p99 = NaN
+  let t: { stdout: string; cpuUs: number; rssMB: number }
+  if (tool === 'autocannon') {
+    t = await run(process.execPath, [AUTOCANNON, '-c', String(CONNECTIONS), '-d', String(SECONDS), '-j', url])
+    const r = JSON.parse(t.stdout.trim().split('\n').pop()!)
+    requests = r.requests.total
+    p50 = r.latency.p50
+    p99 = r.latency.p99
+  } else if (tool === 'wrk') {
+    t = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', url])
+    requests = Number(/(\d+) requests in/.exec(t.stdout)?.[1] ?? NaN)
+    p50 = wrkMs(/^\s+50%\s+(\S+)/m.exec(t.stdout)?.[1] ?? '')
+    p99 = wrkMs(/^\s+99%\s+(\S+)/m.exec(t.stdout)?.[1] ?? '')
+  } else {
+    const out = join(dir, `${tool}.json`)
+    const extra = tool === 'loadlens --no-host-probe' ? ['--no-host-probe'] : []
+    t = await run(process.execPath, [BIN, 'run', scenario, '--host', url, '-u', String(CONNECTIONS), '-r', '10000', '-t', `${SECONDS}s`, '--headless', '-q', '--json', out, '--no-html', ...extra])
+    const result = JSON.parse(readFileSync(out, 'utf8'))
+    requests = result.totals.overall.requests
+    const s = summarize(decodeHistogram(result.totals.overall.hist))
+    p50 = s.p50
+    p99 = s.p99
+  }
+  return { tool, requests, rps: requests / SECONDS, cpuUs: t.cpuUs, rssMB: t.rssMB, p50, p99, server: await serverStats(url, timed) }
+}
+
+function startDelayServer (): Promise<{ url: string; stop: () => void }> {
+  const args = [here('./delay-server.js')]
+  const child = hasTaskset ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  return new Promise((resolve) => child.stdout!.once('data', (c: Buffer) => resolve({ url: `http://127.0.0.1:${c.toString().trim()}/`, stop: () => child.kill('SIGTERM') })))
+}
+
+export async function cli (): Promise<void> {
+  const rounds = Number(process.argv.find(a => a.startsWith('--rounds='))?.slice(9) ?? 3)
+  const tools = ['loadlens', 'loadlens --no-host-probe', 'autocannon', ...(hasWrk ? ['wrk'] : [])]
+  console.log(`\n## cli: the CLI as a user runs it, ${CONNECTIONS} connections for ${SECONDS} s, ${rounds} rounds round-robin (${tools.join(', ')})`)
+  console.log(`${hasTaskset ? 'server pinned to CPU 1, generators to CPU 0' : 'taskset not available: processes are not pinned'}; ${hasTime ? 'CPU and peak RSS from GNU time' : 'GNU time not available: no CPU figures'}${hasWrk ? '' : '; wrk not installed'}`)
+  const dir = mkdtempSync(join(tmpdir(), 'loadlens-bench-cli-'))
+  const scenario = join(dir, 'minimal.ts')
+  writeFileSync(scenario, `import { defineScenario } from 'loadlens'
+export default defineScenario({ name: 'minimal', users: { U: { tasks: { get: async (u) => { await u.http.get('/') } } } } })
+`)
+  try {
+    const fast = await startBenchServer()
+    const runs: ToolRun[] = []
+    try {
+      for (let i = 0; i < rounds; i++) for (const tool of tools) runs.push(await runTool(tool, fast.url, dir, scenario, false))
+    } finally {
+      fast.stop()
+    }
+    const med = (tool: string, f: (r: ToolRun) => number, from = runs): number => median(from.filter(r => r.tool === tool).map(f))
+    const cpuPerReq = (tool: string): number => med(tool, r => r.cpuUs / r.requests)
+    console.log('\nthroughput, against the benchmark server (no delay)')
+    console.log('tool                       req/s   CPU us/req  peak RSS MB')
+    for (const tool of tools) console.log(`${tool.padEnd(26)} ${med(tool, r => r.rps).toFixed(0).padStart(6)} ${cpuPerReq(tool).toFixed(1).padStart(12)} ${med(tool, r => r.rssMB).toFixed(0).padStart(12)}`)
+    const rps = med('loadlens', r => r.rps) / med('autocannon', r => r.rps)
+    const cpu = cpuPerReq('loadlens') / cpuPerReq('autocannon')
+    console.log(`loadlens / autocannon: requests/s ${rps.toFixed(2)}x (target >= 1.0: ${verdict(rps >= 1)}), CPU per request ${cpu.toFixed(2)}x (target <= 1.0: ${verdict(cpu <= 1)})`)
+
+    const slow = await startDelayServer()
+    const timedRuns: ToolRun[] = []
+    try {
+      for (let i = 0; i < rounds; i++) for (const tool of tools) timedRuns.push(await runTool(tool, slow.url, dir, scenario, true))
+    } finally {
+      slow.stop()
+    }
+    const m = (tool: string, f: (r: ToolRun) => number): number => med(tool, f, timedRuns)
+    console.log('\naccuracy, against a server whose delays are uniform in 10-50 ms (its own timing in brackets)')
+    console.log('tool                        p50 ms (server)   p99 ms (server)')
+    for (const tool of tools) console.log(`${tool.padEnd(26)} ${m(tool, r => r.p50).toFixed(2).padStart(7)} (${m(tool, r => r.server.p50).toFixed(2)})   ${m(tool, r => r.p99).toFixed(2).padStart(7)} (${m(tool, r => r.server.p99).toFixed(2)})`)
+    const p99Gap = m('loadlens', r => r.p99 - r.server.p99)
+    const p99Limit = Math.max(1, 0.02 * m('loadlens', r => r.server.p99))
+    const p50Gap = m('loadlens', r => r.p50 - r.server.p50)
+    console.log(`loadlens p99 - server p99: ${p99Gap.toFixed(2)} ms (target within ${p99Limit.toFixed(2)} ms: ${verdict(Math.abs(p99Gap) <= p99Limit)}); p50 - server p50: ${p50Gap.toFixed(2)} ms (target within 1 ms: ${verdict(Math.abs(p50Gap) <= 1)})`)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
