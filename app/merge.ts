@@ -15,7 +15,7 @@ import type {
 } from '../shared/types.js'
 import { mergeSlices } from '../loadgen/aggregate.js'
 import { errorSignature } from '../loadgen/recorder.js'
-import { findSaturation } from '../loadgen/health.js'
+import { findDistortion, findSaturation } from '../loadgen/health.js'
 import { WHOLE } from '../loadgen/share.js'
 import { computeCost } from '../reports/cost.js'
 import { evaluateChecklist } from '../reports/checklist.js'
@@ -273,6 +273,9 @@ export function mergeResults (given: MergeInput[]): MergeOutcome {
   const saturation = findSaturation(timeline)
   if (saturation) result.meta.saturation = saturation
   else delete result.meta.saturation
+  const distortion = findDistortion(timeline)
+  if (distortion) result.meta.distortion = distortion
+  else delete result.meta.distortion
   if (!result.meta.stopMessage) delete result.meta.stopMessage
   const cost = mergeCost(inputs, result)
   if (cost) result.cost = cost

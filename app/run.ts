@@ -149,6 +149,7 @@ export function buildResult (prep: PreparedRun, outcome: RunOutcome, options: Re
       droppedIterations: prep.load.model.kind === 'open' ? outcome.droppedIterations : undefined,
       peakUsers: outcome.peakUsers,
       saturation: outcome.saturation,
+      distortion: outcome.distortion,
       nameOverflow: outcome.nameOverflow
     },
     totals: outcome.totals,

@@ -83,7 +83,7 @@ export interface EngineOutcome {
   costSoFar: number
 }
 
-const LOOP_DELAY_RESOLUTION_MS = 10
+const LOOP_DELAY_RESOLUTION_MS = 1
 /** the shortest part of a second whose event-loop figures are reported */
 const MIN_HEALTH_WINDOW_MS = 250
 

@@ -6,7 +6,7 @@
  * flagged when that held in at least 3 seconds and at least a tenth of the timeline.
  * The correlator marks such a run unreliable.
  */
-import type { GeneratorHealth, GeneratorSaturation, ThreadHealth, TimelineSlice } from '../shared/types.js'
+import type { GeneratorDistortion, GeneratorHealth, GeneratorSaturation, ThreadHealth, TimelineSlice, Window } from '../shared/types.js'
 
 export const SATURATION = {
   /** event-loop utilisation 0..1 from which a second counts as saturated */
@@ -63,6 +63,64 @@ export function findSaturation (timeline: TimelineSlice[]): GeneratorSaturation 
   const message = `the load generator was saturated in ${bad.length} of ${n} seconds (${what}: event-loop utilisation up to ${Math.round(peakElu * 100)}%, ` +
     `event-loop delay p99 up to ${Math.round(peakDelay)} ms); its latencies include its own queueing: use --workers, or more machines with --segment`
   return { threads: names, seconds: bad.length, ofSeconds: n, window: { from: bad[0]!, to: bad[bad.length - 1]! }, peakElu, peakLoopDelayP99Ms: peakDelay, message }
+}
+
+/**
+ * A second is distorted when a load thread's event loop was saturated (utilisation >= 0.95),
+ * or its event-loop delay p99 was at least DISTORTION.loopDelayMs and at least
+ * DISTORTION.shareOfP99 of the second's p99 latency: a response that waits for a busy loop is
+ * timed late by about that delay, so the second's latencies include up to that much of the
+ * generator's own. The floor keeps scheduling noise and a short GC pause out; the share keeps
+ * a few ms out where requests take seconds.
+ */
+export const DISTORTION = {
+  loopDelayMs: 10,
+  shareOfP99: 0.1
+} as const
+
+function ranges (ts: number[]): Window[] {
+  const out: Window[] = []
+  for (const t of ts) {
+    const last = out[out.length - 1]
+    if (last && t === last.to + 1) last.to = t
+    else out.push({ from: t, to: t })
+  }
+  return out
+}
+
+/** The seconds in which the generator delayed its own timings, if any (see DISTORTION). */
+export function findDistortion (timeline: TimelineSlice[]): GeneratorDistortion | undefined {
+  const bad: number[] = []
+  let spawn = 0
+  let worst = 0
+  let peakElu = 0
+  let peakUsers = 0
+  for (const s of timeline) peakUsers = Math.max(peakUsers, s.users)
+  let risen = false
+  for (const s of timeline) {
+    if (s.users >= peakUsers) risen = true
+    const g = s.generator
+    if (!g || s.overall.requests === 0) continue
+    const p99 = s.overall.p99 ?? 0
+    const threads = threadsOf(g).filter(t => t.elu >= SATURATION.elu || (t.loopDelayP99Ms >= DISTORTION.loopDelayMs && t.loopDelayP99Ms >= DISTORTION.shareOfP99 * p99))
+    if (!threads.length) continue
+    bad.push(s.t)
+    if (!risen) spawn++
+    for (const t of threads) { worst = Math.max(worst, t.loopDelayP99Ms); peakElu = Math.max(peakElu, t.elu) }
+  }
+  if (!bad.length) return undefined
+  const r = ranges(bad)
+  const t0 = timeline[0]!.t
+  const at = (w: Window): string => (w.from === w.to ? clock(w.from - t0) : `${clock(w.from - t0)}-${clock(w.to - t0)}`)
+  const message = `the generator's own event loop delayed the timing of requests in ${bad.length} of ${timeline.length} seconds (${r.slice(0, 4).map(at).join(', ')}${r.length > 4 ? ', ...' : ''}` +
+    `${spawn ? `; ${spawn === bad.length ? 'all' : spawn} while users were being started` : ''}): event-loop delay p99 up to ${Math.round(worst)} ms, utilisation up to ${Math.round(peakElu * 100)}%, so latencies there include up to that much of its own delay` +
+    `${spawn ? '; start users more slowly (--spawn-rate) or' : ';'} use --workers or more machines`
+  return { seconds: bad.length, ofSeconds: timeline.length, ranges: r, duringSpawn: spawn, worstLoopDelayP99Ms: worst, peakElu, message }
+}
+
+function clock (s: number): string {
+  const m = Math.floor(s / 60)
+  return `${String(m).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`
 }
 
 /** Orders a second's thread list by segment, then worker number. */

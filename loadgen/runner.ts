@@ -13,7 +13,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { existsSync } from 'node:fs'
-import type { ErrorGroup, EntryTotals, ExceptionGroup, GeneratorSaturation, LoadModel, Share, StopReason, TimelineSlice } from '../shared/types.js'
+import type { ErrorGroup, EntryTotals, ExceptionGroup, GeneratorDistortion, GeneratorSaturation, LoadModel, Share, StopReason, TimelineSlice } from '../shared/types.js'
 import type { ScenarioPlan } from '../scenarios/validate.js'
 import { Aggregator } from './aggregate.js'
 import type { LiveStats } from './aggregate.js'
@@ -25,7 +25,7 @@ import { nameOverflowInfo } from './names.js'
 import type { NameOverflowInfo } from '../shared/types.js'
 import { WHOLE } from './share.js'
 import { WorkerPool } from './workers.js'
-import { findSaturation } from './health.js'
+import { findDistortion, findSaturation } from './health.js'
 import { tuneHeapGrowth } from './heap.js'
 import { costLookup } from './cost.js'
 import type { HttpClientKind } from './http.js'
@@ -70,6 +70,8 @@ export interface RunOutcome {
   workers: number
   /** set when a load thread was saturated for several seconds (see health.ts) */
   saturation?: GeneratorSaturation
+  /** set when the generator's own event loop delayed timings in some seconds (see health.ts) */
+  distortion?: GeneratorDistortion
   /** request names past the bound on distinct names */
   nameOverflow?: NameOverflowInfo
 }
@@ -197,6 +199,7 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
       exceptions: agg.exceptions,
       workers,
       saturation: findSaturation(agg.timeline),
+      distortion: findDistortion(agg.timeline),
       ...(this.aggregator.nameOverflow ? { nameOverflow: nameOverflowInfo(this.aggregator.nameOverflow, o.maxNames ?? DEFAULT_MAX_NAMES) } : {})
     }
   }

@@ -166,6 +166,26 @@ export interface GeneratorSaturation {
   message: string
 }
 
+/**
+ * Seconds in which the generator's own event loop delayed the timing of requests materially
+ * (loadgen/health.ts): the latencies measured there include up to `worstLoopDelayP99Ms` of
+ * the generator's own delay. Shorter or milder than a saturated run (GeneratorSaturation),
+ * which makes the whole run unreliable.
+ */
+export interface GeneratorDistortion {
+  /** distorted seconds, of `ofSeconds` in the timeline */
+  seconds: number
+  ofSeconds: number
+  /** the distorted seconds as ranges of epoch seconds */
+  ranges: Window[]
+  /** of them, the seconds while users were still being started (the spawn phase) */
+  duringSpawn: number
+  worstLoopDelayP99Ms: number
+  peakElu: number
+  /** one line for the terminal, the reports and the checklist */
+  message: string
+}
+
 /** Request names past the bound on distinct names (`--max-names`): counted under "(other)" rows. */
 export interface NameOverflowInfo {
   /** the bound */
@@ -538,6 +558,8 @@ export interface RunMeta {
   peakUsers?: number
   /** set when the generator itself was saturated (its latencies are then unreliable) */
   saturation?: GeneratorSaturation
+  /** set when the generator's own event loop delayed timings in some seconds */
+  distortion?: GeneratorDistortion
   /** request names past the bound on distinct names */
   nameOverflow?: NameOverflowInfo
   /** checklist items 8-10: what the run found about monitoring, alerts and the rollback plan */

@@ -65,5 +65,6 @@ export function formatSummary (result: RunResult): string {
   if (x) parts.push('', 'Exceptions in tasks', x)
   if (result.meta.abortedAtStop) parts.push('', `${result.meta.abortedAtStop} requests were still in flight when the stop timeout ran out (not counted).`)
   if (result.meta.nameOverflow) parts.push('', `Warning: ${result.meta.nameOverflow.message}.`)
+  if (result.meta.distortion && !result.diagnosis?.unreliable) parts.push('', `Generator: ${result.meta.distortion.message}.`)
   return parts.join('\n')
 }
