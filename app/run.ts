@@ -106,7 +106,7 @@ export async function prepareRun (o: RunTestOptions): Promise<PreparedRun> {
   await checkHostAllowed(host, plan.allowedHosts, Boolean(o.allowRemote))
   const requestTimeoutMs = o.requestTimeout === undefined ? plan.requestTimeoutMs : parseDuration(o.requestTimeout, '--request-timeout') * 1000
   if (!(requestTimeoutMs > 0)) throw new UsageError('--request-timeout: expected a duration > 0')
-  if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1)) throw new UsageError(`--workers: expected a whole number >= 1 or "auto", got ${o.workers}`)
+  if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 0)) throw new UsageError(`--workers: expected a whole number (0: the load in the main thread) or "auto", got ${o.workers}`)
   const segment = o.segment ? parseSegment(o.segment) : undefined
   return { plan, load, host, requestTimeoutMs, segment }
 }
