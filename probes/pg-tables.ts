@@ -19,10 +19,31 @@ const OTHER = '(other)'
 
 type TableCounters = Omit<PgTableActivity, 'table' | 'seconds'>
 
-/** one row at least (a database without tables), so the statement's own query id always comes back */
-const query = (ownIdColumn: string): string => `SELECT /* loadlens-probe */ x.*${ownIdColumn} FROM (SELECT 1) one LEFT JOIN ` +
-  '(SELECT schemaname || \'.\' || relname AS t, seq_scan::float8 AS seq, seq_tup_read::float8 AS seq_read, ' +
-  'coalesce(idx_scan, 0)::float8 AS idx, coalesce(idx_tup_fetch, 0)::float8 AS idx_fetch, n_live_tup::float8 AS live FROM pg_stat_user_tables) x ON true'
+/** catalog reads are redone every this many counter reads (a table created during the run joins then) */
+const CATALOG_EVERY = 6
+
+/**
+ * The user tables and their indexes, as pg_stat_user_tables picks them (tables, TOAST tables,
+ * materialized views and partitioned tables outside pg_catalog, information_schema and the
+ * TOAST schemas). One row at least (a database without tables), so the statement's own query
+ * id always comes back.
+ */
+const catalogQuery = (ownIdColumn: string): string => `SELECT /* loadlens-probe */ x.*${ownIdColumn} FROM (SELECT 1) one LEFT JOIN ` +
+  "(SELECT c.oid::text AS oid, n.nspname || '.' || c.relname AS t, array(SELECT i.indexrelid::text FROM pg_index i WHERE i.indrelid = c.oid) AS idx " +
+  "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 't', 'm', 'p') " +
+  "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast') x ON true"
+
+/**
+ * The counters of the cached relations (tables and their indexes), through the functions
+ * behind pg_stat_user_tables: none of the view's catalog joins and grouping, which cost the
+ * server about 0.5 ms a read; the relation list is a constant, so the statement is planned once
+ */
+const countersQuery = (oids: string[], ownIdColumn: string): string => `SELECT /* loadlens-probe */ x.*${ownIdColumn} FROM (SELECT 1) one LEFT JOIN ` +
+  '(SELECT r::text AS oid, pg_stat_get_numscans(r)::float8 AS scans, pg_stat_get_tuples_returned(r)::float8 AS returned, ' +
+  'pg_stat_get_tuples_fetched(r)::float8 AS fetched, pg_stat_get_live_tuples(r)::float8 AS live ' +
+  `FROM unnest('{${oids.join(',')}}'::oid[]) r) x ON true`
+
+interface CatalogTable { name: string; indexes: string[] }
 
 export class TableActivity {
   private first: Map<string, TableCounters> | null = null
@@ -31,16 +52,57 @@ export class TableActivity {
   private lastAt = 0
   private readonly rates = new Rates()
   private readonly labelled: string[] = []
+  private catalog: Map<string, CatalogTable> | null = null
+  private catalogVersion = 0
+  private readsSinceCatalog = 0
+
+  /** the user tables and their indexes, read again every CATALOG_EVERY reads; returns the statement's own query id */
+  private async readCatalog (client: pg.Client, ownIdColumn: string): Promise<string | undefined> {
+    const r = await client.query({ name: `loadlens_probe_tables_catalog${ownIdColumn ? '_own' : ''}`, text: catalogQuery(ownIdColumn) })
+    const catalog = new Map<string, CatalogTable>()
+    for (const row of r.rows) if (row.oid !== null) catalog.set(String(row.oid), { name: String(row.t), indexes: (row.idx ?? []).map(String) })
+    const same = this.catalog && this.catalog.size === catalog.size &&
+      [...catalog].every(([oid, t]) => this.catalog!.get(oid)?.indexes.join() === t.indexes.join())
+    if (!same) this.catalogVersion++
+    this.catalog = catalog
+    this.readsSinceCatalog = 0
+    return r.rows[0]?.own ?? undefined
+  }
 
   /**
    * @param ownIdColumn a select-list item naming the statement's own query id (`, ... AS own`),
    *   so the probe can leave this statement out of pg_stat_statements figures
-   * @returns the readings and the statement's own query id, when the server gives one
+   * @returns the readings, the statements' own query ids, when the server gives them, and how
+   *   many statements it ran (the catalog is read at first and every CATALOG_EVERY reads)
    */
-  async read (client: pg.Client, now: number, ownIdColumn = ''): Promise<{ readings: Reading[]; own?: string }> {
-    const r = await client.query(query(ownIdColumn))
+  async read (client: pg.Client, now: number, ownIdColumn = ''): Promise<{ readings: Reading[]; own: string[]; statements: number }> {
+    const own: string[] = []
+    let statements = 1
+    if (!this.catalog || ++this.readsSinceCatalog >= CATALOG_EVERY) {
+      const id = await this.readCatalog(client, ownIdColumn)
+      if (id) own.push(id)
+      statements++
+    }
+    const catalog = this.catalog!
+    const oids = [...catalog].flatMap(([oid, t]) => [oid, ...t.indexes])
+    const r = await client.query({ name: `loadlens_probe_tables_${this.catalogVersion}${ownIdColumn ? '_own' : ''}`, text: countersQuery(oids, ownIdColumn) })
+    const byOid = new Map<string, Record<string, any>>()
+    for (const row of r.rows) if (row.oid !== null) byOid.set(String(row.oid), row)
     const snap = new Map<string, TableCounters>()
-    for (const row of r.rows) if (row.t !== null) snap.set(row.t, { seqScans: row.seq, seqTupRead: row.seq_read, idxScans: row.idx, idxTupFetch: row.idx_fetch, liveTuples: row.live })
+    for (const [oid, t] of catalog) {
+      const row = byOid.get(oid)
+      if (!row) continue
+      let idxScans = 0
+      let idxTupFetch = 0
+      for (const i of t.indexes) {
+        idxScans += byOid.get(i)?.scans ?? 0
+        idxTupFetch += byOid.get(i)?.fetched ?? 0
+      }
+      // as pg_stat_user_tables counts them: a table's own fetched rows (bitmap heap scans) join
+      // its indexes' fetches; a table without indexes has no index figures
+      if (t.indexes.length) idxTupFetch += row.fetched
+      snap.set(t.name, { seqScans: row.scans, seqTupRead: row.returned, idxScans, idxTupFetch, liveTuples: row.live })
+    }
     if (!this.first) { this.first = snap; this.firstAt = now }
     this.last = snap
     this.lastAt = now
@@ -57,7 +119,8 @@ export class TableActivity {
     for (const t of [...this.labelled, ...(perTable.has(OTHER) ? [OTHER] : [])]) {
       out.push({ metric: METRICS.pg.seqTupReadPerS, labels: { table: t }, unit: 'per_s', value: perTable.get(t) ?? 0 })
     }
-    return { readings: out, own: r.rows[0]?.own ?? undefined }
+    if (r.rows[0]?.own) own.push(String(r.rows[0].own))
+    return { readings: out, own, statements }
   }
 
   /** the run's deltas per table, the most rows read by sequential scans first */

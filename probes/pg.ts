@@ -295,14 +295,16 @@ export class PgProbe implements Probe {
       "extract(epoch FROM backend_start)::text AS started, backend_type = 'parallel worker' AS parallel, " +
       (this.leaderPid ? 'leader_pid AS leader, ' : 'NULL::int AS leader, ') +
       (this.selfQueryIds ? "CASE WHEN pid = pg_backend_pid() OR state = 'active' THEN query_id::text END AS qid, " : '') +
-      "CASE WHEN state = 'active' THEN extract(epoch FROM now() - query_start)::float8 END AS query_age, " +
-      'CASE WHEN xact_start IS NOT NULL THEN extract(epoch FROM now() - xact_start)::float8 END AS xact_age, ' +
-      "CASE WHEN state LIKE 'idle in%' THEN extract(epoch FROM now() - state_change)::float8 END AS state_age, " +
+      "CASE WHEN state = 'active' THEN date_part('epoch', now() - query_start) END AS query_age, " +
+      "CASE WHEN xact_start IS NOT NULL THEN date_part('epoch', now() - xact_start) END AS xact_age, " +
+      "CASE WHEN state LIKE 'idle in%' THEN date_part('epoch', now() - state_change) END AS state_age, " +
       `CASE WHEN state = 'active' THEN left(query, ${QUERY_TEXT_MAX}) END AS query ` +
       "FROM pg_stat_get_activity(NULL) WHERE backend_type IN ('client backend', 'parallel worker')"
     return {
       name: `loadlens_probe_sample_${d}${withStatements ? `_stm_${this.ownQueriesVersion}` : ''}`,
-      text: `SELECT ${MARK} a.*, d.*${withStatements ? ', s.*' : ''} FROM (SELECT ${counters.join(', ')}) d${statements} LEFT JOIN (${activity}) a ON true`,
+      // the counters come once, on the probe's own row (there is always one; without it, alone)
+      text: `SELECT ${MARK} a.*, d.*${withStatements ? ', s.*' : ''} FROM (SELECT true AS counters, ${counters.join(', ')}) d${statements} ` +
+        `FULL JOIN (${activity}) a ON a.self = d.counters`,
     }
   }
 
@@ -346,9 +348,9 @@ export class PgProbe implements Probe {
       if (this.sameDatabase && this.sampleCount - this.lastTablesSample >= TABLES_EVERY) {
         this.lastTablesSample = this.sampleCount
         const t = await this.tables.read(client, now, this.ownIdColumn())
-        this.noteOwnQuery(t.own)
+        t.own.forEach(id => this.noteOwnQuery(id))
         out.push(...t.readings)
-        this.probeTxns++
+        this.probeTxns += t.statements
       }
       return out
     } finally {
@@ -419,8 +421,8 @@ export class PgProbe implements Probe {
 
   /** statementsVersion: the own-statement set the sums of pg_stat_statements left out, null when not read */
   private readings (rows: Array<Record<string, any>>, statementsVersion: number | null, now: number): Reading[] {
-    // one row per client backend, each carrying the same database counters (the LEFT JOIN
-    // gives one row with no backend when there is none)
+    // one row per client backend; the database counters ride on the probe's own row (the FULL
+    // JOIN gives them a row of their own when there is no backend row)
     const all = rows.filter(row => row.self !== null)
     const activity = all.filter(row => !row.parallel)
     const mode = this.attribution.method
@@ -509,7 +511,7 @@ export class PgProbe implements Probe {
     this.serverPeak = Math.max(this.serverPeak, serverN)
     out.push({ metric: M.serverConnections, unit: 'count', value: serverN })
 
-    const d = rows[0]
+    const d = rows.find(row => row.counters === true)
     if (d) {
       const commits = this.rates.delta('commits', d.commits, now)
       // the probe's own sample transactions are commits too
@@ -581,7 +583,8 @@ export class PgProbe implements Probe {
     try {
       if (this.sameDatabase && this.sampleCount > 0) {
         if (!client) client = await this.connect()
-        this.noteOwnQuery((await this.tables.read(client, Date.now(), this.ownIdColumn())).own)
+        const t = await this.tables.read(client, Date.now(), this.ownIdColumn())
+        t.own.forEach(id => this.noteOwnQuery(id))
       }
       if (this.statements === 'available') {
         if (!client) client = await this.connect()
