@@ -18,7 +18,7 @@ import type { LoadFlags, LoadPlan } from '../scenarios/profile.js'
 import { checkUrl } from '../scenarios/validate.js'
 import type { ScenarioPlan } from '../scenarios/validate.js'
 import { startRun } from '../loadgen/runner.js'
-import type { RunHandle, RunOutcome } from '../loadgen/runner.js'
+import type { RunHandle, RunOptions, RunOutcome } from '../loadgen/runner.js'
 import { parseSegment } from '../loadgen/share.js'
 import { ProgressPrinter } from '../reports/terminal/progress.js'
 import { formatSummary } from '../reports/terminal/summary.js'
@@ -79,6 +79,10 @@ export interface RunTestOptions extends LoadFlags, OutputOptions {
   onProbes?: (probes: ProbeSession) => void
   /** the options to record in the result (the CLI's flags); passwords are redacted */
   recordOptions?: Record<string, unknown>
+  /** another load generator instead of the engine (`loadlens locust`) */
+  driver?: RunOptions['driver']
+  /** extra lines for the summary, after the result's (Locust's exit code and files) */
+  describeTool?: (result: RunResult) => string[]
 }
 
 export interface RunTestOutcome {
@@ -150,7 +154,8 @@ export function buildResult (prep: PreparedRun, outcome: RunOutcome, options: Re
       peakUsers: outcome.peakUsers,
       saturation: outcome.saturation,
       distortion: outcome.distortion,
-      nameOverflow: outcome.nameOverflow
+      nameOverflow: outcome.nameOverflow,
+      tool: outcome.tool
     },
     totals: outcome.totals,
     timeline: outcome.timeline,
@@ -201,7 +206,8 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
     maxNames: o.maxNames,
     unitCosts: prep.plan.costs,
     // every request that leaves the base origin (an absolute URL, a redirect) is checked against the same rule
-    hostPolicy: { allowedHosts: prep.plan.allowedHosts, allowRemote: Boolean(o.allowRemote) }
+    hostPolicy: { allowedHosts: prep.plan.allowedHosts, allowRemote: Boolean(o.allowRemote) },
+    driver: o.driver
   })
   o.onHandle?.(run)
   // the crash-safe journal: every second on disk while the run goes on (removed once the result is written)

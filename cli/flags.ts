@@ -64,6 +64,7 @@ export function addLoadFlags (cmd: Command): Command {
     .option('-u, --users <n>', 'peak number of concurrent users (closed model)', intArg('a number of users'))
     .option('-r, --spawn-rate <n>', 'users started per second', numArg('users per second'))
     .option('-t, --run-time <duration>', 'stop after this long, e.g. 30s, 2m, 1h30m', durationArg)
+    .option('--expect <limits>', 'pass criteria on top of the profile\'s, k6-threshold style: "p95=500,p99=1000,failures=1%" (also db-connections-max, cache-hit-rate-min, no-memory-leak, NAME:p95=...)')
     .option('--stages <list>', 'load shape "30s:10,1m:10,30s:0" (users, or rates with --arrival-rate; target@rate for a spawn rate)')
     .option('--arrival-rate <n>', 'open model: iterations started per second', numArg('iterations per second'))
     .option('--max-vus <n>', 'open model: most virtual users (iterations beyond are dropped)', intArg('a number of virtual users'))
@@ -113,7 +114,7 @@ export function addWebFlags (cmd: Command): Command {
 export type Flags = Record<string, any>
 
 export function pickLoadFlags (flags: Flags): Flags {
-  const keys = ['profile', 'users', 'spawnRate', 'runTime', 'stages', 'arrivalRate', 'maxVUs', 'preAllocatedVUs', 'stopTimeout', 'requestTimeout', 'workers', 'maxRequests', 'maxCost', 'maxNames', 'insecure', 'httpClient']
+  const keys = ['profile', 'users', 'spawnRate', 'runTime', 'expect', 'stages', 'arrivalRate', 'maxVUs', 'preAllocatedVUs', 'stopTimeout', 'requestTimeout', 'workers', 'maxRequests', 'maxCost', 'maxNames', 'insecure', 'httpClient']
   const out: Flags = {}
   for (const k of keys) if (flags[k] !== undefined) out[k] = flags[k]
   // commander camel-cases --max-vus to maxVus

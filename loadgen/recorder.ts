@@ -205,6 +205,7 @@ export class Recorder {
   }
 
   recordException (userClass: string, task: string, err: unknown): void {
+    // an Error thrown in a scenario, or the text of one from another tool (Locust's "ValueError: ...")
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
     const key = [userClass, task, message].join(SEP)
     const known = this.exceptions.get(key)

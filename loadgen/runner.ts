@@ -22,7 +22,7 @@ import type { Budget, EngineOutcome } from './engine.js'
 import type { SliceReport } from './recorder.js'
 import { DEFAULT_MAX_NAMES } from './recorder.js'
 import { nameOverflowInfo } from './names.js'
-import type { NameOverflowInfo } from '../shared/types.js'
+import type { ExternalGenerator, NameOverflowInfo } from '../shared/types.js'
 import { WHOLE } from './share.js'
 import { WorkerPool } from './workers.js'
 import { findDistortion, findSaturation } from './health.js'
@@ -53,6 +53,15 @@ export interface RunOptions {
   hostPolicy?: HostPolicy
   /** distinct request names kept apart (default 1,000); later ones share an "(other)" row per method */
   maxNames?: number
+  /** another generator instead of the engine (a locustfile run by Locust), made with the runner's hooks */
+  driver?: (hooks: DriverHooks) => LoadDriver
+}
+
+/** What a load driver reports through. */
+export interface DriverHooks {
+  onSlice: (report: SliceReport) => void
+  onStart: (startedAt: number) => void
+  onSelfStop: (reason: StopReason, message: string) => void
 }
 
 export interface RunOutcome {
@@ -74,11 +83,13 @@ export interface RunOutcome {
   distortion?: GeneratorDistortion
   /** request names past the bound on distinct names */
   nameOverflow?: NameOverflowInfo
+  /** the load came from another tool (a locustfile run by Locust) */
+  tool?: ExternalGenerator
 }
 
 /** What the runner drives: the engine in this thread, or a pool of worker threads. */
 export interface LoadDriver {
-  run (): Promise<EngineOutcome>
+  run (): Promise<EngineOutcome & { tool?: ExternalGenerator }>
   stop (hard?: boolean): void
   setUsers (users: number, spawnRate: number): boolean
   users (): number
@@ -153,7 +164,7 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
     tuneHeapGrowth()
     // a plan built in memory names a label, not a file the threads could load
     const inThread = o.workers === 0 || !o.plan.file || !existsSync(o.plan.file)
-    const workers = inThread ? 1 : Math.max(1, o.workers ?? 1)
+    const workers = inThread || o.driver ? 1 : Math.max(1, o.workers ?? 1)
     const budget: Budget = { maxRequests: o.maxRequests, maxCost: o.maxCost, unitCost: costLookup(o.unitCosts) }
     const common = {
       model: o.model,
@@ -177,7 +188,9 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
     const onSelfStop = (reason: StopReason, message: string): void => {
       if (this.stopCount === 0) this.stop(reason, message)
     }
-    if (inThread) {
+    if (o.driver) {
+      this.driver = o.driver({ onSlice: r => this.onSlice(r), onStart, onSelfStop })
+    } else if (inThread) {
       this.driver = new Engine({ ...common, plan: o.plan, budget, onSlice: r => this.onSlice(r), onStart, onSelfStop })
     } else {
       this.driver = new WorkerPool({ ...common, planFile: o.plan.file, workers, budget: { maxRequests: o.maxRequests, maxCost: o.maxCost, unitCosts: o.unitCosts }, onSlice: r => this.onSlice(r), onStart, onSelfStop })
@@ -198,6 +211,7 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
       errors: agg.errors,
       exceptions: agg.exceptions,
       workers,
+      ...(outcome.tool ? { tool: outcome.tool } : {}),
       saturation: findSaturation(agg.timeline),
       distortion: findDistortion(agg.timeline),
       ...(this.aggregator.nameOverflow ? { nameOverflow: nameOverflowInfo(this.aggregator.nameOverflow, o.maxNames ?? DEFAULT_MAX_NAMES) } : {})

@@ -49,8 +49,11 @@ const MAX_GROUPS = 20
 const OTHER = '(other)'
 /** statements (by query id) whose running samples are counted; later ones are not */
 const MAX_SEEN_STATEMENTS = 1000
-/** pg_stat_user_tables is read every this many samples (and at the end) */
-const TABLES_EVERY = 10
+/**
+ * The tables' counters are read every this many samples (and at the end): the missing-index
+ * diagnosis reads the run's deltas, the chart a point every half minute
+ */
+const TABLES_EVERY = 30
 
 export interface PgProbeOptions {
   url: string
@@ -265,47 +268,47 @@ export class PgProbe implements Probe {
   /**
    * The sample statement, prepared once per connection (so the server parses and plans it once,
    * not every second): one call of pg_stat_get_activity (every client backend of the server,
-   * the columns pg_stat_activity shows, ages only where they are read), joined to one row of the
-   * database's counters read through the pg_stat_get_db_* functions (cheaper than the
-   * pg_stat_database view, which computes every column of every database) and, on every
-   * statementsEvery-th sample, the sums of pg_stat_statements without query texts. One round
-   * trip, one transaction.
+   * the columns pg_stat_activity shows, ages only where they are read). The probe's own row
+   * (always there: the statement runs in it) also carries the database's counters, read
+   * through the pg_stat_get_db_* functions (cheaper than the pg_stat_database view, which
+   * computes every column of every database) and, on every statementsEvery-th sample, the
+   * sums of pg_stat_statements without query texts (a subquery run once). No join: joining
+   * the counters to the rows cost as much as reading the rows. One round trip, one transaction.
    */
   private sampleQuery (client: pg.Client, withStatements: boolean): pg.QueryConfig {
     const d = this.datid
+    const mine = (expr: string, as: string): string => `CASE WHEN pid = pg_backend_pid() THEN ${expr} END AS ${as}`
     const counters = [
-      `pg_stat_get_db_xact_commit(${d})::float8 AS commits`, `pg_stat_get_db_xact_rollback(${d})::float8 AS rollbacks`,
-      `pg_stat_get_db_blocks_hit(${d})::float8 AS hit`, `(pg_stat_get_db_blocks_fetched(${d}) - pg_stat_get_db_blocks_hit(${d}))::float8 AS read`,
-      `pg_stat_get_db_deadlocks(${d})::float8 AS deadlocks`, `pg_stat_get_db_temp_bytes(${d})::float8 AS temp`,
-      `pg_stat_get_db_conflict_all(${d})::float8 AS conflicts`
+      mine('true', 'counters'),
+      mine(`pg_stat_get_db_xact_commit(${d})::float8`, 'commits'), mine(`pg_stat_get_db_xact_rollback(${d})::float8`, 'rollbacks'),
+      mine(`pg_stat_get_db_blocks_hit(${d})::float8`, 'hit'), mine(`(pg_stat_get_db_blocks_fetched(${d}) - pg_stat_get_db_blocks_hit(${d}))::float8`, 'read'),
+      mine(`pg_stat_get_db_deadlocks(${d})::float8`, 'deadlocks'), mine(`pg_stat_get_db_temp_bytes(${d})::float8`, 'temp'),
+      mine(`pg_stat_get_db_conflict_all(${d})::float8`, 'conflicts')
     ]
-    // one scan of pg_stat_statements: the database's statements without the probe's own (left
-    // out by queryid, given as one array constant: a parameter would have the server plan the
-    // statement again on each of its first executions), the probe's own time, the entry count
-    const own = withStatements ? client.escapeLiteral(`{${this.ownQueryIds.join(',')}}`) : ''
-    const statements = withStatements
-      ? ' CROSS JOIN (SELECT coalesce(sum(calls) FILTER (WHERE app), 0)::float8 AS stm_calls, ' +
-        'coalesce(sum(total_exec_time) FILTER (WHERE app), 0)::float8 AS stm_ms, ' +
-        'coalesce(sum(total_exec_time) FILTER (WHERE mine), 0)::float8 AS stm_own_ms, count(*)::int AS stm_entries ' +
+    if (withStatements) {
+      // one scan of pg_stat_statements: the database's statements without the probe's own (left
+      // out by queryid, given as one array constant: a parameter would have the server plan the
+      // statement again on each of its first executions), the probe's own time, the entry count;
+      // as one array [calls, ms, own ms, entries]
+      const own = client.escapeLiteral(`{${this.ownQueryIds.join(',')}}`)
+      counters.push(mine('(SELECT ARRAY[coalesce(sum(calls) FILTER (WHERE app), 0)::float8, ' +
+        'coalesce(sum(total_exec_time) FILTER (WHERE app), 0)::float8, ' +
+        'coalesce(sum(total_exec_time) FILTER (WHERE mine), 0)::float8, count(*)::float8] ' +
         `FROM (SELECT calls, total_exec_time, dbid = ${d} AND queryid <> ALL(${own}::bigint[]) AS app, ` +
-        `dbid = ${d} AND queryid = ANY(${own}::bigint[]) AS mine FROM pg_stat_statements(false)) x) s`
-      : ''
-    const activity = 'SELECT state, wait_event_type AS wait, wait_event AS event, datid, application_name AS app, ' +
+        `dbid = ${d} AND queryid = ANY(${own}::bigint[]) AS mine FROM pg_stat_statements(false)) x)`, 'stm'))
+    }
+    const text = `SELECT ${MARK} state, wait_event_type AS wait, wait_event AS event, datid, application_name AS app, ` +
       'host(client_addr) AS addr, pid = pg_backend_pid() AS self, pid, client_port AS port, ' +
-      "extract(epoch FROM backend_start)::text AS started, backend_type = 'parallel worker' AS parallel, " +
+      "date_part('epoch', backend_start)::text AS started, backend_type = 'parallel worker' AS parallel, " +
       (this.leaderPid ? 'leader_pid AS leader, ' : 'NULL::int AS leader, ') +
       (this.selfQueryIds ? "CASE WHEN pid = pg_backend_pid() OR state = 'active' THEN query_id::text END AS qid, " : '') +
       "CASE WHEN state = 'active' THEN date_part('epoch', now() - query_start) END AS query_age, " +
       "CASE WHEN xact_start IS NOT NULL THEN date_part('epoch', now() - xact_start) END AS xact_age, " +
       "CASE WHEN state LIKE 'idle in%' THEN date_part('epoch', now() - state_change) END AS state_age, " +
-      `CASE WHEN state = 'active' THEN left(query, ${QUERY_TEXT_MAX}) END AS query ` +
+      `CASE WHEN state = 'active' THEN left(query, ${QUERY_TEXT_MAX}) END AS query, ` +
+      counters.join(', ') + ' ' +
       "FROM pg_stat_get_activity(NULL) WHERE backend_type IN ('client backend', 'parallel worker')"
-    return {
-      name: `loadlens_probe_sample_${d}${withStatements ? `_stm_${this.ownQueriesVersion}` : ''}`,
-      // the counters come once, on the probe's own row (there is always one; without it, alone)
-      text: `SELECT ${MARK} a.*, d.*${withStatements ? ', s.*' : ''} FROM (SELECT true AS counters, ${counters.join(', ')}) d${statements} ` +
-        `FULL JOIN (${activity}) a ON a.self = d.counters`,
-    }
+    return { name: `loadlens_probe_sample_${d}${withStatements ? `_stm_${this.ownQueriesVersion}` : ''}`, text }
   }
 
   async sample (now: number, signal: AbortSignal): Promise<Reading[]> {
@@ -421,9 +424,8 @@ export class PgProbe implements Probe {
 
   /** statementsVersion: the own-statement set the sums of pg_stat_statements left out, null when not read */
   private readings (rows: Array<Record<string, any>>, statementsVersion: number | null, now: number): Reading[] {
-    // one row per client backend; the database counters ride on the probe's own row (the FULL
-    // JOIN gives them a row of their own when there is no backend row)
-    const all = rows.filter(row => row.self !== null)
+    // one row per client backend; the database counters ride on the probe's own row
+    const all = rows
     const activity = all.filter(row => !row.parallel)
     const mode = this.attribution.method
     const isMine = (row: Record<string, any>): boolean => {
@@ -526,21 +528,23 @@ export class PgProbe implements Probe {
       out.push({ metric: M.tempBytesPerS, unit: 'bytes_per_s', value: this.rates.rate('temp', d.temp, now) })
       out.push({ metric: M.conflicts, unit: 'count', value: this.rates.delta('conflicts', d.conflicts, now)?.delta ?? null })
     }
-    if (statementsVersion !== null && d) {
+    if (statementsVersion !== null && d && Array.isArray(d.stm)) {
+      const [calls0, ms0, ownMs, entries] = (d.stm as Array<number | string>).map(Number) as [number, number, number, number]
+      const stm = { calls: calls0, ms: ms0, ownMs, entries }
       const last = this.ownTime.last
       if (last && last.version === statementsVersion) {
-        this.ownTime.probeMs += d.stm_own_ms - last.own
-        this.ownTime.databaseMs += d.stm_ms - last.app
+        this.ownTime.probeMs += stm.ownMs - last.own
+        this.ownTime.databaseMs += stm.ms - last.app
       } else {
         // sums that leave out another set of statements: no interval across the change
         this.statementRates.clear()
       }
-      this.ownTime.last = { own: d.stm_own_ms, app: d.stm_ms, version: statementsVersion }
-      this.ownTime.entries = d.stm_entries
-      const calls = this.statementRates.delta('calls', d.stm_calls, now)
-      const ms = this.statementRates.delta('ms', d.stm_ms, now)
+      this.ownTime.last = { own: stm.ownMs, app: stm.ms, version: statementsVersion }
+      this.ownTime.entries = stm.entries
+      const calls = this.statementRates.delta('calls', stm.calls, now)
+      const ms = this.statementRates.delta('ms', stm.ms, now)
       // a large pg_stat_statements costs more to scan: read it less often
-      this.statementsEveryNow = statementsEveryFor(d.stm_entries, this.statementsEvery)
+      this.statementsEveryNow = statementsEveryFor(stm.entries, this.statementsEvery)
       out.push({ metric: M.callsPerS, unit: 'per_s', value: calls ? calls.delta / calls.seconds : null })
       out.push({ metric: M.queryMeanMs, unit: 'ms', value: calls && ms && calls.delta > 0 ? ms.delta / calls.delta : null })
     }

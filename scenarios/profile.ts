@@ -8,6 +8,7 @@ import type { Duration } from '../shared/duration.js'
 import type { Expectations, LoadModel, RateStage, UserStage } from '../shared/types.js'
 import type { ProfileDef } from './define.js'
 import type { ScenarioPlan } from './validate.js'
+import { mergeExpectations, parseExpect } from './expect.js'
 
 export interface LoadFlags {
   profile?: string
@@ -20,6 +21,8 @@ export interface LoadFlags {
   preAllocatedVUs?: number
   maxVUs?: number
   stopTimeout?: Duration
+  /** pass criteria on top of the profile's: "p95=500,p99=1000,failures=1%" (see expect.ts), or parsed */
+  expect?: string | Expectations
 }
 
 export interface LoadPlan {
@@ -133,7 +136,7 @@ export function resolveLoadPlan (plan: ScenarioPlan, flags: LoadFlags): LoadPlan
     model,
     durationS,
     stopTimeoutS,
-    expectations: profile.expect,
+    expectations: mergeExpectations(profile.expect, typeof flags.expect === 'string' ? parseExpect(flags.expect) : flags.expect),
     advisory: profile.advisory ?? []
   }
 }

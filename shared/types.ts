@@ -566,6 +566,25 @@ export interface RunMeta {
   readiness?: Readiness
   /** checklist ids that only warn for this profile */
   advisory?: string[]
+  /** the load came from another tool (a locustfile run by Locust), not loadlens's engine */
+  tool?: ExternalGenerator
+}
+
+/** An external load generator loadlens ran and recorded (`loadlens locust`). */
+export interface ExternalGenerator {
+  name: 'locust'
+  version: string
+  /** the Python interpreter that ran it */
+  python: string
+  /** its arguments after the locustfile */
+  args: string[]
+  /** its exit code (null: ended by a signal) */
+  exitCode: number | null
+  signal?: string
+  /** its own output (stdout and stderr) */
+  log: string
+  /** the prefix of its own CSV files (_stats.csv, _stats_history.csv, _failures.csv, _exceptions.csv) */
+  csv?: string
 }
 
 /** A readiness check of the deployment around the target (pre-deploy checklist items 8-10). */

@@ -1,6 +1,7 @@
 /** Every `loadlens` command; each registers its flags and action on the program. */
 import type { Command } from 'commander'
 import { registerRun } from './run.js'
+import { registerLocust } from './locust.js'
 import { registerMerge } from './merge.js'
 import { registerDemo } from './demo.js'
 import { registerDiagnose } from './diagnose.js'
@@ -13,6 +14,7 @@ import { registerRecover } from './recover.js'
 
 export const COMMANDS: Array<(program: Command) => void> = [
   registerRun,
+  registerLocust,
   registerMerge,
   registerDemo,
   registerDiagnose,
