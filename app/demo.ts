@@ -7,7 +7,8 @@
  * Default load: the scenario's development profile shortened to 30 s.
  */
 import { join } from 'node:path'
-import { bundledScenario } from '../scenarios/load.js'
+import { bundledLocustfile, bundledScenario } from '../scenarios/load.js'
+import { UsageError } from '../shared/errors.js'
 import { parseFaults } from '../demo/mluvme/faults.js'
 import type { Faults } from '../demo/mluvme/faults.js'
 import { startDemoTarget } from '../demo/mluvme/launch.js'
@@ -50,7 +51,12 @@ export interface DemoOptions extends Omit<RunTestOptions, 'scenario' | 'host' | 
    */
   onTarget?: (target: DemoTarget) => void | Promise<void>
   beforeStop?: (target: DemoTarget) => void | Promise<void>
+  /** run the bundled Mluv.Me locustfile with Locust instead of the TypeScript scenario */
+  locust?: boolean
 }
+
+/** `demo --locust` without load flags: the development profile's load and pass criteria, shortened to 30 s */
+export const DEMO_LOCUST_LOAD = { users: 10, spawnRate: 2, runTime: DEMO_RUN_TIME, expect: 'failures=0,p95=500,p99=1000' }
 
 /**
  * Every probe pointed at the demo target, with what a user of a real system has: the
@@ -83,6 +89,11 @@ export async function runDemo (options: DemoOptions = {}): Promise<RunTestOutcom
   const say = (line: string): void => { if (!o.quiet) err.write(`${line}\n`) }
   const shaped = o.profile !== undefined || o.users !== undefined || o.stages !== undefined || o.arrivalRate !== undefined
   const load = shaped ? {} : { profile: DEMO_PROFILE, runTime: o.runTime ?? DEMO_RUN_TIME }
+  if (o.locust) {
+    if (o.profile !== undefined) throw new UsageError('--profile: not with --locust (a locustfile has no profiles); shape the load with -u, -r, -t and the criteria with --expect')
+    if (o.stages !== undefined || o.arrivalRate !== undefined) throw new UsageError('--stages and --arrival-rate: not with --locust; shape the load with -u, -r and -t')
+    if (o.workers !== undefined) throw new UsageError('--workers: not with --locust (Locust generates the load)')
+  }
 
   const signals = o.handleSignals !== false
   const starting = new AbortController()
@@ -104,7 +115,16 @@ export async function runDemo (options: DemoOptions = {}): Promise<RunTestOutcom
       : await startDemoTarget(common)
     await onTarget?.(target)
     phase = 'run'
-    const run = async (opts: RunTestOptions): Promise<RunTestOutcome> => (o.web ? (await import('./web/entry.js')).runTestServed(opts, o.web) : runTest(opts))
+    const run = async (opts: RunTestOptions): Promise<RunTestOutcome> => {
+      if (o.locust) {
+        const { prepareLocust, runPreparedLocust } = await import('./locust.js')
+        const { scenario: _s, driver: _d, profile: _p, ...rest } = opts
+        const l: Partial<typeof DEMO_LOCUST_LOAD> = o.users !== undefined ? {} : DEMO_LOCUST_LOAD
+        const prep = await prepareLocust({ ...rest, ...l, expect: o.expect ?? l.expect, runTime: o.runTime ?? (o.users !== undefined ? undefined : DEMO_RUN_TIME), locustfile: bundledLocustfile() })
+        return runPreparedLocust(prep, o, o.web)
+      }
+      return o.web ? (await import('./web/entry.js')).runTestServed(opts, o.web) : runTest(opts)
+    }
     const outcome = await run({
       ...o,
       ...load,
@@ -113,6 +133,7 @@ export async function runDemo (options: DemoOptions = {}): Promise<RunTestOutcom
       probes: demoProbeOptions(target, o.probes),
       recordOptions: {
         ...(o.recordOptions ?? { command: 'demo' }),
+        ...(o.locust ? { locustfile: bundledLocustfile() } : {}),
         demo: {
           target: target.kind,
           variant: target.variant,

@@ -232,13 +232,16 @@ export async function prepareLocust (o: LocustRunOptions): Promise<PreparedLocus
  * how Locust ended and where its own files are.
  */
 export async function runLocustServed (o: LocustRunOptions, w: WebFlags): Promise<RunTestOutcome> {
-  const prep = await prepareLocust(o)
+  return runPreparedLocust(await prepareLocust(o), o, w)
+}
+
+/** Runs a prepared locustfile run (the live UI and /metrics as `w` says), with a line on how Locust ended. */
+export async function runPreparedLocust (prep: PreparedLocust, o: { quiet?: boolean; stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream }, w?: WebFlags): Promise<RunTestOutcome> {
   const err = o.stderr ?? process.stderr
   const say = (line: string): void => { if (!o.quiet) err.write(`${line}\n`) }
   say(`loadlens: ${basename(prep.plan.file!)} with Locust ${prep.info.version === 'unknown' ? '(version unknown)' : prep.info.version} (${prep.install.python}, ${prep.install.how})${prep.configFile ? `; settings from ${prep.configFile}` : ''}`)
-  if (prep.info.shape) say(`loadlens: the locustfile's LoadTestShape shapes the load; loadlens stops Locust after --run-time at the latest`)
-  const { runTestServed } = await import('./web/entry.js')
-  const out = await runTestServed(prep.run, w)
+  if (prep.info.shape) say('loadlens: the locustfile\'s LoadTestShape shapes the load; loadlens stops Locust after --run-time at the latest')
+  const out = w ? await (await import('./web/entry.js')).runTestServed(prep.run, w) : await (await import('./run.js')).runTest(prep.run)
   const tool = out.result.meta.tool
   if (tool && !o.quiet) {
     const ended = tool.signal ? `was ended by ${tool.signal}` : `exited with code ${tool.exitCode}${tool.exitCode === 1 ? ' (Locust exits 1 when any request failed)' : ''}`

@@ -81,8 +81,6 @@ export interface RunTestOptions extends LoadFlags, OutputOptions {
   recordOptions?: Record<string, unknown>
   /** another load generator instead of the engine (`loadlens locust`) */
   driver?: RunOptions['driver']
-  /** extra lines for the summary, after the result's (Locust's exit code and files) */
-  describeTool?: (result: RunResult) => string[]
 }
 
 export interface RunTestOutcome {
@@ -289,6 +287,9 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
     for (const [kind, path] of Object.entries(files)) stdout.write(`${outputLabel(kind)}: ${path}\n`)
   }
   // an interrupted run is not a pass, whatever it measured: the shell's codes for the signal
-  const exitCode = result.meta.stopReason === 'interrupted' ? interruptedExitCode(signalled) : checklistExitCode(result.checklist, o.strictChecklist)
+  // a generator that died during the run (Locust) measured only part of it: not a pass either
+  const exitCode = result.meta.stopReason === 'interrupted' ? interruptedExitCode(signalled)
+    : result.meta.stopReason === 'error' ? 3
+      : checklistExitCode(result.checklist, o.strictChecklist)
   return { result, exitCode, files }
 }

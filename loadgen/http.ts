@@ -7,6 +7,7 @@
  * Every request is timed and recorded; nothing a target does (refusals, resets, garbage,
  * stalls) escapes as an exception: the response says what went wrong.
  */
+import { nearestWord } from '../shared/nearest.js'
 import { createRequire } from 'node:module'
 import type { Client as UndiciClient, Dispatcher } from 'undici'
 import { ScenarioMistake, StopSignal } from '../shared/errors.js'
@@ -234,15 +235,6 @@ export function classifyError (err: Error & { code?: string }, timeoutMs: number
 const REQUEST_OPTIONS = ['json', 'form', 'body', 'query', 'headers', 'name', 'expect', 'check', 'timeout', 'followRedirects']
 const KNOWN_OPTION = new Set(REQUEST_OPTIONS)
 
-function distance (a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)])
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1))
-  }
-  return d[a.length]![b.length]!
-}
-
 /** where in the scenario a call was made: the first stack frame outside loadlens's load generator */
 function callSite (stack: string | undefined): string {
   for (const line of (stack ?? '').split('\n').slice(1)) {
@@ -259,8 +251,8 @@ function callSite (stack: string | undefined): string {
 function checkOptions (method: string, options: RequestOptions): void {
   for (const key in options) {
     if (KNOWN_OPTION.has(key)) continue
-    const nearest = [...REQUEST_OPTIONS].sort((a, b) => distance(key, a) - distance(key, b))[0]!
-    const hint = distance(key, nearest) <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${nearest}"?)` : ''
+    const nearest = nearestWord(key, REQUEST_OPTIONS)
+    const hint = nearest ? ` (did you mean "${nearest}"?)` : ''
     throw new ScenarioMistake(`${callSite(new Error().stack)}: u.http.${method.toLowerCase()}(): unknown request option "${key}"${hint}; the options are ${REQUEST_OPTIONS.join(', ')}`)
   }
 }

@@ -14,6 +14,7 @@
  *   NAME:p95=200             a limit for one request name ("GET /api/users/[id]:p95=200")
  */
 import { UsageError } from '../shared/errors.js'
+import { nearestWord } from '../shared/nearest.js'
 import type { Expectations, LatencyLimits } from '../shared/types.js'
 
 const LATENCY = ['p50', 'p90', 'p95', 'p99'] as const
@@ -51,8 +52,7 @@ function count (value: string, where: string): number {
 }
 
 function nearest (key: string): string {
-  const k = key.toLowerCase()
-  const hit = EXPECT_KEYS.find(x => x.startsWith(k.slice(0, 3)) || k.startsWith(x.slice(0, 3)))
+  const hit = nearestWord(key, EXPECT_KEYS)
   return hit ? ` (did you mean ${hit}?)` : ''
 }
 

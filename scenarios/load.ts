@@ -141,6 +141,12 @@ function loadError (err: unknown): string {
 }
 
 /** The scenarios that ship with loadlens. */
+/** The bundled Mluv.Me locustfile (Python, kept as source: the same path from src and from dist/). */
+export function bundledLocustfile (): string {
+  const here = fileURLToPath(import.meta.url)
+  return here.endsWith('.ts') ? resolvePath(here, '..', 'mluvme', 'locustfile.py') : resolvePath(here, '..', '..', '..', 'scenarios', 'mluvme', 'locustfile.py')
+}
+
 export function bundledScenario (name: 'example' | 'mluvme'): string {
   const here = fileURLToPath(import.meta.url)
   const source = resolvePath(here, '..', '..', '..', 'scenarios', name, 'scenario.ts')

@@ -17,6 +17,7 @@ export function registerDemo (program: Command): void {
     .option('--variant <list>', 'FastAPI target: pool=fixed|growing, pgss=on|off (off: no pg_stat_statements, the probe role in pg_monitor only), redis=shared|separate (the Celery broker on the cache\'s Redis server or its own)')
     .option('--fault <name[=value]>', `switch on a bottleneck (repeatable or comma-separated): ${FAULT_NAMES.join(', ')}`, collect)
     .option('--no-celery', 'process voice jobs inside the API process instead of a Celery worker')
+    .option('--locust', 'run the bundled Mluv.Me locustfile (scenarios/mluvme/locustfile.py) with Locust instead of the TypeScript scenario')
     .option('--ui', 'serve the live web UI during the run (127.0.0.1:8089 unless --web-port/--web-host)')
     .option('--metrics-port <n>', 'serve Prometheus /metrics on this port during the run', portArg)
     .addHelpText('after', `
@@ -42,6 +43,7 @@ Default load: the development profile shortened to 30 s.`)
       variant: parseVariant(flags.variant),
       ...pickLoadFlags(flags),
       fault: flags.fault,
+      locust: Boolean(flags.locust),
       target: { celery: flags.celery === false ? false : 'auto' },
       ...pickOutputFlags(flags),
       quiet: flags.quiet,

@@ -180,11 +180,15 @@ def main():
 
     @events.user_error.add_listener
     def on_user_error(user_instance, exception, tb, **_kw):
-        # the task: the innermost frame of the traceback that is a method of the user's class
+        # tasks written on the User run inside Locust's DefaultTaskSet: name the User's class
+        # then, a TaskSet's own class otherwise
         cls = type(user_instance)
+        if cls.__name__ == "DefaultTaskSet" and getattr(user_instance, "user", None) is not None:
+            cls = type(user_instance.user)
+        # the task: the innermost frame outside Locust's own code that is a method of that class
         task = ""
         for frame in traceback.extract_tb(tb):
-            if hasattr(cls, frame.name) and not frame.name.startswith("_"):
+            if hasattr(cls, frame.name) and not frame.name.startswith("_") and f"{os.sep}locust{os.sep}" not in frame.filename:
                 task = frame.name
         buf.append(f"E\t{time.time():.6f}\t{clean(cls.__name__)}\t{clean(task)}\t{json.dumps(f'{type(exception).__name__}: {exception}')}\n")
 
