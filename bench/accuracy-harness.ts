@@ -56,6 +56,8 @@ export interface AccuracyOptions {
   runTime?: string
   users?: number
   spawnRate?: number
+  /** the bundled Mluv.Me locustfile run by Locust instead of the TypeScript scenario */
+  locust?: boolean
   log?: (line: string) => void
   /** hooks around the run, given the demo target (see DemoOptions) */
   onTarget?: DemoOptions['onTarget']
@@ -70,7 +72,8 @@ export async function runMode (mode: Mode, o: AccuracyOptions = {}): Promise<Mod
       targetKind: o.target,
       variant: o.variant,
       fault: mode === 'healthy' ? undefined : o.faultValue ? `${mode}=${o.faultValue}` : mode,
-      ...(o.users !== undefined ? { profile: 'development', users: o.users, spawnRate: o.spawnRate ?? o.users } : {}),
+      ...(o.users !== undefined ? { ...(o.locust ? {} : { profile: 'development' }), users: o.users, spawnRate: o.spawnRate ?? o.users } : {}),
+      locust: o.locust,
       runTime: o.runTime ?? '30s',
       quiet: true,
       handleSignals: false,

@@ -15,6 +15,7 @@ import { BIN, ROOT } from './helpers/cli.js'
 
 // root (or CAP_SYS_ADMIN) is needed for a network namespace; CI runs as root
 const canUnshare = spawnSync('unshare', ['-n', 'true']).status === 0
+const hasLocust = spawnSync('/usr/bin/python3', ['-c', 'import locust']).status === 0
 
 function inNamespace (script: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo up && ${script}`], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
@@ -68,4 +69,59 @@ export default defineScenario({
     expect(r.stdout).toMatch(/exit2=2/)
     expect(r.stderr).toMatch(/--host: refusing to send load to http:\/\/foo\.localhost:\d+: it does not resolve, so it cannot be shown to be loopback/)
   }, 90_000)
+
+  it.skipIf(!canUnshare || !hasLocust)('a locustfile\'s absolute URLs and redirects to a host outside loopback are not sent; a non-loopback host is refused before Locust starts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loadlens-rail-locust-'))
+    writeFileSync(join(dir, 'server.mjs'), `
+import { createServer } from 'node:http'
+const s = createServer((req, res) => {
+  if (req.url === '/r') { res.writeHead(302, { location: 'http://10.0.0.1/elsewhere' }); res.end(); return }
+  res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"ok":true}')
 })
+s.listen(0, '127.0.0.1', () => console.log(s.address().port))
+`)
+    writeFileSync(join(dir, 'locustfile.py'), `
+from locust import HttpUser, task, constant
+from locust.contrib.fasthttp import FastHttpUser
+
+class Requests(HttpUser):
+    wait_time = constant(0.05)
+    @task
+    def absolute(self):
+        self.client.get("http://10.0.0.1/abs", name="absolute")
+    @task
+    def redirect(self):
+        self.client.get("/r")
+    @task
+    def ok(self):
+        self.client.get("/ok")
+
+class Fast(FastHttpUser):
+    wait_time = constant(0.05)
+    @task
+    def absolute(self):
+        self.client.get("http://10.0.0.1/fast-abs", name="fast absolute")
+`)
+    const out = join(dir, 'r.json')
+    const port = join(dir, 'port')
+    const r = inNamespace(`node ${join(dir, 'server.mjs')} > ${port} & SERVER=$!; sleep 0.5; ` +
+      `node ${BIN} locust ${join(dir, 'locustfile.py')} -u 4 -r 4 -t 3s --host http://127.0.0.1:$(cat ${port}) --json ${out} --no-html -q --no-host-probe --headless; echo exit=$?; ` +
+      `node ${BIN} locust ${join(dir, 'locustfile.py')} -t 3s --host http://10.0.0.1:8000 -q --headless; echo exit2=$?; kill $SERVER`)
+    expect(r.stdout, r.stderr).toMatch(/exit=\d/)
+    const result = JSON.parse(readFileSync(out, 'utf8'))
+    const errors = result.errors as Array<{ name: string; kind: string; message: string; count: number }>
+    for (const name of ['absolute', '/r', 'fast absolute']) {
+      const e = errors.find(x => x.name === name)
+      expect(e, name).toBeDefined()
+      expect(e!.kind, `${name}: ${e!.message}`).toBe('blocked')
+      expect(e!.message).toMatch(/loadlens: not sent: 10\.0\.0\.1 is not loopback/)
+    }
+    // nothing was tried: a connection from this namespace would have failed as unreachable
+    expect(errors.some(e => /unreachable|ENETUNREACH|Errno 101/i.test(e.message))).toBe(false)
+    expect(result.totals.entries.find((e: any) => e.name === '/ok').failures).toBe(0)
+    // a host outside loopback: refused before Locust starts
+    expect(r.stdout).toMatch(/exit2=2/)
+    expect(r.stderr).toMatch(/refusing to send load to http:\/\/10\.0\.0\.1:8000/)
+  }, 90_000)
+})
+

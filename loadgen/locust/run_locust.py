@@ -46,8 +46,8 @@ def allowed_host(host, extra):
         return False
 
 
-class Blocked(Exception):
-    pass
+class Blocked(OSError):
+    """A request the rail did not send: an OSError, which both of Locust's clients count as a failed request"""
 
 
 def install_rail(extra):
@@ -71,18 +71,31 @@ def install_rail(extra):
         requests.adapters.HTTPAdapter.send = guarded_send
     except ImportError:
         pass
+    # FastHttpUser: geventhttpclient's UserAgent, and Locust's subclass of it, open each hop
+    # (redirects included) through _urlopen
+    classes = []
     try:
         import geventhttpclient.useragent as ua
 
-        urlopen = ua.UserAgent._urlopen
-
-        def guarded_urlopen(self, request):
-            check(str(request.url_split))
-            return urlopen(self, request)
-
-        ua.UserAgent._urlopen = guarded_urlopen
-    except (ImportError, AttributeError):
+        classes.append(ua.UserAgent)
+    except ImportError:
         pass
+    try:
+        from locust.contrib.fasthttp import LocustUserAgent
+
+        classes.append(LocustUserAgent)
+    except ImportError:
+        pass
+    for cls in classes:
+        own = cls.__dict__.get("_urlopen")
+        if own is None:
+            continue
+
+        def guarded_urlopen(self, request, _own=own):
+            check(str(request.url_split))
+            return _own(self, request)
+
+        cls._urlopen = guarded_urlopen
 
 
 def locust_version(locust):
