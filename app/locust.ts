@@ -170,7 +170,7 @@ export async function prepareLocust (o: LocustRunOptions): Promise<PreparedLocus
   const plan: ScenarioPlan = {
     name,
     file,
-    description: `${basename(file)}, run by Locust ${info.version}`,
+    description: `${basename(file)}, run by Locust${info.version === 'unknown' ? '' : ` ${info.version}`}`,
     host: hostText,
     allowedHosts,
     classes: [],
