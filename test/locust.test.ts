@@ -106,7 +106,7 @@ describe('loadlens locust', () => {
   it.skipIf(!hasLocust)('records every request with Locust\'s timing: names, counts and percentiles as in Locust\'s CSV; failures, exceptions, users; --expect gates', async () => {
     const out = join(dir, 'out1')
     const r = await runCli(['locust', join(dir, 'locustfile.py'), '-u', '8', '-r', '8', '-t', '6s', '--host', server.url, '--headless', '--no-host-probe',
-      '--out-dir', out, '--expect', 'p99=1,failures=50%'], { timeoutMs: 90_000 })
+      '--out-dir', out, '--expect', 'p99=1,failures=50%', '--junit', join(out, 'j.xml'), '--md', join(out, 's.md'), '--csv', join(out, 'll')], { timeoutMs: 90_000 })
     expect(r.stderr).toMatch(/locustfile\.py with Locust/)
     // p99 under 1 ms fails the gate
     expect(r.code, r.stderr).toBe(1)
@@ -159,8 +159,25 @@ describe('loadlens locust', () => {
     expect(Math.max(...result.timeline.map((s: any) => s.users))).toBe(8)
     // the timeline's seconds add up to the totals
     expect(result.timeline.reduce((a: number, s: any) => a + s.overall.requests, 0)).toBe(result.totals.overall.requests)
-    // the gate names the failed expectation
+    // the gate names the failed expectation, in the terminal and in every report
     expect(r.stdout).toMatch(/FAIL\s+2\. p95 and p99 within their targets/)
+    expect(readFileSync(join(out, 'j.xml'), 'utf8')).toMatch(/<failure/)
+    expect(readFileSync(join(out, 's.md'), 'utf8')).toMatch(/p95 and p99/)
+    expect(readCsv(join(out, 'll_stats.csv')).get('GET /slow')!['Request Count']).toBe(csv.get('GET /slow')!['Request Count'])
+    expect(readdirSync(out).some(f => f.endsWith('.html'))).toBe(true)
+  }, 120_000)
+
+  it.skipIf(!hasLocust)('--max-requests stops Locust cleanly once reached', async () => {
+    const out = join(dir, 'out3')
+    const t0 = Date.now()
+    const r = await runCli(['locust', join(dir, 'locustfile.py'), '-u', '4', '-r', '4', '-t', '60s', '--host', server.url, '--headless', '--no-host-probe', '--out-dir', out, '-q', '--max-requests', '150'], { timeoutMs: 90_000 })
+    expect(r.code, r.stderr).not.toBeNull()
+    const result = resultIn(out)
+    expect(result.meta.stopReason).toBe('max-requests')
+    expect(result.totals.overall.requests).toBeGreaterThanOrEqual(150)
+    // the requests in flight when the budget was reached finish; no more are started
+    expect(result.totals.overall.requests).toBeLessThan(250)
+    expect(Date.now() - t0).toBeLessThan(40_000)
   }, 120_000)
 
   it.skipIf(!hasLocust)('Ctrl-C stops Locust cleanly and still writes everything; no Locust process is left', async () => {
