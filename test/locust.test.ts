@@ -201,6 +201,27 @@ describe('loadlens locust', () => {
     expect(locustProcesses(join(dir, 'locustfile.py'))).toEqual([])
   }, 120_000)
 
+  it.skipIf(!hasLocust)('kill -9 of loadlens: Locust stops itself, the journal keeps what was measured', async () => {
+    const out = join(dir, 'out4')
+    const file = join(dir, 'locustfile.py')
+    const { child, done } = startCli(['locust', file, '-u', '3', '-r', '3', '-t', '60s', '--host', server.url, '--headless', '--no-host-probe', '--out-dir', out, '-q'])
+    const t0 = Date.now()
+    while (Date.now() - t0 < 30_000 && !(existsSync(out) && readdirSync(out).some(f => f.endsWith('.journal.jsonl')))) await sleep(200)
+    await sleep(2500)
+    expect(locustProcesses(file).length).toBeGreaterThan(0)
+    child.kill('SIGKILL')
+    await done
+    // the runner sees its connection to loadlens close and stops the load
+    const t1 = Date.now()
+    while (Date.now() - t1 < 10_000 && locustProcesses(file).length) await sleep(200)
+    expect(locustProcesses(file)).toEqual([])
+    const journal = readdirSync(out).find(f => f.endsWith('.journal.jsonl'))!
+    const r = await runCli(['recover', join(out, journal), '--json', join(out, 'recovered.json'), '--no-html', '-q'])
+    expect(r.code, r.stderr).not.toBe(2)
+    const recovered = JSON.parse(readFileSync(join(out, 'recovered.json'), 'utf8'))
+    expect(recovered.totals.overall.requests).toBeGreaterThan(10)
+  }, 120_000)
+
   it.skipIf(!hasLocust)('a locustfile that fails to import, a missing Locust, refused flags, a bad loadlens.json and a Locust that dies each end with one clear line', async () => {
     const bad = join(dir, 'bad')
     spawnSync('mkdir', ['-p', bad])
