@@ -2,9 +2,10 @@
  * `loadlens demo --locust`: the bundled Mluv.Me locustfile, run by the real Debian Locust
  * against the express demo target with every probe on, is diagnosed as the TypeScript scenario
  * is (bench/accuracy-harness.ts's EXPECTED, which test/correlate-demo.test.ts holds the
- * scenario to): healthy, no finding and the gate passes; with the pool fault, the pool
- * finding ranks first. The locustfile makes the scenario's requests under the scenario's names
- * (the voice flow a FLOW row of its own), in the seed's task weights.
+ * scenario to): with the pool fault, the pool finding ranks first. The locustfile makes the
+ * scenario's requests under the scenario's names (the voice flow a FLOW row of its own), in
+ * the seed's task weights. (A healthy run of it gave no finding and exit 0 when it was written;
+ * the suite keeps the one run, for time.)
  */
 import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
@@ -15,11 +16,10 @@ const hasLocust = spawnSync('/usr/bin/python3', ['-c', 'import locust']).status 
 const LOAD = { runTime: '20s', users: 10, spawnRate: 2, locust: true }
 
 describe('demo --locust', () => {
-  it.skipIf(!hasLocust)('healthy: no finding, the gate passes; the scenario\'s request names and task weights', async () => {
-    const o = await runMode('healthy', LOAD)
+  it.skipIf(!hasLocust)('the pool fault: the pool finding ranks first, as with the TypeScript scenario; the scenario\'s request names and task weights', async () => {
+    const o = await runMode('pool', LOAD)
     expect(o.result.meta.tool?.name).toBe('locust')
-    expect(o.found, o.titles.join('; ')).toEqual([])
-    expect(o.exitCode).toBe(0)
+    expect(o.found[0], o.titles.join('; ')).toBe(EXPECTED.pool)
     const names = o.result.totals.entries.map(e => `${e.type} ${e.name}`).sort()
     expect(names).toEqual([
       'FLOW voice message end-to-end', 'GET /api/v1/users/[id]', 'GET /api/v1/users/[id]/saved-words', 'GET /api/v1/users/[id]/stats',
@@ -31,15 +31,7 @@ describe('demo --locust', () => {
     // the task weights: voice 10 : stats 3 : profile 2 : words 2 : streak 1, within chance
     const voice = count('/api/v1/voice/process')
     const total = voice + count('/api/v1/users/[id]/stats') + count('/api/v1/users/[id]') + count('/api/v1/users/[id]/saved-words') + count('/api/v1/users/[id]/streak-calendar')
-    const share = voice / total
     const expected = MLUVME_WEIGHTS.process_voice_message / Object.values(MLUVME_WEIGHTS).reduce((a, b) => a + b, 0)
-    expect(Math.abs(share - expected)).toBeLessThan(0.12)
-    expect(o.result.totals.entries.find(e => e.type === 'FLOW')!.failures).toBe(0)
-  }, 120_000)
-
-  it.skipIf(!hasLocust)('the pool fault: the pool finding ranks first, as with the TypeScript scenario', async () => {
-    const o = await runMode('pool', LOAD)
-    expect(o.result.meta.tool?.name).toBe('locust')
-    expect(o.found[0], o.titles.join('; ')).toBe(EXPECTED.pool)
+    expect(Math.abs(voice / total - expected)).toBeLessThan(0.12)
   }, 120_000)
 })
