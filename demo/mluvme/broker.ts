@@ -40,6 +40,8 @@ export interface PrivateBrokerOptions {
   signal?: AbortSignal
   /** how long the server may take to answer PING (default 10 s) */
   readyTimeoutMs?: number
+  /** what the server is for, in messages (default "the demo's Celery broker") */
+  what?: string
 }
 
 /**
@@ -66,7 +68,7 @@ export function redisServerAvailable (env: NodeJS.ProcessEnv = process.env): boo
 }
 
 /** Waits until the server answers PING; resolves with its pid, or null when the sh exited first (e.g. the port was taken). */
-async function ready (child: ChildProcess, port: number, timeoutMs: number, signal?: AbortSignal): Promise<number | null> {
+async function ready (child: ChildProcess, port: number, timeoutMs: number, what: string, signal?: AbortSignal): Promise<number | null> {
   const until = Date.now() + timeoutMs
   while (Date.now() < until) {
     if (child.exitCode !== null || child.signalCode !== null) return null
@@ -84,7 +86,7 @@ async function ready (child: ChildProcess, port: number, timeoutMs: number, sign
     }
     await new Promise(resolve => setTimeout(resolve, 50))
   }
-  throw new HarnessError(`the demo's Celery broker (redis-server on 127.0.0.1:${port}) did not answer within ${timeoutMs / 1000} s`)
+  throw new HarnessError(`${what} (redis-server on 127.0.0.1:${port}) did not answer within ${timeoutMs / 1000} s`)
 }
 
 /** Starts a private redis-server for the broker; throws HarnessError when it cannot (the sh is stopped). */
@@ -103,7 +105,7 @@ export async function startPrivateBroker (o: PrivateBrokerOptions): Promise<Priv
     child.on('error', () => {})
     let pid: number | null
     try {
-      pid = await ready(child, port, o.readyTimeoutMs ?? 10_000, o.signal)
+      pid = await ready(child, port, o.readyTimeoutMs ?? 10_000, o.what ?? 'the demo\'s Celery broker', o.signal)
     } catch (err) {
       killGroup(child, 'SIGKILL')
       throw err
@@ -112,5 +114,5 @@ export async function startPrivateBroker (o: PrivateBrokerOptions): Promise<Priv
     // the port was taken meanwhile (or the server failed): another port
     lastLog = tail(o.logFile, 3)
   }
-  throw new HarnessError(`the demo's Celery broker (a private redis-server) could not start: ${lastLog || 'no output'} (log: ${o.logFile})`)
+  throw new HarnessError(`${o.what ?? 'the demo\'s Celery broker'} (a private redis-server) could not start: ${lastLog || 'no output'} (log: ${o.logFile})`)
 }
