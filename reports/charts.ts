@@ -5,6 +5,7 @@
  * Long runs are thinned to at most MAX_POINTS points per chart.
  */
 import type { Finding, RunResult, Series, TimelineSlice, Unit, Window } from '../shared/types.js'
+import { METRICS } from '../shared/metrics.js'
 
 /** units the browser knows how to format */
 export type ChartUnit = Unit | 'users' | 'req_s'
@@ -18,6 +19,8 @@ export interface ChartSeries {
   /** dashed line */
   dash?: boolean
   width?: number
+  /** sampled every few seconds (pg_stat_statements every 5th sample, a request row seen now and then): drawn as points joined across the seconds between them */
+  spanGaps?: boolean
 }
 
 export interface ChartScale {
@@ -136,10 +139,28 @@ function round (v: number | null): number | null {
   return Math.round(v * f) / f
 }
 
-function finish (spec: ChartSpec): ChartSpec {
+/**
+ * Does a column have a point only every few seconds? The median distance between its points
+ * is 2 or more: a series sampled every N s, not one with an outage (a run of empty seconds
+ * between points a second apart)
+ */
+export function sparse (values: Array<number | null>): boolean {
+  const gaps: number[] = []
+  let last = -1
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] === null) continue
+    if (last >= 0) gaps.push(i - last)
+    last = i
+  }
+  if (gaps.length < 2) return false
+  gaps.sort((a, b) => a - b)
+  return gaps[Math.floor(gaps.length / 2)]! >= 2
+}
+
+export function finish (spec: ChartSpec): ChartSpec {
   if (spec.t0 === undefined && spec.x.length) spec.t0 = spec.x[0]
   const thinned = thin(spec, s => (spec.scales[s.scale]?.unit === 'ms' ? 'max' : 'mean'))
-  return { ...thinned, series: thinned.series.map(s => ({ ...s, values: s.values.map(round) })) }
+  return { ...thinned, series: thinned.series.map(s => ({ ...s, values: s.values.map(round), ...(s.spanGaps ?? sparse(s.values) ? { spanGaps: true } : {}) })) }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -409,4 +430,62 @@ export function findingChart (result: RunResult, f: Finding, id: string, grid = 
     if (!result.totals.entries.some(e => e.key === key)) return undefined
     return { label: `${p} ${key}`, pick: s => { const e = s.entries[key]; return e && e.requests ? e[p] : null } }
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// A/B overlay (loadlens compare)
+
+/** the probe series a comparison overlays, when both runs have them: [probe, metric, label filter, title] */
+const OVERLAY_PROBES: Array<[string, string, Record<string, string> | undefined, string, ChartUnit]> = [
+  ['pg', METRICS.pg.connections, { state: 'active' }, 'PostgreSQL connections of the target, active', 'count'],
+  ['redis', METRICS.redis.hitRate, undefined, 'Redis cache hit rate', 'ratio'],
+  ['target', METRICS.target.rss, undefined, 'Target memory (RSS)', 'bytes'],
+  ['target', METRICS.target.cpu, undefined, 'Target CPU (100 = one core)', 'percent'],
+  ['host', METRICS.host.cpu, undefined, 'Host CPU', 'percent'],
+  ['celery', METRICS.celery.queueDepth, undefined, 'Celery queue depth', 'count']
+]
+
+/**
+ * A and B on the same charts, aligned on the seconds since each run's start: throughput,
+ * overall p95, the p95 of the request names both ran most, and the key probe series both
+ * have. A is dashed grey, B solid blue.
+ */
+export function overlayCharts (a: RunResult, b: RunResult, o: { names?: number } = {}): ChartSpec[] {
+  const ga = gridOf(a)
+  const gb = gridOf(b)
+  const n = Math.max(ga.length, gb.length)
+  if (n === 0) return []
+  const x = Array.from({ length: n }, (_, i) => i)
+  const pad = (v: Array<number | null>): Array<number | null> => [...v, ...new Array<number | null>(Math.max(0, n - v.length)).fill(null)]
+  const pair = (id: string, title: string, unit: ChartUnit, va: Array<number | null>, vb: Array<number | null>): ChartSpec => finish({
+    id,
+    title,
+    x,
+    t0: 0,
+    series: [
+      { label: `A ${a.meta.runId}`, scale: unit, values: pad(va), color: '#64748b', dash: true },
+      { label: `B ${b.meta.runId}`, scale: unit, values: pad(vb), color: '#2563eb', width: 2 }
+    ],
+    scales: { [unit]: unit === 'ms' ? { ...msScale } : { ...scaleFor(unit as Unit, 'left'), unit } }
+  })
+  const out: ChartSpec[] = [
+    pair('ab-rps', 'Requests per second', 'req_s', timelineColumn(ga, a.timeline, s => s.overall.requests), timelineColumn(gb, b.timeline, s => s.overall.requests)),
+    pair('ab-p95', 'p95 of all requests', 'ms', timelineColumn(ga, a.timeline, s => (s.overall.requests ? s.overall.p95 : null)), timelineColumn(gb, b.timeline, s => (s.overall.requests ? s.overall.p95 : null)))
+  ]
+  const inB = new Map(b.totals.entries.map(e => [e.key, e.requests]))
+  const names = a.totals.entries.filter(e => e.type !== 'FLOW' && inB.has(e.key))
+    .sort((x1, x2) => (x2.requests + inB.get(x2.key)!) - (x1.requests + inB.get(x1.key)!)).slice(0, o.names ?? 6)
+  names.forEach((e, i) => {
+    const pick = (s: TimelineSlice): number | null => { const r = s.entries[e.key]; return r && r.requests ? r.p95 : null }
+    out.push(pair(`ab-name-${i}`, `p95 of ${e.key}`, 'ms', timelineColumn(ga, a.timeline, pick), timelineColumn(gb, b.timeline, pick)))
+  })
+  const find = (r: RunResult, probe: string, metric: string, labels?: Record<string, string>): Series | undefined =>
+    r.probes.series.find(s => s.probe === probe && s.metric === metric && (!labels || Object.entries(labels).every(([k, v]) => s.labels?.[k] === v)))
+  OVERLAY_PROBES.forEach(([probe, metric, labels, title, unit], i) => {
+    const sa = find(a, probe, metric, labels)
+    const sb = find(b, probe, metric, labels)
+    if (!sa || !sb) return
+    out.push(pair(`ab-probe-${i}`, title, unit, seriesColumn(ga, sa), seriesColumn(gb, sb)))
+  })
+  return out
 }

@@ -108,8 +108,9 @@
         stroke: s.color || '#2563eb',
         width: s.width || 1.5,
         dash: s.dash ? [6, 4] : undefined,
-        spanGaps: false,
-        points: { show: false },
+        // a series sampled every few seconds: its points, joined across the seconds between them
+        spanGaps: !!s.spanGaps,
+        points: s.spanGaps ? { show: true, size: 5 } : { show: false },
         value: function (u, v) { return fmt(unit, v) }
       })
     })
