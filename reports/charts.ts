@@ -384,7 +384,50 @@ function loadColumn (id: string): (typeof LOAD_COLUMNS)[string] | undefined {
   return LOAD_COLUMNS[id] ?? LOAD_COLUMNS[bare] ?? LOAD_COLUMNS[bare.replace(/_ms$/, '')]
 }
 
-/** The chart that proves a finding: overall p95 with the series of its evidence, its window shaded. */
+/** A probe series in plain words, with its unit where the axis does not say it ("app connections busy", "cache hit rate %"). */
+const HUMAN: Record<string, (l: Record<string, string>) => string> = {
+  'pg.connections': l => `app connections ${l.state === 'active' ? 'busy (active)' : l.state ?? ''}`.trim(),
+  'pg.server_connections': () => 'server connections (every database)',
+  'pg.owner_sessions': l => `${l.owner ?? ''} sessions`.trim(),
+  'pg.waiting': l => `sessions waiting on ${l.wait_event_type ?? 'something'}`,
+  'pg.wait_events': l => `sessions waiting on ${l.wait_event_type ?? ''}: ${l.wait_event ?? ''}`,
+  'pg.oldest_query_s': () => 'oldest running query, s',
+  'pg.oldest_xact_s': () => 'oldest open transaction, s',
+  'pg.idle_in_xact_s': () => 'longest idle in transaction, s',
+  'pg.query_mean_ms': () => 'mean query time, ms (pg_stat_statements)',
+  'pg.calls_per_s': () => 'statements a second',
+  'pg.seq_tup_read_per_s': l => `rows read by sequential scans of ${l.table ?? 'a table'} a second`,
+  'pg.statement_active': () => 'statements running',
+  'pg.statement_age_s': () => 'age of the running statement, s',
+  'redis.hit_rate': () => 'cache hit rate %',
+  'redis.hits_per_s': () => 'cache hits a second',
+  'redis.misses_per_s': () => 'cache misses a second',
+  'redis.expired_per_s': () => 'keys expired a second',
+  'redis.evicted_per_s': () => 'keys evicted a second',
+  'redis.used_memory': () => 'Redis memory',
+  'redis.ops_per_s': () => 'Redis commands a second',
+  'celery.queue_depth': l => `tasks waiting in queue ${l.queue ?? ''}`.trim(),
+  'celery.active': () => 'tasks running',
+  'celery.workers_online': () => 'Celery workers online',
+  'celery.finished_per_s': () => 'tasks finished a second',
+  'target.rss': () => 'target memory (RSS)',
+  'target.cpu': () => 'target CPU % (100 = one core)',
+  'host.cpu': () => 'host CPU % (100 = one core)',
+  'logs.lines_per_s': l => `log lines${l.level ? ` (${l.level})` : ''} a second`
+}
+
+export function humanLabel (s: Pick<Series, 'probe' | 'metric' | 'labels'>): string {
+  const f = HUMAN[`${s.probe}.${s.metric}`]
+  if (f) return f(s.labels ?? {})
+  const labels = Object.values(s.labels ?? {})
+  return `${s.probe} ${s.metric.replace(/_/g, ' ')}${labels.length ? ` (${labels.join(', ')})` : ''}`
+}
+
+/**
+ * The chart that proves a finding: the series of its evidence (in plain words) with the
+ * latency of the request names it slowed (or the overall p95) and the users, its window
+ * shaded, so that the chart alone tells cause and effect apart from a healthy run.
+ */
 export function findingChart (result: RunResult, f: Finding, id: string, grid = gridOf(result)): ChartSpec | undefined {
   if (grid.length === 0) return undefined
   const tl = result.timeline
@@ -396,14 +439,19 @@ export function findingChart (result: RunResult, f: Finding, id: string, grid = 
     return unit
   }
   const ids = f.evidence.series ?? []
-  if (!ids.some(x => loadColumn(x)?.unit === 'ms')) {
+  // the effect: the latency of the rows the cause slowed, else the overall p95
+  const rows = (f.evidence.rows ?? []).map(r => r.key).filter(k => result.totals.entries.some(e => e.key === k) && !ids.some(x => x.endsWith(k))).slice(0, 2)
+  rows.forEach((key, j) => {
+    series.push({ label: `p95 ${key}`, scale: addScale('ms'), values: timelineColumn(grid, tl, s => { const e = s.entries[key]; return e && e.requests ? e.p95 : null }), color: j === 0 ? '#111827' : '#6b7280', width: 2 })
+  })
+  if (!rows.length && !ids.some(x => loadColumn(x)?.unit === 'ms')) {
     series.push({ label: 'p95 (all requests)', scale: addScale('ms'), values: timelineColumn(grid, tl, s => (s.overall.requests ? s.overall.p95 : null)), color: '#111827', width: 2 })
   }
   let i = 0
   for (const sid of ids) {
     const probe = result.probes.series.find(s => s.id === sid)
     if (probe) {
-      series.push({ label: sid, scale: addScale(probe.unit), values: seriesColumn(grid, probe), color: color(i++) })
+      series.push({ label: humanLabel(probe), scale: addScale(probe.unit), values: seriesColumn(grid, probe), color: color(i++) })
       continue
     }
     const col = loadColumn(sid)
@@ -411,6 +459,10 @@ export function findingChart (result: RunResult, f: Finding, id: string, grid = 
     if (col) series.push({ label: col.label, scale: addScale(col.unit), values: timelineColumn(grid, tl, col.pick), color: color(i++) })
     else if (row) series.push({ label: row.label, scale: addScale('ms'), values: timelineColumn(grid, tl, row.pick), color: color(i++) })
     else missing.push(sid)
+  }
+  // the load: the users (or the arrival rate's iterations), dashed
+  if (tl.length && !series.some(x => x.label === 'users' || x.scale === 'users')) {
+    series.push({ label: 'users', scale: addScale('users'), values: timelineColumn(grid, tl, s => s.users), color: '#94a3b8', dash: true })
   }
   return finish({
     id,
@@ -431,7 +483,6 @@ export function findingChart (result: RunResult, f: Finding, id: string, grid = 
     return { label: `${p} ${key}`, pick: s => { const e = s.entries[key]; return e && e.requests ? e[p] : null } }
   }
 }
-
 // ---------------------------------------------------------------------------------------
 // A/B overlay (loadlens compare)
 

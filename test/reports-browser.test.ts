@@ -70,7 +70,7 @@ describe('the report in Chromium, offline', () => {
     }
     // the finding's chart shows four lines plus the legend entries of its series
     const legend = await browser.page.locator('[data-chart="finding-0"] .u-legend .u-label').allTextContents()
-    expect(legend).toEqual(expect.arrayContaining(['p95 (all requests)', 'pg.connections{state="active"}', 'redis.hit_rate', 'users']))
+    expect(legend).toEqual(expect.arrayContaining(['p95 (all requests)', 'app connections busy (active)', 'cache hit rate %', 'users']))
     // the shaded window: pixels of the band colour inside the plot area
     const shaded = await browser.page.$eval('[data-chart="finding-0"] canvas', (c) => {
       const canvas = c as HTMLCanvasElement

@@ -87,7 +87,8 @@ describe('HTML report', () => {
     expect(view.findings).toHaveLength(1)
     const id = view.findings[0]!.chartId!
     const spec = view.charts[id]!
-    expect(spec.series.map(s => s.label)).toEqual(['p95 (all requests)', 'pg.connections{state="active"}', 'redis.hit_rate', 'users'])
+    // in plain words, with the users as the load
+    expect(spec.series.map(s => s.label)).toEqual(['p95 (all requests)', 'app connections busy (active)', 'cache hit rate %', 'users'])
     expect(spec.bands).toEqual([r.diagnosis!.findings[0]!.evidence.window])
     expect(spec.note).toContain('not.a.series')
     // the probe series is on the chart's grid, value for value
@@ -101,7 +102,7 @@ describe('HTML report', () => {
     expect(html).toContain('r(latency, users)')
   })
 
-  it('probe panels, probe status, checklist first, cost and metadata; hostile names escaped', () => {
+  it('probe panels (collapsed), probe status, the findings before the checklist, cost and metadata; hostile names escaped', () => {
     const r = richRun()
     const html = renderHtml(r)
     const charts = chartsOf(html)
@@ -109,7 +110,12 @@ describe('HTML report', () => {
     expect(charts['pg-connections']!.series.map(s => s.label)).toEqual(['active', 'idle', 'idle in transaction'])
     // a gap stays a gap
     expect(charts['pg-connections']!.series[1]!.values[7]).toBeNull()
-    expect(html.indexOf('Pre-deploy checklist')).toBeLessThan(html.indexOf('id="findings"'))
+    // top-down: the verdict, the findings with their proof, then the checklist, then the rest
+    expect(html.indexOf('id="verdict"')).toBeLessThan(html.indexOf('id="findings"'))
+    expect(html.indexOf('id="findings"')).toBeLessThan(html.indexOf('Pre-deploy checklist'))
+    expect(html.indexOf('Pre-deploy checklist')).toBeLessThan(html.indexOf('id="requests"'))
+    // the probes' own charts grouped by system, closed until opened
+    expect(html).toMatch(/<details class="panel"><summary><h3>PostgreSQL <span class="sub">\d+ charts?<\/span><\/h3><\/summary>/)
     expect(html).toMatch(/class="badge big fail">FAIL</)
     expect(verdictOf(r).summary).toContain('p95 and p99 within targets')
     expect(verdictOf(r).summary).not.toContain('Redis') // advisory items do not decide

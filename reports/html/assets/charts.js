@@ -122,7 +122,8 @@
       axes: axes,
       series: series,
       legend: { live: true },
-      cursor: { drag: { x: true, y: false } },
+      // drag to zoom a range (double-click: back), one cursor shared by every chart of the page
+      cursor: { drag: { x: true, y: false }, sync: { key: 'loadlens' } },
       hooks: {
         drawClear: [function (u) {
           if (!bands.length) return

@@ -4,7 +4,11 @@
   var el = document.getElementById('loadlens-charts')
   if (!el) return
   var specs = JSON.parse(el.textContent || '{}')
-  function start () { window.LL.drawAll(specs) }
+  function start () {
+    window.LL.drawAll(specs)
+    // charts in a panel opened later were drawn at their minimum width: fit them to it
+    document.addEventListener('toggle', function () { window.dispatchEvent(new Event('resize')) }, true)
+  }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start)
   else start()
 })()
