@@ -313,20 +313,21 @@ export function probePanels (result: RunResult, grid = gridOf(result)): ProbePan
     ...chart('pg-waiting', 'PostgreSQL sessions waiting, by wait event type', pick('pg', 'waiting'), s => s.labels?.wait_event_type ?? labelOf(s)),
     ...chart('pg-wait-events', 'PostgreSQL sessions waiting, by wait event', pick('pg', 'wait_events'),
       s => s.labels ? `${s.labels.wait_event_type}: ${s.labels.wait_event}` : labelOf(s)),
-    ...chart('pg-ages', 'Oldest query, transaction and idle-in-transaction (s)', [...pick('pg', 'oldest_query_s'), ...pick('pg', 'oldest_xact_s'), ...pick('pg', 'idle_in_xact_s')], s => s.metric),
-    ...chart('pg-query-mean', 'Mean query time (pg_stat_statements)', [...pick('pg', 'query_mean_ms'), ...pick('pg', 'calls_per_s')], s => s.metric)
+    ...chart('pg-ages', 'Oldest query, transaction and idle-in-transaction (s)', [...pick('pg', 'oldest_query_s'), ...pick('pg', 'oldest_xact_s'), ...pick('pg', 'idle_in_xact_s')], s => humanLabel(s)),
+    ...chart('pg-query-mean', 'Mean query time (pg_stat_statements, every 5th sample)', [...pick('pg', 'query_mean_ms'), ...pick('pg', 'calls_per_s')], s => humanLabel(s))
   ]
   if (pg.length) panels.push({ title: 'PostgreSQL', charts: pg })
   const redis = [
     ...chart('redis-hit-rate', 'Redis cache hit rate', pick('redis', 'hit_rate'), () => 'hit rate', 'the seed\'s target is above 85%'),
-    ...chart('redis-ops', 'Redis hits, misses and operations per second', [...pick('redis', 'hits_per_s'), ...pick('redis', 'misses_per_s'), ...pick('redis', 'ops_per_s'), ...pick('redis', 'evicted_per_s')], s => s.metric),
+    ...chart('redis-keys', 'Redis cache hits, misses, keys expired and evicted a second', [...pick('redis', 'hits_per_s'), ...pick('redis', 'misses_per_s'), ...pick('redis', 'expired_per_s'), ...pick('redis', 'evicted_per_s')], s => humanLabel(s)),
+    ...chart('redis-ops', 'Redis commands a second', pick('redis', 'ops_per_s'), s => humanLabel(s)),
     ...chart('redis-memory', 'Redis memory', pick('redis', 'used_memory'), () => 'used memory')
   ]
   if (redis.length) panels.push({ title: 'Redis', charts: redis })
   const celery = [
     ...chart('celery-queue', 'Celery queue depth', pick('celery', 'queue_depth'), s => s.labels?.queue ?? labelOf(s)),
     ...chart('celery-active', 'Celery tasks active (and pool size) by worker', [...pick('celery', 'active'), ...pick('celery', 'concurrency')], s => `${s.metric} ${labelOf(s, [])}`.replace(/ (active|concurrency)$/, '')),
-    ...chart('celery-workers', 'Celery workers online and tasks finished', [...pick('celery', 'workers_online'), ...pick('celery', 'succeeded_per_s'), ...pick('celery', 'failed_per_s')], s => s.metric)
+    ...chart('celery-workers', 'Celery workers online and tasks finished', [...pick('celery', 'workers_online'), ...pick('celery', 'succeeded_per_s'), ...pick('celery', 'failed_per_s')], s => humanLabel(s))
   ]
   if (celery.length) panels.push({ title: 'Celery', charts: celery })
   const host = [
@@ -410,6 +411,8 @@ const HUMAN: Record<string, (l: Record<string, string>) => string> = {
   'celery.active': () => 'tasks running',
   'celery.workers_online': () => 'Celery workers online',
   'celery.finished_per_s': () => 'tasks finished a second',
+  'celery.succeeded_per_s': () => 'tasks succeeded a second',
+  'celery.failed_per_s': () => 'tasks failed a second',
   'target.rss': () => 'target memory (RSS)',
   'target.cpu': () => 'target CPU % (100 = one core)',
   'host.cpu': () => 'host CPU % (100 = one core)',

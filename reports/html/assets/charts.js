@@ -17,7 +17,8 @@
       case 'ms':
         if (a >= 10000) return trim((v / 1000).toFixed(1)) + ' s'
         return (a === 0 ? '0' : a < 10 ? trim(v.toFixed(2)) : a < 100 ? trim(v.toFixed(1)) : num(Math.round(v), 0)) + ' ms'
-      case 's': return (a < 10 ? trim(v.toFixed(2)) : num(v, 0)) + ' s'
+      // ages under a second keep two significant digits (0.004 s, not 0 s)
+      case 's': return (a === 0 ? '0' : a < 1 ? trim(v.toPrecision(2)) : a < 10 ? trim(v.toFixed(2)) : num(v, 0)) + ' s'
       case 'bytes':
       case 'bytes_per_s': {
         var units = ['B', 'KB', 'MB', 'GB', 'TB']
