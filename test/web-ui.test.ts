@@ -89,6 +89,8 @@ describe('the live UI', () => {
     expect(await page.locator('#stats tbody td.name').allTextContents()).toEqual(['/items', '/items/[id]'])
     const charts = await page.$$eval('#c-users canvas, #c-lat canvas', cs => cs.length)
     expect(charts).toBe(2)
+    // the steering form shows the users running now
+    await page.waitForFunction(() => document.querySelector('#steer input[name=users]')?.value === '4', null, { timeout: 5000 })
     // more users while it runs
     await page.fill('#steer input[name=users]', '8')
     await page.fill('#steer input[name=spawnRate]', '100')

@@ -13,6 +13,8 @@ import { buildResult } from '../run.js'
 import type { PreparedRun } from '../run.js'
 import { diagnoseResult } from '../diagnose.js'
 import { verdictOf } from '../../reports/verdict.js'
+import { findingChart, humanLabel } from '../../reports/charts.js'
+import type { ChartSpec } from '../../reports/charts.js'
 
 export type LiveState = 'starting' | 'running' | 'stopping' | 'done' | 'failed'
 
@@ -50,9 +52,12 @@ export interface LiveSnapshot {
   stats: { users: number; requests: number; failures: number; rps: number; failuresPerS: number; current: { p50: number; p95: number; p99: number } }
   rows: LiveRow[]
   points: LivePoint[]
-  probes: Array<{ id: string; probe: string; metric: string; unit: Unit; labels?: Record<string, string>; points: Array<[number, number | null]> }>
+  /** `title`: the metric in plain words; `label`: the series in plain words */
+  probes: Array<{ id: string; probe: string; metric: string; unit: Unit; labels?: Record<string, string>; title: string; label: string; points: Array<[number, number | null]> }>
   errors: ErrorGroup[]
   findings: Finding[]
+  /** each finding's proof chart (as in the report), null where it has none */
+  findingCharts: Array<ChartSpec | null>
   /** when done */
   result?: { runId: string; verdict: { state: string; label: string; summary: string }; files: Record<string, string> }
 }
@@ -77,6 +82,7 @@ export class LiveRun implements MetricsSource {
   files: Record<string, string> = {}
   exitCode: number | undefined
   private findings: Finding[] = []
+  private findingCharts: Array<ChartSpec | null> = []
   private lastDiagnosis = 0
   private cachedTotals: { at: number; value: { entries: EntryTotals[]; errors: ErrorGroup[] } } | undefined
 
@@ -97,6 +103,7 @@ export class LiveRun implements MetricsSource {
     this.files = files
     this.exitCode = exitCode
     this.findings = result.diagnosis?.findings ?? []
+    this.findingCharts = proofCharts(result, this.findings)
     this.state = 'done'
     this.cachedTotals = undefined
   }
@@ -156,7 +163,7 @@ export class LiveRun implements MetricsSource {
       const any = s.overall.requests > 0
       points.push({ t: s.t, users: s.users, rps: s.overall.requests, fps: s.overall.failures, p50: any ? s.overall.p50 : null, p95: any ? s.overall.p95 : null, p99: any ? s.overall.p99 : null })
     }
-    const probes = this.series().map(s => ({ id: s.id, probe: s.probe, metric: s.metric, unit: s.unit, labels: s.labels, points: s.points.filter(p => p[0] >= since) }))
+    const probes = this.series().map(s => ({ id: s.id, probe: s.probe, metric: s.metric, unit: s.unit, labels: s.labels, title: humanLabel({ probe: s.probe, metric: s.metric }), label: humanLabel(s), points: s.points.filter(p => p[0] >= since) }))
     const startedAt = r ? r.meta.startedAt : this.handle?.startedAt
     const elapsedS = startedAt ? ((r ? r.meta.endedAt : Date.now()) - startedAt) / 1000 : 0
     let stats: LiveSnapshot['stats'] = { users: 0, requests: 0, failures: 0, rps: 0, failuresPerS: 0, current: { p50: 0, p95: 0, p99: 0 } }
@@ -185,7 +192,8 @@ export class LiveRun implements MetricsSource {
       points,
       probes,
       errors: this.totals().errors.slice(0, 30),
-      findings: this.findings
+      findings: this.findings,
+      findingCharts: this.findingCharts
     }
     if (r) {
       const v = verdictOf(r)
@@ -216,10 +224,16 @@ export class LiveRun implements MetricsSource {
       }, {})
       partial.probes = { series: this.series(), status: safe(() => this.probes?.status() ?? []) ?? [] }
       this.findings = diagnoseResult(partial)?.findings ?? []
+      this.findingCharts = proofCharts(partial, this.findings)
     } catch {
       // a diagnosis of a partial run may fail; the final one is made on the result
     }
   }
+}
+
+/** The proof chart of each finding, as the report draws it */
+function proofCharts (r: RunResult, findings: Finding[]): Array<ChartSpec | null> {
+  return findings.map((f, i) => safe(() => findingChart(r, f, `live-finding-${i}`)) ?? null)
 }
 
 function safe<T> (f: () => T): T | undefined {

@@ -107,19 +107,25 @@
       var g = p.meta.probe + '.' + p.meta.metric
       ;(groups[g] = groups[g] || []).push(p)
     })
-    var keys = Object.keys(groups).sort()
+    // most relevant first: the series behind a finding now, then by system (the database, the
+    // cache, the workers, the target, the host), then the rest
+    var behind = {}
+    ;(lastFindings || []).forEach(function (f) { ((f.evidence && f.evidence.series) || []).forEach(function (id) { var p = probes[id]; if (p) behind[p.meta.probe + '.' + p.meta.metric] = true }) })
+    var SYSTEMS = ['pg', 'redis', 'celery', 'target', 'host', 'logs', 'metrics', 'generator']
+    var rank = function (g) { var sys = SYSTEMS.indexOf(g.split('.')[0]); return (behind[g] ? 0 : 100) + (sys < 0 ? SYSTEMS.length : sys) }
+    var keys = Object.keys(groups).sort(function (a, b) { return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0) })
     if (keys.length && $('probes').querySelector('.empty')) $('probes').innerHTML = ''
     var palette = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d']
     keys.forEach(function (g) {
       var list = groups[g]
       var unit = list[0].meta.unit
       var spec = {
-        id: g, title: g, x: x, t0: t0,
+        id: g, title: list[0].meta.title || g, x: x, t0: t0,
         scales: { v: { unit: unit, label: UNIT_LABEL[unit] || unit, side: 'left', min: 0, max: unit === 'ratio' ? 1 : undefined } },
         series: list.map(function (p, i) {
           var labels = p.meta.labels || {}
           var ks = Object.keys(labels)
-          return { label: ks.length ? ks.map(function (k) { return labels[k] }).join(', ') : p.meta.metric, scale: 'v', color: palette[i % palette.length], values: x.map(function (t) { var v = p.values[t]; return v === undefined ? null : v }) }
+          return { label: p.meta.label || (ks.length ? ks.map(function (k) { return labels[k] }).join(', ') : p.meta.metric), scale: 'v', color: palette[i % palette.length], values: x.map(function (t) { var v = p.values[t]; return v === undefined ? null : v }) }
         })
       }
       if (!probeCharts[g]) {
@@ -127,7 +133,7 @@
         box.className = 'chartbox'
         var title = document.createElement('div')
         title.className = 'title'
-        title.textContent = g
+        title.textContent = list[0].meta.title || g
         var el = document.createElement('div')
         el.className = 'chart'
         box.appendChild(title); box.appendChild(el)
@@ -136,7 +142,11 @@
         holder.appendChild(box)
         probeCharts[g] = { box: box, chart: LL.chart(el, spec) }
       } else probeCharts[g].chart.update(spec)
+      if (behind[g]) probeCharts[g].box.classList.add('behind'); else probeCharts[g].box.classList.remove('behind')
     })
+    // in that order (moving a box keeps its chart)
+    var holder2 = $('probes').querySelector('.grid2')
+    if (holder2) keys.forEach(function (g) { if (probeCharts[g] && holder2.lastChild !== probeCharts[g].box) holder2.appendChild(probeCharts[g].box) })
   }
 
   function drawTables (s) {
@@ -159,27 +169,60 @@
       cell(tr, LL.fmt('count', e.count), 'n'); cell(tr, e.type); cell(tr, e.name, 'name'); cell(tr, e.message, 'name')
       eb.appendChild(tr)
     })
+    drawFindings(s)
+  }
+
+  var lastFindings = []
+  var findingsKey = ''
+  var findingCharts = []
+  /** The finding cards: title, cause, evidence, the proof chart (as in the report) and what to do; rebuilt when the diagnosis changes. */
+  function drawFindings (s) {
     var fl = $('findings')
+    var key = JSON.stringify([s.state === 'done', s.findings.map(function (f) { return [f.id, f.title, f.evidence && f.evidence.facts] }), (s.findingCharts || []).map(function (c) { return c ? c.x.length : 0 })])
+    lastFindings = s.findings
+    if (key === findingsKey) return
+    findingsKey = key
+    findingCharts.forEach(function (c) { if (c && c.destroy) c.destroy() })
+    findingCharts = []
     fl.innerHTML = ''
     if (!s.findings.length) {
       var p = document.createElement('p'); p.className = 'empty'
       p.textContent = s.state === 'done' ? 'No bottleneck found: no detector fired on this run.' : 'None so far. Findings appear here as the diagnosis sees them.'
       fl.appendChild(p)
     }
-    s.findings.forEach(function (f) {
+    s.findings.forEach(function (f, i) {
       var card = document.createElement('div'); card.className = 'card finding ' + f.severity
       var h = document.createElement('h3')
       var b = document.createElement('span'); b.className = 'badge ' + f.severity; b.textContent = f.severity
       var t = document.createElement('span'); t.textContent = f.title
-      h.appendChild(b); h.appendChild(t); card.appendChild(h)
+      var conf = document.createElement('span'); conf.className = 'sub'; conf.textContent = 'confidence ' + Math.round(f.confidence * 100) + '%'
+      h.appendChild(b); h.appendChild(t); h.appendChild(conf); card.appendChild(h)
       var c = document.createElement('p'); c.textContent = f.cause; card.appendChild(c)
+      var spec = (s.findingCharts || [])[i]
+      if (spec) {
+        var box = document.createElement('div'); box.className = 'chartbox'
+        var el = document.createElement('div'); el.className = 'chart'; el.setAttribute('data-chart', spec.id)
+        var note = document.createElement('div'); note.className = 'note'; note.textContent = 'the shaded band is the window of the finding'
+        box.appendChild(el); box.appendChild(note); card.appendChild(box)
+        findingCharts.push({ el: el, spec: spec })
+      }
+      var facts = (f.evidence && f.evidence.facts) || []
+      if (facts.length) {
+        var eh = document.createElement('h3'); eh.textContent = 'Evidence'; card.appendChild(eh)
+        var eul = document.createElement('ul'); eul.className = 'evidence'
+        facts.forEach(function (x) { var li = document.createElement('li'); li.textContent = x; eul.appendChild(li) })
+        card.appendChild(eul)
+      }
       if (f.recommendations && f.recommendations.length) {
+        var rh = document.createElement('h3'); rh.textContent = 'What to do'; card.appendChild(rh)
         var ul = document.createElement('ul')
         f.recommendations.forEach(function (r) { var li = document.createElement('li'); li.textContent = r; ul.appendChild(li) })
         card.appendChild(ul)
       }
       fl.appendChild(card)
     })
+    // drawn once the cards are in the page (uPlot needs the width)
+    findingCharts = findingCharts.map(function (x) { return LL.chart(x.el, x.spec) })
   }
 
   function clock (s) {
@@ -199,6 +242,13 @@
     text($('elapsed'), clock(s.elapsedS) + ' of ' + clock(s.info.durationS) + ' · ' + s.info.host + (s.info.profile ? ' · profile ' + s.info.profile : ''))
     if (s.message) showError(s.message)
     text($('k-users'), LL.fmt('count', s.stats.users))
+    // the steering form starts from the users running now
+    var uin = $('steer') && $('steer').querySelector('input[name=users]')
+    // (never over a number someone typed: only an empty field or the one this filled in)
+    if (uin && document.activeElement !== uin && s.state === 'running' && (uin.value === '' || uin.value === uin.getAttribute('data-users'))) {
+      uin.value = String(s.stats.users)
+      uin.setAttribute('data-users', String(s.stats.users))
+    }
     text($('k-rps'), LL.fmt('req_s', s.stats.rps))
     text($('k-fail'), (s.stats.requests ? (100 * s.stats.failures / s.stats.requests).toFixed(2) : '0.00') + '%')
     text($('k-p50'), LL.fmt('ms', s.stats.current.p50))

@@ -180,7 +180,13 @@
     var handle = {
       el: el,
       update: draw,
-      resize: function () { if (plot) plot.setSize({ width: Math.max(280, el.clientWidth || 600), height: height }) }
+      resize: function () { if (plot) plot.setSize({ width: Math.max(280, el.clientWidth || 600), height: height }) },
+      /** removes the chart (a live finding card rebuilt) */
+      destroy: function () {
+        if (plot) { plot.destroy(); plot = null }
+        var i = charts.indexOf(handle)
+        if (i >= 0) charts.splice(i, 1)
+      }
     }
     charts.push(handle)
     // follow the element's width (grids reflow as charts are added)
