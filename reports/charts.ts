@@ -340,19 +340,23 @@ export function probePanels (result: RunResult, grid = gridOf(result)): ProbePan
     ...chart('target-cpu', 'Target process CPU', pick('target', 'cpu'), () => 'CPU')
   ]
   if (target.length) panels.push({ title: 'Target process', charts: target })
-  // everything else, one chart per probe metric
+  // everything else, one chart per probe metric, in its system's panel (the generator's own
+  // CPU and memory are the load generator chart's already)
   const rest = new Map<string, Series[]>()
   for (const s of all) {
-    if (used.has(s.id)) continue
+    if (used.has(s.id) || s.probe === 'generator') continue
     const k = `${s.probe}.${s.metric}`
     rest.set(k, [...(rest.get(k) ?? []), s])
   }
-  const other: ChartSpec[] = []
+  const SYSTEM: Record<string, string> = { pg: 'PostgreSQL', redis: 'Redis', celery: 'Celery', host: 'Host', target: 'Target process', logs: 'Logs', metrics: 'The target\'s /metrics' }
   let i = 0
-  for (const [k, list] of [...rest.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
-    other.push(seriesChart(`probe-${i++}`, k, grid, list.slice(0, 12), s => labelOf(s), list.length > 12 ? `12 of ${list.length} series` : list[0]?.description))
+  for (const [, list] of [...rest.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const first = list[0]!
+    const title = SYSTEM[first.probe] ?? 'Other series'
+    let panel = panels.find(p => p.title === title)
+    if (!panel) panels.push(panel = { title, charts: [] })
+    panel.charts.push(seriesChart(`probe-${i++}`, humanLabel({ probe: first.probe, metric: first.metric }), grid, list.slice(0, 12), s => labelOf(s), list.length > 12 ? `12 of ${list.length} series` : first.description))
   }
-  if (other.length) panels.push({ title: 'Other series', charts: other })
   return panels
 }
 
@@ -416,7 +420,25 @@ const HUMAN: Record<string, (l: Record<string, string>) => string> = {
   'target.rss': () => 'target memory (RSS)',
   'target.cpu': () => 'target CPU % (100 = one core)',
   'host.cpu': () => 'host CPU % (100 = one core)',
-  'logs.lines_per_s': l => `log lines${l.level ? ` (${l.level})` : ''} a second`
+  'logs.lines_per_s': l => `log lines${l.level ? ` (${l.level})` : ''} a second`,
+  'pg.block_hit_ratio': () => 'shared-buffer hit ratio',
+  'pg.commits_per_s': () => 'commits a second',
+  'pg.rollbacks_per_s': () => 'rollbacks a second',
+  'pg.temp_bytes_per_s': () => 'temporary file bytes a second',
+  'pg.parallel_workers': () => 'parallel workers',
+  'redis.connected_clients': () => 'Redis clients connected',
+  'redis.blocked_clients': () => 'Redis clients blocked',
+  'redis.rejected_per_s': () => 'Redis connections rejected a second',
+  'redis.ping_ms': () => 'Redis PING, ms',
+  'celery.reserved': () => 'tasks reserved by workers',
+  'host.cpu_core': () => 'host CPU % by core',
+  'host.load1': () => 'host load (1 min)',
+  'host.net_rx_per_s': () => 'network received a second',
+  'host.net_tx_per_s': () => 'network sent a second',
+  'target.processes': () => 'target processes',
+  'metrics.up': () => '/metrics answered (1 = yes)',
+  'metrics.process_cpu': () => 'process CPU (the target\'s /metrics)',
+  'metrics.process_resident_memory_bytes': () => 'process memory (the target\'s /metrics)'
 }
 
 export function humanLabel (s: Pick<Series, 'probe' | 'metric' | 'labels'>): string {
