@@ -13,13 +13,15 @@ import { EXPECTED, runMode } from '../bench/accuracy-harness.js'
 import { MLUVME_WEIGHTS } from './helpers/demo.js'
 
 const hasLocust = spawnSync('/usr/bin/python3', ['-c', 'import locust']).status === 0
-const LOAD = { runTime: '20s', users: 10, spawnRate: 2, locust: true }
+const LOAD = { runTime: '25s', users: 10, spawnRate: 2, locust: true }
 
 describe('demo --locust', () => {
   it.skipIf(!hasLocust)('the pool fault: the pool finding ranks first, as with the TypeScript scenario; the scenario\'s request names and task weights', async () => {
     const o = await runMode('pool', LOAD)
     expect(o.result.meta.tool?.name).toBe('locust')
-    expect(o.found[0], o.titles.join('; ')).toBe(EXPECTED.pool)
+    const why = `found: ${o.titles.join('; ') || 'nothing'}; not checked: ${(o.diagnosis.skipped ?? []).map(x => `${x.id} (${x.reason})`).join('; ')}; ` +
+      `users:requests:p50 per second: ${o.result.timeline.map(x => `${x.users}:${x.overall.requests}:${Math.round(x.overall.p50)}`).join(' ')}`
+    expect(o.found[0], why).toBe(EXPECTED.pool)
     const names = o.result.totals.entries.map(e => `${e.type} ${e.name}`).sort()
     expect(names).toEqual([
       'FLOW voice message end-to-end', 'GET /api/v1/users/[id]', 'GET /api/v1/users/[id]/saved-words', 'GET /api/v1/users/[id]/stats',
