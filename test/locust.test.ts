@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli, startCli } from './helpers/cli.js'
 import { startServer, sleep } from './helpers/server.js'
+import { freePort } from './helpers/ports.js'
 import type { TestServer } from './helpers/server.js'
 import { failureOf } from '../loadgen/locust.js'
 import { readLocustConfig } from '../app/locust.js'
@@ -166,6 +167,25 @@ describe('loadlens locust', () => {
     expect(readCsv(join(out, 'll_stats.csv')).get('GET /slow')!['Request Count']).toBe(csv.get('GET /slow')!['Request Count'])
     expect(readdirSync(out).some(f => f.endsWith('.html'))).toBe(true)
   }, 120_000)
+
+  it.skipIf(!hasLocust)('the live web UI follows a locustfile run', async () => {
+    const out = join(dir, 'out5')
+    const port = await freePort()
+    const { done } = startCli(['locust', join(dir, 'locustfile.py'), '-u', '3', '-r', '3', '-t', '5s', '--host', server.url, '--web-port', String(port), '--no-host-probe', '--out-dir', out, '-q'])
+    let live: any
+    const t0 = Date.now()
+    while (Date.now() - t0 < 20_000) {
+      live = await fetch(`http://127.0.0.1:${port}/api/live`).then(r => r.json()).catch(() => undefined)
+      if (live?.state === 'running' && live.rows?.length >= 3) break
+      await sleep(300)
+    }
+    expect(live?.state).toBe('running')
+    expect(live.info.profile).toBe('locust')
+    expect(live.rows.map((r: any) => r.name)).toEqual(expect.arrayContaining(['/fast', '/slow']))
+    expect(live.stats.users).toBe(3)
+    const r = await done
+    expect(r.code, r.stderr).toBe(1)
+  }, 60_000)
 
   it.skipIf(!hasLocust)('--max-requests stops Locust cleanly once reached', async () => {
     const out = join(dir, 'out3')
