@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { json, sleep, startServer } from './helpers/server.js'
 import type { TestServer } from './helpers/server.js'
-import { runCli, startCli } from './helpers/cli.js'
+import { BIN, runCli, startCli } from './helpers/cli.js'
+import { spawnSync } from 'node:child_process'
 
 let s: TestServer
 let dir: string
@@ -170,5 +171,14 @@ export default defineScenario({
     const files = readdirSync(outDir).filter(f => f.endsWith('.json'))
     expect(files).toHaveLength(1)
     expect(JSON.parse(readFileSync(join(outDir, files[0]!), 'utf8')).meta.stopReason).toBe('interrupted')
+  })
+})
+
+describe('output into a pipe whose reader stopped', () => {
+  it('`loadlens locust --help | head -1`: exit 0, no stack trace', () => {
+    const r = spawnSync('bash', ['-c', `set -o pipefail; node ${BIN} locust --help | head -1`], { encoding: 'utf8', timeout: 30_000 })
+    expect(r.stdout).toMatch(/^Usage: loadlens locust/)
+    expect(r.stderr).not.toMatch(/EPIPE|Error/)
+    expect(r.status).toBe(0)
   })
 })
