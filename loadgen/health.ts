@@ -36,8 +36,12 @@ function threadsOf (g: GeneratorHealth): ThreadHealth[] {
   return g.workers?.length ? g.workers : [{ elu: g.elu, loopDelayP99Ms: g.loopDelayP99Ms }]
 }
 
-/** The generator's verdict over a timeline; undefined when it was never saturated long enough. */
-export function findSaturation (timeline: TimelineSlice[]): GeneratorSaturation | undefined {
+/**
+ * The generator's verdict over a timeline; undefined when it was never saturated long enough.
+ * `external`: the load came from Locust, whose health is its process's CPU (one core), and
+ * whose remedy is not loadlens's --workers
+ */
+export function findSaturation (timeline: TimelineSlice[], external?: 'locust'): GeneratorSaturation | undefined {
   const bad: number[] = []
   const threads = new Map<string, number>()
   let peakElu = 0
@@ -60,8 +64,11 @@ export function findSaturation (timeline: TimelineSlice[]): GeneratorSaturation 
   if (bad.length < SATURATION.minSeconds || bad.length < SATURATION.minShare * n) return undefined
   const names = [...threads.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k]) => k)
   const what = names.length === 1 && names[0] === 'load thread' ? 'the load thread' : names.slice(0, 4).join(', ') + (names.length > 4 ? ` and ${names.length - 4} more` : '')
-  const message = `the load generator was saturated in ${bad.length} of ${n} seconds (${what}: event-loop utilisation up to ${Math.round(peakElu * 100)}%, ` +
-    `event-loop delay p99 up to ${Math.round(peakDelay)} ms); its latencies include its own queueing: use --workers, or more machines with --segment`
+  const message = external === 'locust'
+    ? `Locust was saturated in ${bad.length} of ${n} seconds (its process used up to ${Math.round(peakElu * 100)}% of a core; Python runs it on one): ` +
+      'its latencies include its own queueing: run fewer users, FastHttpUser instead of HttpUser, or a distributed Locust outside loadlens'
+    : `the load generator was saturated in ${bad.length} of ${n} seconds (${what}: event-loop utilisation up to ${Math.round(peakElu * 100)}%, ` +
+      `event-loop delay p99 up to ${Math.round(peakDelay)} ms); its latencies include its own queueing: use --workers, or more machines with --segment`
   return { threads: names, seconds: bad.length, ofSeconds: n, window: { from: bad[0]!, to: bad[bad.length - 1]! }, peakElu, peakLoopDelayP99Ms: peakDelay, message }
 }
 

@@ -212,7 +212,7 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
       exceptions: agg.exceptions,
       workers,
       ...(outcome.tool ? { tool: outcome.tool } : {}),
-      saturation: findSaturation(agg.timeline),
+      saturation: findSaturation(agg.timeline, outcome.tool?.name),
       distortion: findDistortion(agg.timeline),
       ...(this.aggregator.nameOverflow ? { nameOverflow: nameOverflowInfo(this.aggregator.nameOverflow, o.maxNames ?? DEFAULT_MAX_NAMES) } : {})
     }

@@ -17,6 +17,7 @@ import { startServer, sleep } from './helpers/server.js'
 import { freePort } from './helpers/ports.js'
 import type { TestServer } from './helpers/server.js'
 import { failureOf } from '../loadgen/locust.js'
+import { findSaturation } from '../loadgen/health.js'
 import { readLocustConfig } from '../app/locust.js'
 import { tableStats } from '../reports/stats.js'
 
@@ -301,6 +302,13 @@ describe('Locust failures as loadlens failure kinds', () => {
     expect(failureOf(null, 'RuntimeError: something').kind).toBe('other')
     // object addresses do not split one failure into many
     expect(failureOf(0, 'X: <obj at 0x7f12ab> gone').message).toBe('X: <obj> gone')
+  })
+
+  it('a saturated Locust is named with its own remedy, not --workers', () => {
+    const timeline = Array.from({ length: 10 }, (_, i) => ({ t: 1000 + i, users: 50, overall: { requests: 100, failures: 0 }, entries: {}, generator: { elu: i < 5 ? 0.99 : 0.5, loopDelayP99Ms: 0 } })) as any
+    expect(findSaturation(timeline, 'locust')!.message).toBe('Locust was saturated in 5 of 10 seconds (its process used up to 99% of a core; Python runs it on one): ' +
+      'its latencies include its own queueing: run fewer users, FastHttpUser instead of HttpUser, or a distributed Locust outside loadlens')
+    expect(findSaturation(timeline)!.message).toMatch(/use --workers/)
   })
 
   it('reads loadlens.json beside the locustfile, every field checked', () => {
