@@ -8,52 +8,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startUi } from '../app/web/entry.js'
 import type { WebServer } from '../app/web/server.js'
-import type { RunController } from '../app/web/controller.js'
-import { between } from '../scenarios/define.js'
-import { openBrowser, screenshot } from './helpers/browser.js'
+import { screenshot } from './helpers/browser.js'
 import type { Browser } from './helpers/browser.js'
-import { plan } from './helpers/scenario.js'
-import { startServer } from './helpers/server.js'
-import type { TestServer } from './helpers/server.js'
+import { itemsScenario, startUiSession } from './helpers/ui.js'
+import type { UiSession } from './helpers/ui.js'
 
 declare const document: any
 
-let target: TestServer
 let web: WebServer
-let controller: RunController
 let browser: Browser
-const scenario = plan({
-  name: 'ui-findings',
-  users: {
-    U: {
-      wait: between(0.02, 0.05),
-      tasks: {
-        list: async (u: any) => { await u.http.get('/items') },
-        item: async (u: any) => { await u.http.get(`/items/${u.data.randomInt(1, 9)}`, { name: '/items/[id]' }) }
-      }
-    }
-  }
-})
+const scenario = itemsScenario('ui-findings')
 
+let session: UiSession
 beforeAll(async () => {
-  target = await startServer((req, res) => {
+  session = await startUiSession(scenario, (req, res) => {
     if ((req.url ?? '').startsWith('/items/')) { res.statusCode = 500; res.end('boom'); return }
     setTimeout(() => res.end('{"ok":true}'), 2)
-  }, { record: false })
-  const ui = await startUi({ scenario, host: target.url, outDir: mkdtempSync(join(tmpdir(), 'loadlens-ui-findings-')), webPort: 0, quiet: true, probes: { host: true } })
-  web = ui.web
-  controller = ui.controller
-  browser = await openBrowser()
+  }, { outDir: mkdtempSync(join(tmpdir(), 'loadlens-ui-findings-')), probes: { host: true } })
+  ;({ web, browser } = session)
 })
-afterAll(async () => {
-  await browser?.close()
-  try { controller?.stop() } catch { /* no run */ }
-  await controller?.settled()
-  await web?.close()
-  await target?.close()
-})
+afterAll(async () => { await session?.close() })
 
 describe('live UI findings', () => {
   it('a finding card with its evidence and its proof chart appears during the run', async () => {

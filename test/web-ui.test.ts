@@ -10,18 +10,17 @@ import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startUi } from '../app/web/entry.js'
 import { createWebApp } from '../app/web/server.js'
 import type { WebServer } from '../app/web/server.js'
 import { RunMetrics } from '../app/web/metrics.js'
 import type { RunController } from '../app/web/controller.js'
-import { between } from '../scenarios/define.js'
-import { chartPixels, openBrowser, screenshot } from './helpers/browser.js'
+import { chartPixels, screenshot } from './helpers/browser.js'
 import type { Browser } from './helpers/browser.js'
 import { startCli } from './helpers/cli.js'
 import { freePort } from './helpers/ports.js'
-import { plan } from './helpers/scenario.js'
-import { sleep, startServer } from './helpers/server.js'
+import { sleep } from './helpers/server.js'
+import { answerAfter, itemsScenario, startUiSession } from './helpers/ui.js'
+import type { UiSession } from './helpers/ui.js'
 import type { TestServer } from './helpers/server.js'
 
 // functions passed to the page run in Chromium: the DOM names they use (the project's lib has no DOM)
@@ -33,34 +32,14 @@ let controller: RunController
 let browser: Browser
 const outDir = mkdtempSync(join(tmpdir(), 'loadlens-ui-'))
 
-const scenario = plan({
-  name: 'ui-test',
-  users: {
-    U: {
-      wait: between(0.02, 0.05),
-      tasks: {
-        list: async (u: any) => { await u.http.get('/items') },
-        item: async (u: any) => { await u.http.get(`/items/${u.data.randomInt(1, 9)}`, { name: '/items/[id]' }) }
-      }
-    }
-  },
-  profiles: { quick: { users: 3, spawnRate: 30, runTime: '2s', expect: { failureRatio: 0.01 } } }
-})
+const scenario = itemsScenario('ui-test', { quick: { users: 3, spawnRate: 30, runTime: '2s', expect: { failureRatio: 0.01 } } })
 
+let session: UiSession
 beforeAll(async () => {
-  target = await startServer((req, res) => { setTimeout(() => res.end('{"ok":true}'), 2) }, { record: false })
-  const ui = await startUi({ scenario, host: target.url, outDir, webPort: 0, quiet: true })
-  web = ui.web
-  controller = ui.controller
-  browser = await openBrowser()
+  session = await startUiSession(scenario, answerAfter(2), { outDir })
+  ;({ target, web, controller, browser } = session)
 })
-afterAll(async () => {
-  await browser?.close()
-  try { controller?.stop() } catch { /* no run */ }
-  await controller?.settled()
-  await web?.close()
-  await target?.close()
-})
+afterAll(async () => { await session?.close() })
 
 const num = (s: string | null): number => Number((s ?? '').replace(/[^\d.]/g, ''))
 
