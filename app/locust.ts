@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
 import { UsageError } from '../shared/errors.js'
-import { DEFAULT_OUT_DIR, makeDirs } from '../shared/files.js'
+import { DEFAULT_OUT_DIR, fileStamp, makeDirs } from '../shared/files.js'
 import type { Expectations } from '../shared/types.js'
 import { parseDuration } from '../shared/duration.js'
 import { parseExpect } from '../scenarios/expect.js'
@@ -132,10 +132,6 @@ export interface PreparedLocust {
   configFile?: string
 }
 
-function stamp (): string {
-  return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')
-}
-
 /**
  * Everything a locustfile run needs, checked before Locust starts: Locust found, the file
  * imports and has user classes, the host (flag, loadlens.json or the classes' own) passes the
@@ -188,7 +184,7 @@ export async function prepareLocust (o: LocustRunOptions): Promise<PreparedLocus
   const stage = load.model.stages[0]!
   const outDir = o.noSave ? tmpdir() : o.json ? dirname(resolve(o.json)) : resolve(o.outDir ?? DEFAULT_OUT_DIR)
   makeDirs(outDir)
-  const base = join(outDir, `${name}-${stamp()}.locust`)
+  const base = join(outDir, `${name}-${fileStamp()}.locust`)
   const logFile = `${base}.log`
   const csvPrefix = base
   const args = [

@@ -3,7 +3,7 @@
  * one-second clock that hands a SliceReport to `onSlice` at every epoch-second boundary.
  * The same engine runs in the main thread or in each worker thread.
  */
-import { readFileSync } from 'node:fs'
+import { procCpuUs } from '../shared/proc.js'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import type { EventLoopUtilization } from 'node:perf_hooks'
 import type { LoadModel, Share, StopReason } from '../shared/types.js'
@@ -89,13 +89,7 @@ const MIN_HEALTH_WINDOW_MS = 250
 
 /** CPU time (us) of the calling thread so far, from /proc (Linux; 10 ms ticks); undefined elsewhere. */
 export function threadCpuUs (): number | undefined {
-  try {
-    const stat = readFileSync('/proc/thread-self/stat', 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(f[11]) + Number(f[12])) * 10_000
-  } catch {
-    return undefined
-  }
+  return procCpuUs('/proc/thread-self/stat')
 }
 
 /** epoch milliseconds, with sub-millisecond precision, on a monotonic base */

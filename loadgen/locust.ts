@@ -21,6 +21,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { UsageError } from '../shared/errors.js'
+import { procCpuUs } from '../shared/proc.js'
 import type { ExternalGenerator, FailureKind, StopReason } from '../shared/types.js'
 import { Recorder } from './recorder.js'
 import type { FailureInfo, SliceReport } from './recorder.js'
@@ -158,17 +159,6 @@ export function failureOf (status: number | null, message: string): FailureInfo 
   return { kind, ...(status !== null && status > 0 ? { status } : {}), message: m }
 }
 
-/** CPU time (s) of a process so far, from /proc (Linux); undefined elsewhere */
-function processCpuS (pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(f[11]) + Number(f[12])) / 100
-  } catch {
-    return undefined
-  }
-}
-
 export class LocustDriver implements LoadDriver {
   readonly recorder: Recorder
   private child: ChildProcess | null = null
@@ -218,7 +208,8 @@ export class LocustDriver implements LoadDriver {
   private generatorHealth (): { elu: number; loopDelayP99Ms: number } | undefined {
     const pid = this.child?.pid
     if (!pid) return undefined
-    const s = processCpuS(pid)
+    const us = procCpuUs(`/proc/${pid}/stat`)
+    const s = us === undefined ? undefined : us / 1e6
     const at = performance.now()
     const last = this.lastCpu
     this.lastCpu = s === undefined ? undefined : { s, at }

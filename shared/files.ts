@@ -88,6 +88,11 @@ export function writeResult (path: string, result: RunResult): void {
   writeFileAtomic(path, JSON.stringify(result))
 }
 
+/** "20261126-142501" (UTC): a time for file names */
+export function fileStamp (ms = Date.now()): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')
+}
+
 /** "mluvme-development-20261126-142501" */
 export function runIdFor (scenario: string, profile: string | undefined, startedAt: number): string {
   const d = new Date(startedAt)

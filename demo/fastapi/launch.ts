@@ -17,6 +17,7 @@
  * so their INFO counters hold only this target's traffic; without redis-server on the PATH
  * the cache is db 9 (and the broker db 10) of the Redis at LOADLENS_DEMO_REDIS/REDIS_URL.
  */
+import { fileStamp } from '../../shared/files.js'
 import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs'
@@ -194,7 +195,7 @@ export async function startFastapiTarget (o: FastapiTargetOptions = {}): Promise
   const id = `${process.pid}-${n}`
   const logDir = resolve(o.logDir ?? mkdtempSync(join(tmpdir(), 'loadlens-demo-')))
   mkdirSync(logDir, { recursive: true })
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')
+  const stamp = fileStamp()
   const logFile = resolve(logDir, `fastapi-api-${stamp}-${id}.log`)
   const workerLogFile = resolve(logDir, `fastapi-worker-${stamp}-${id}.log`)
   const redisLogFile = resolve(logDir, `fastapi-redis-${stamp}-${id}.log`)

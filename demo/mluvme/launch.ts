@@ -13,6 +13,7 @@
  * channel closing, the worker when its parent pid changes, the broker's redis-server through
  * the sh that runs it), and a last-resort exit hook kills what is left.
  */
+import { fileStamp } from '../../shared/files.js'
 import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync } from 'node:fs'
@@ -227,7 +228,7 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
   // absolute: the worker runs in its own folder and must find the same files
   const logDir = resolve(o.logDir ?? mkdtempSync(join(tmpdir(), 'loadlens-demo-')))
   mkdirSync(logDir, { recursive: true })
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')
+  const stamp = fileStamp()
   const logFile = resolve(logDir, `mluvme-api-${stamp}-${id}.log`)
   const workerLogFile = celery ? resolve(logDir, `mluvme-worker-${stamp}-${id}.log`) : undefined
   const readyFile = resolve(logDir, `.worker-ready-${id}`)
