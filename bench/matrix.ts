@@ -74,11 +74,21 @@ function noSymptom (target: DemoTargetKind, fault: FaultName | 'healthy', users:
   return target === 'fastapi' && fault === 'pool' && users <= 10
 }
 
+/**
+ * Findings a fault really causes beside its own at some loads: on the express target a Celery
+ * backlog makes every waiting user poll its job four times a second, and each poll keeps its
+ * connection ~120 ms after responding, so from 50 users the polls take all 20 connections
+ * (recorded: polls 1.8 -> 45.6 ms at the median, the database at 0.04 ms a statement).
+ */
+function consequences (target: DemoTargetKind, fault: FaultName | 'healthy', users: number): string[] {
+  return target === 'express' && fault === 'backlog' && users >= 50 ? ['pool-saturation'] : []
+}
+
 function spec (target: DemoTargetKind, fault: FaultName | 'healthy', users: number, variant?: FastapiVariant): CaseSpec {
   const saturated = healthyExpected(target, users)
   const quiet = noSymptom(target, fault, users)
   const expected = fault === 'healthy' ? saturated : quiet ? null : EXPECTED[fault]
-  const allowed = [...(fault === 'healthy' ? [] : ALLOWED[fault] ?? []), ...(saturated && fault !== 'healthy' ? [saturated] : []), ...(quiet && fault !== 'healthy' ? [EXPECTED[fault]!] : [])]
+  const allowed = [...(fault === 'healthy' ? [] : ALLOWED[fault] ?? []), ...consequences(target, fault, users), ...(saturated && fault !== 'healthy' ? [saturated] : []), ...(quiet && fault !== 'healthy' ? [EXPECTED[fault]!] : [])]
   return {
     id: `${target}-${fault}-${users}u${variantTag(variant)}`,
     target,

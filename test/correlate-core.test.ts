@@ -7,11 +7,23 @@
 import { describe, expect, it } from 'vitest'
 import { diagnose } from '../correlate/diagnose.js'
 import { join } from '../correlate/grid.js'
-import { findPhases } from '../correlate/phases.js'
+import { findPhases, steadyWindow, warmWindow } from '../correlate/phases.js'
+import { latencyView } from '../correlate/latency.js'
+import { probeFacts } from '../correlate/facts.js'
+import type { DetectorContext } from '../correlate/context.js'
+import type { RunResult } from '../shared/types.js'
 import { trend, spearman, quantile } from '../correlate/stats.js'
 import type { SyntheticOptions } from './helpers/synthetic.js'
 import { ramp, synthetic, T0 } from './helpers/synthetic.js'
 import { RAMP, healthy, ids, run, withSeries } from './helpers/healthy.js'
+
+/** the detectors' view of a result, as diagnose() builds it */
+function context (result: RunResult): DetectorContext {
+  const grid = join(result)
+  const phases = findPhases(grid, result.meta)
+  const steady = steadyWindow(phases, grid)
+  return { result, grid, phases, steady, warm: warmWindow(steady), expect: result.meta.expectations ?? {}, facts: probeFacts(result.probes.status), status: {}, cache: {} }
+}
 
 describe('healthy systems give no findings', () => {
   for (const seed of [1, 2, 3, 4, 5]) {
@@ -66,6 +78,61 @@ describe('latency is judged per request name', () => {
     const f = run(o).findings.find(x => x.id === 'target-cpu')!
     expect(f.evidence.facts.join(' ')).toMatch(/GET \/profile [12](\.\d)? -> 6\d(\.\d)? ms/)
     expect(f.evidence.rows!.map(r => r.key)).toEqual(['GET /profile'])
+  })
+})
+
+describe('a fast ramp still gives each request name a reference', () => {
+  /** the seed's development scenario: 10 users at 2 a second; each user registers first, then polls */
+  const fast = (pollMs: (i: number) => number): SyntheticOptions => ({
+    seconds: 30,
+    users: (i) => Math.min(10, 2 * (i + 1)),
+    rps: () => 0,
+    p50: () => 0,
+    rows: [
+      { type: 'POST', name: '/users', rps: (i) => (i < 5 ? 2 : 0), p50: () => 4, p95: () => 8 },
+      // the polls start once the first uploads are in: none at 2 or 4 users
+      { type: 'GET', name: '/jobs/[id]', rps: (i) => (i < 2 ? 0 : i < 3 ? 4 : 8), p50: pollMs, p95: (i) => 2 * pollMs(i) }
+    ],
+    expectations: {}
+  })
+  const view = (o: SyntheticOptions): ReturnType<typeof latencyView> => latencyView(context(synthetic(o)))
+
+  it('a row whose first requests come at 6 of 10 users is compared from there, and its slowdown is seen', () => {
+    const v = view(fast((i) => (i < 4 ? 5 : 300)))
+    expect(v.compared.map(r => r.key)).toEqual(['GET /jobs/[id]'])
+    expect(v.compared[0]!.lowP50Ms).toBeLessThan(8)
+    expect(v.raised).toBe(true)
+  })
+  it('... and the same row at its own speed all along is not raised', () => {
+    const v = view(fast(() => 5))
+    expect(v.compared.map(r => r.key)).toEqual(['GET /jobs/[id]'])
+    expect(v.raised).toBe(false)
+  })
+
+  /** four names, each with one or two requests at low load (20 users at 10 a second) */
+  const thin = (slow: boolean): SyntheticOptions => ({
+    seconds: 40,
+    users: (i) => Math.min(20, 10 * (i + 1)),
+    rps: () => 0,
+    p50: () => 0,
+    rows: ['a', 'b', 'c', 'd'].map((name, k) => ({
+      type: 'GET', name: `/${name}`, rps: (i: number) => (i === 0 ? 1 + (k % 2) : 4), p50: (i: number) => (slow && i > 3 ? 40 + 10 * k : 3 + k), p95: (i: number) => 2 * (slow && i > 3 ? 40 + 10 * k : 3 + k)
+    })),
+    expectations: {}
+  })
+  it('names with a request or two at low load are judged together: slower everywhere is raised', () => {
+    const v = view(thin(true))
+    expect(v.pooled).toBeDefined()
+    expect(v.pooled!.lowRequests).toBe(6)
+    expect(v.pooled!.ratio).toBeGreaterThan(5)
+    expect(v.raised).toBe(true)
+    expect(v.why).toMatch(/judged together/)
+  })
+  it('... and the same names at their own speed are not', () => {
+    const v = view(thin(false))
+    expect(v.pooled).toBeDefined()
+    expect(v.pooled!.ratio).toBeLessThan(1.5)
+    expect(v.raised).toBe(false)
   })
 })
 

@@ -27,7 +27,7 @@ import { seriesIds, sumColumns, valuesIn } from '../grid.js'
 import { median, shareOf } from '../stats.js'
 import { confidenceWith, round } from '../context.js'
 import type { Detector, DetectorContext } from '../context.js'
-import { asImpact, latencyView, rowChange, secondsOf } from '../latency.js'
+import { SLOWED_ADDED_MS, asImpact, latencyView, rowChange, secondsOf } from '../latency.js'
 import { impact, impactFact } from '../impact.js'
 import { appSessions, hasStatements, lockShare, noPg, stateColumn, statementMean } from '../pg.js'
 import { loadLevel } from '../phases.js'
@@ -101,11 +101,14 @@ export const poolSaturation: Detector = {
       if (kept < THROUGHPUT_KEPT) signs.push(`requests per user fell to ${round(kept * 100, 0)}% of their low-load rate while the users grew: throughput stopped following the load (${pool} connections each held T ms cap it at ${pool}/T requests a second)`)
     }
     const slowed = lat.slowed
-    const added = slowed.map(r => r.addedP50Ms!).sort((a, b) => a - b)
+    // every row that waited longer, whether or not its median doubled (a heavy row's
+    // doubling is harder to reach than a cheap one's for the same wait)
+    const delayed = lat.compared.filter(r => r.addedP50Ms! >= SLOWED_ADDED_MS)
+    const added = delayed.map(r => r.addedP50Ms!).sort((a, b) => a - b)
     const medianAdded = added.length ? added[Math.floor(added.length / 2)]! : 0
     const cheap = slowed.filter(r => r.lowP50Ms! < CHEAP_MS && r.addedP50Ms! >= LIKE_SHARE * medianAdded)
-    if (cheap.length && slowed.length >= 2) {
-      signs.push(`cheap requests waited about as long as heavy ones: ${slowed.sort((a, b) => a.lowP50Ms! - b.lowP50Ms!).slice(0, 3).map(r => `${rowChange(r)} (+${round(r.addedP50Ms!, 0)} ms)`).join(', ')}: one queue in front of every request that takes a connection`)
+    if (cheap.length && delayed.length >= 2) {
+      signs.push(`cheap requests waited about as long as heavy ones: ${delayed.sort((a, b) => a.lowP50Ms! - b.lowP50Ms!).slice(0, 3).map(r => `${rowChange(r)} (+${round(r.addedP50Ms!, 0)} ms)`).join(', ')}: one queue in front of every request that takes a connection`)
     }
     if (!signs.length) return []
 
