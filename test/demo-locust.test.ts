@@ -8,9 +8,12 @@
  * the suite keeps the one run, for time.)
  */
 import { spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { EXPECTED, runMode } from '../bench/accuracy-harness.js'
 import { MLUVME_WEIGHTS } from './helpers/demo.js'
+import { ARTIFACTS } from './helpers/browser.js'
 
 const hasLocust = spawnSync('/usr/bin/python3', ['-c', 'import locust']).status === 0
 const LOAD = { runTime: '25s', users: 10, spawnRate: 2, locust: true }
@@ -18,6 +21,9 @@ const LOAD = { runTime: '25s', users: 10, spawnRate: 2, locust: true }
 describe('demo --locust', () => {
   it.skipIf(!hasLocust)('the pool fault: the pool finding ranks first, as with the TypeScript scenario; the scenario\'s request names and task weights', async () => {
     const o = await runMode('pool', LOAD)
+    // kept for a post-mortem (test-artifacts/ is not committed)
+    mkdirSync(ARTIFACTS, { recursive: true })
+    writeFileSync(join(ARTIFACTS, 'demo-locust-pool.json'), JSON.stringify(o.result))
     expect(o.result.meta.tool?.name).toBe('locust')
     const why = `found: ${o.titles.join('; ') || 'nothing'}; not checked: ${(o.diagnosis.skipped ?? []).map(x => `${x.id} (${x.reason})`).join('; ')}; ` +
       `users:requests:p50 per second: ${o.result.timeline.map(x => `${x.users}:${x.overall.requests}:${Math.round(x.overall.p50)}`).join(' ')}`

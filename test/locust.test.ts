@@ -177,7 +177,9 @@ describe('loadlens locust', () => {
     const t0 = Date.now()
     while (Date.now() - t0 < 20_000) {
       live = await fetch(`http://127.0.0.1:${port}/api/live`).then(r => r.json()).catch(() => undefined)
-      if (live?.state === 'running' && live.rows?.length >= 3) break
+      // wait for both rows and every user, not just for any 3 rows (/check and /fail may come first)
+      const names = (live?.rows ?? []).map((r: any) => r.name)
+      if (live?.state === 'running' && names.includes('/fast') && names.includes('/slow') && live.stats?.users === 3) break
       await sleep(300)
     }
     expect(live?.state).toBe('running')
