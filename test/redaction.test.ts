@@ -82,10 +82,24 @@ describe('redaction', () => {
     expect(redactText('https://0123456789abcdef0123456789abcdef@o1.ingest.example.com/1')).toBe('https://***@o1.ingest.example.com/1')
     // a user name alone is no secret
     expect(redactText('postgres://app@127.0.0.1/db')).toBe('postgres://app@127.0.0.1/db')
+    // libpq's spaces around =, quoted values with escaped quotes, API keys and signatures in a query
+    expect(redactText('host=db password = s3cret dbname=x')).toBe('host=db password = *** dbname=x')
+    expect(redactText("password='a\\'b c' x=1")).toBe('password=*** x=1')
+    expect(redactText('https://maps.example/api?key=AIzaSyXX&sig=abc&z=1')).toBe('https://maps.example/api?key=***&sig=***&z=1')
+    expect(redactText('access_key=AKIA123 secret_access_key=zzz region=eu')).toBe('access_key=*** secret_access_key=*** region=eu')
+    // secrets in JSON text, headers and command lines (a target's command line, a log line)
+    expect(redactText('{"password":"hunter2","user":"x","api_key": "k"}')).toBe('{"password":"***","user":"x","api_key": "***"}')
+    expect(redactText('Authorization: Bearer eyJhbGciOi.xx.yy')).toBe('Authorization: Bearer ***')
+    expect(redactText('curl -H "X-Api-Key: sk-12345" http://h')).toBe('curl -H "X-Api-Key: ***" http://h')
+    expect(redactText('redis-server --requirepass s3cr3t --port 1')).toBe('redis-server --requirepass *** --port 1')
+    expect(redactText('app --password=hunter2 --token abc --verbose')).toBe('app --password=*** --token *** --verbose')
+    expect(redactText('amqp://guest:guest@h//')).toBe('amqp://guest:***@h//')
+    // ... and nothing that only looks near one
+    expect(redactText('monkey=1 turkey=2 pool=fixed GET /items')).toBe('monkey=1 turkey=2 pool=fixed GET /items')
   })
 
   it('masks fields named like a secret, and only those', () => {
-    const out = redactDeep({ key: 'GET /items', apiKey: 'k1', secret_key: 'k2', password: 'p', auth: 'a', nested: [{ token: 't', name: 'token' }], url: 'redis://:pw@h/0', hist: 'HISTFAKE:pw@' })
-    expect(out).toEqual({ key: 'GET /items', apiKey: '***', secret_key: '***', password: '***', auth: '***', nested: [{ token: '***', name: 'token' }], url: 'redis://:***@h/0', hist: 'HISTFAKE:pw@' })
+    const out = redactDeep({ key: 'GET /items', apiKey: 'k1', secret_key: 'k2', password: 'p', auth: 'a', nested: [{ token: 't', name: 'token' }], url: 'redis://:pw@h/0', hist: 'HISTFAKE:pw@', entries: { 'GET http://u:pw@h/x': 1, 'GET /a': 2 } })
+    expect(out).toEqual({ key: 'GET /items', apiKey: '***', secret_key: '***', password: '***', auth: '***', nested: [{ token: '***', name: 'token' }], url: 'redis://:***@h/0', hist: 'HISTFAKE:pw@', entries: { 'GET http://u:***@h/x': 1, 'GET /a': 2 } })
   })
 })

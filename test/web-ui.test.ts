@@ -5,7 +5,7 @@
  * And who may use it: loopback Host only, a token when bound elsewhere, JSON same-origin POSTs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, readdirSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -142,6 +142,29 @@ describe('reviewing results', () => {
     expect(await page.locator('#compare tbody tr.total td').nth(5).textContent()).toMatch(/\d+(\.\d+)? \/ \d+(\.\d+)?/)
     expect(browser.errors).toEqual([])
     await screenshot(page, 'ui-compare.png')
+  })
+
+  it('a stored result written by an older loadlens, secrets and all, is shown and downloaded redacted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loadlens-ui-old-'))
+    const file = readdirSync(outDir).find(f => f.endsWith('.json'))!
+    const old = JSON.parse(readFileSync(join(outDir, file), 'utf8'))
+    const secret = 'older-secret-7331'
+    old.meta.host = `http://tester:${secret}@127.0.0.1:1`
+    old.meta.options = { ...old.meta.options, pg: `postgres://app:${secret}@db/x`, note: `password=${secret}` }
+    writeFileSync(join(dir, 'old.json'), JSON.stringify(old))
+    const app = createWebApp({ resultsDir: dir }, '127.0.0.1', undefined, new RunMetrics(() => undefined))
+    const server = app.listen(0, '127.0.0.1')
+    await new Promise(resolve => server.once('listening', resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      for (const path of ['/api/results', '/results', '/results/old.json', '/results/old.json/json', '/results/old.json/md', '/results/old.json/junit', '/compare?a=old.json&b=old.json']) {
+        const res = await fetch(base + path)
+        expect(res.status, path).toBe(200)
+        expect(await res.text(), path).not.toContain(secret)
+      }
+    } finally {
+      server.close()
+    }
   })
 
   it('`loadlens serve DIR` serves the same folder on its own and stops on Ctrl-C', async () => {

@@ -5,6 +5,7 @@
 import { readdirSync, statSync } from 'node:fs'
 import { join, basename } from 'node:path'
 import { readResult } from '../../shared/files.js'
+import { redactDeep } from '../../shared/redact.js'
 import type { RunResult } from '../../shared/types.js'
 import { verdictOf } from '../../reports/verdict.js'
 import { tableStats } from '../../reports/stats.js'
@@ -75,7 +76,8 @@ export class ResultStore {
     if (hit && hit.key === key) return hit
     const c: Cached = { key }
     try {
-      const r = readResult(path)
+      // a stored file written by an older loadlens may hold secrets: every page and download shows it redacted
+      const r = redactDeep(readResult(path))
       const { overall } = tableStats(r)
       const v = verdictOf(r)
       c.result = r
