@@ -14,12 +14,15 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { UsageError, describeError } from '../shared/errors.js'
+import { redactDeep } from '../shared/redact.js'
 import { makeDirs } from '../shared/files.js'
 import { seriesId } from '../shared/metrics.js'
 import { RESULT_FORMAT, RESULT_VERSION } from '../shared/types.js'
-import type { ProbeStatus, RunMeta, RunResult, Unit } from '../shared/types.js'
+import type { ProbeGap, ProbeStatus, RunMeta, RunResult, Series, Unit } from '../shared/types.js'
 import { Aggregator } from '../loadgen/aggregate.js'
+import { DEFAULT_MAX_NAMES } from '../loadgen/recorder.js'
 import type { SliceReport } from '../loadgen/recorder.js'
+import { nameOverflowInfo } from '../loadgen/names.js'
 import { SeriesStore } from '../probes/series-store.js'
 
 export const JOURNAL_SUFFIX = '.journal.jsonl'
@@ -52,16 +55,33 @@ export class Journal {
   private points: string[] = []
   private lastT = 0
 
-  constructor (readonly path: string, header: Omit<JournalHeader, 'type' | 'format' | 'version'>) {
+  /**
+   * @param onError told once when a write fails during the run (the disk filled up, the folder
+   * went away): the journal stops there, the run goes on, and its result is still written at
+   * the end
+   */
+  constructor (readonly path: string, header: Omit<JournalHeader, 'type' | 'format' | 'version'>, private readonly onError: (message: string) => void = () => {}) {
     makeDirs(dirname(path))
     this.fd = openSync(path, 'w')
-    this.line({ type: 'header', format: 'loadlens/journal', version: 1, ...header })
+    // secrets never reach the disk, here either: a journal outlives a killed run
+    this.line({ type: 'header', format: 'loadlens/journal', version: 1, ...redactDeep(header) })
     this.flush()
   }
 
-  private line (doc: unknown): void {
+  private write (text: string): void {
     if (this.fd === null) return
-    writeSync(this.fd, JSON.stringify(doc) + '\n')
+    try {
+      writeSync(this.fd, text)
+    } catch (err) {
+      const fd = this.fd
+      this.fd = null
+      try { closeSync(fd) } catch { /* already gone */ }
+      this.onError(`the journal ${this.path} could not be written (${describeError(err)}): it stops here; the result is still written at the end`)
+    }
+  }
+
+  private line (doc: unknown): void {
+    this.write(JSON.stringify(doc) + '\n')
   }
 
   private flush (): void {
@@ -88,17 +108,18 @@ export class Journal {
     this.lastT = report.slice.t
     const points = this.points
     this.points = []
-    if (this.fd !== null) writeSync(this.fd, `{"type":"second","report":${JSON.stringify(report)},"points":[${points.join(',')}]}\n`)
+    this.write(`{"type":"second","report":${JSON.stringify(redactDeep(report))},"points":[${points.join(',')}]}\n`)
     this.flush()
   }
 
   /** the run ended: the remaining points, then the file is closed (and removed when `remove`) */
   close (remove: boolean): void {
-    if (this.fd === null) return
-    if (this.points.length) writeSync(this.fd, `{"type":"points","points":[${this.points.join(',')}]}\n`)
-    this.flush()
-    closeSync(this.fd)
-    this.fd = null
+    if (this.fd !== null) {
+      if (this.points.length) this.write(`{"type":"points","points":[${this.points.join(',')}]}\n`)
+      this.flush()
+      if (this.fd !== null) closeSync(this.fd)
+      this.fd = null
+    }
     if (remove) rmSync(this.path, { force: true })
   }
 
@@ -154,14 +175,16 @@ export function recoverJournal (path: string): { result: RunResult; header: Jour
   })
   if (!header) throw new UsageError(`${path}: the journal is empty`)
   const totals = agg.result()
+  const probeSeries = store.series()
   const meta: RunMeta = {
     ...header.meta,
     endedAt: lastT ? lastT * 1000 + 999 : header.meta.startedAt,
     stopReason: 'interrupted',
     stopMessage: `recovered from the journal ${path}: the run ended without writing its result (killed, out of memory, or the machine went away); its last ${seconds ? 'second or two' : 'seconds'} may be missing`,
-    peakUsers: totals.timeline.reduce((m, s) => Math.max(m, s.users), 0)
+    peakUsers: totals.timeline.reduce((m, s) => Math.max(m, s.users), 0),
+    ...(agg.nameOverflow ? { nameOverflow: nameOverflowInfo(agg.nameOverflow, Number(header.meta.options?.maxNames) || DEFAULT_MAX_NAMES) } : {})
   }
-  const status: ProbeStatus[] = header.probes.map(p => ({ probe: p.probe, target: p.target, state: p.state, message: p.state === 'not configured' ? undefined : 'recovered from the journal: the probe\'s facts (top queries, examples) were not written', samples: 0, skippedTicks: 0, gaps: [] }))
+  const status: ProbeStatus[] = header.probes.map(p => ({ probe: p.probe, target: p.target, state: p.state, message: p.state === 'not configured' ? undefined : 'recovered from the journal: the probe\'s facts (top queries, examples) were not written', samples: 0, skippedTicks: 0, gaps: gapsOf(probeSeries.filter(s => s.probe === p.probe)) }))
   const result: RunResult = {
     format: RESULT_FORMAT,
     version: RESULT_VERSION,
@@ -170,7 +193,27 @@ export function recoverJournal (path: string): { result: RunResult; header: Jour
     timeline: totals.timeline,
     errors: totals.errors,
     exceptions: totals.exceptions,
-    probes: { series: store.series(), status }
+    probes: { series: probeSeries, status }
   }
   return { result, header, seconds }
+}
+
+/**
+ * A probe's gaps, from its stored series: the seconds where it wrote a gap (a null) and no
+ * value, joined into runs (the journal keeps the gaps' places, not their reasons).
+ */
+export function gapsOf (series: Series[]): ProbeGap[] {
+  const empty = new Set<number>()
+  const seen = new Set<number>()
+  for (const s of series) {
+    for (const [t, v] of s.points) (v === null ? empty : seen).add(t)
+  }
+  const ts = [...empty].filter(t => !seen.has(t)).sort((a, b) => a - b)
+  const gaps: ProbeGap[] = []
+  for (const t of ts) {
+    const last = gaps[gaps.length - 1]
+    if (last && t === last.to + 1) last.to = t
+    else gaps.push({ from: t, to: t, reason: 'no data (recovered from the journal, which keeps no reasons)' })
+  }
+  return gaps
 }

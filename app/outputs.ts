@@ -106,7 +106,7 @@ export function writeOutputsSafely (result: RunResult, o: OutputOptions): { file
     const failed = [describeError(err)]
     const fallback = join(tmpdir(), `${result.meta.runId}.json`)
     try {
-      writeResult(fallback, result)
+      writeResult(fallback, redactDeep(result))
       return { files: { json: fallback }, failed }
     } catch (err2) {
       return { files: {}, failed: [...failed, describeError(err2)] }

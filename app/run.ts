@@ -215,7 +215,7 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
       const meta = startMeta(prep, startedAt, o.recordOptions ?? {}, Math.max(1, o.workers ?? 1))
       const path = o.json ? join(dirname(o.json), `${meta.runId}${JOURNAL_SUFFIX}`) : join(o.outDir ?? DEFAULT_OUT_DIR, `${meta.runId}${JOURNAL_SUFFIX}`)
       try {
-        journal = new Journal(path, { meta, probes: probes?.status().map(s => ({ probe: s.probe, target: s.target, state: s.state })) ?? [], costs: prep.plan.costs, currency: prep.plan.currency })
+        journal = new Journal(path, { meta, probes: probes?.status().map(s => ({ probe: s.probe, target: s.target, state: s.state })) ?? [], costs: prep.plan.costs, currency: prep.plan.currency }, (message) => { if (progress) progress.message(`warning: ${message}`); else stderr.write(`loadlens: warning: ${message}\n`) })
         probes?.onPoint((probe, metric, labels, unit, t, value) => journal!.point({ probe, metric, labels, unit, t, value }))
         run.on('report', (r) => journal!.second(r))
       } catch (err) {

@@ -6,9 +6,12 @@
 import { createHistogram, decodeHistogram, encodeHistogram, mergeEncoded, summarize } from '../shared/hist.js'
 import type { Histogram, LatencySummary } from '../shared/hist.js'
 import type { EntryTotals, ErrorGroup, ExceptionGroup, GeneratorHealth, SliceEntry, TimelineSlice } from '../shared/types.js'
-import { entryKey, parseErrorSignature } from './recorder.js'
+import { OTHER_EXCEPTIONS, entryKey, parseErrorSignature } from './recorder.js'
 import { sortThreads } from './health.js'
 import type { NameOverflow, SliceReport } from './recorder.js'
+
+/** distinct exception messages a whole run keeps; later ones are counted under OTHER_EXCEPTIONS */
+const MAX_RUN_EXCEPTION_GROUPS = 1000
 
 class Total {
   requests = 0
@@ -166,8 +169,14 @@ export class Aggregator {
     }
     if (anyErrors) slice.errors = errors
     for (const ex of report.exceptions) {
-      const key = `${ex.userClass}\u001f${ex.task}\u001f${ex.message}`
-      const known = this.exceptions.get(key)
+      let key = `${ex.userClass}\u001f${ex.task}\u001f${ex.message}`
+      let known = this.exceptions.get(key)
+      // the whole run keeps a bounded number of distinct messages too; the rest are counted together
+      if (!known && this.exceptions.size >= MAX_RUN_EXCEPTION_GROUPS) {
+        key = `${ex.userClass}\u001f${ex.task}\u001f${OTHER_EXCEPTIONS}`
+        known = this.exceptions.get(key)
+        if (!known) { known = { userClass: ex.userClass, task: ex.task, message: OTHER_EXCEPTIONS, count: 0, firstAt: slice.t * 1000 }; this.exceptions.set(key, known) }
+      }
       if (known) known.count += ex.count
       else this.exceptions.set(key, { userClass: ex.userClass, task: ex.task, message: ex.message, stack: ex.stack, count: ex.count, firstAt: slice.t * 1000 })
     }

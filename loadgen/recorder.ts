@@ -45,6 +45,10 @@ export interface NameOverflow {
 
 /** the default bound on distinct request names (type + name) */
 export const DEFAULT_MAX_NAMES = 1000
+/** distinct exception messages a second keeps (per load thread); later ones are counted under OTHER_EXCEPTIONS */
+export const MAX_EXCEPTION_GROUPS = 200
+/** the message of the group that counts the exceptions past the bound */
+export const OTHER_EXCEPTIONS = '(other exception messages, not told apart: too many distinct ones)'
 /** overflowed names remembered to count them apart; past this the count is a lower bound */
 const MAX_TRACKED = 10_000
 const MAX_EXAMPLES = 10
@@ -213,7 +217,14 @@ export class Recorder {
       known.count++
       return
     }
-    if (this.exceptions.size >= 200) return
+    if (this.exceptions.size >= MAX_EXCEPTION_GROUPS) {
+      // past the bound the messages are no longer told apart, but every throw still counts
+      const otherKey = [userClass, task, OTHER_EXCEPTIONS].join(SEP)
+      const other = this.exceptions.get(otherKey)
+      if (other) other.count++
+      else this.exceptions.set(otherKey, { userClass, task, message: OTHER_EXCEPTIONS, count: 1 })
+      return
+    }
     const stack = err instanceof Error && err.stack ? err.stack.split('\n').slice(1, 6).join('\n') : undefined
     this.exceptions.set(key, { userClass, task, message, stack, count: 1 })
   }

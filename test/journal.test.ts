@@ -4,13 +4,16 @@
  * `loadlens recover <journal>` (or `loadlens report <journal>`) rebuilds the result, the
  * diagnosis and the reports from it. A run that ends normally removes its journal.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { json, sleep, startServer } from './helpers/server.js'
 import type { TestServer } from './helpers/server.js'
 import { runCli, startCli } from './helpers/cli.js'
+import { Journal, recoverJournal } from '../app/journal.js'
+import { Recorder } from '../loadgen/recorder.js'
+import { writeOutputsSafely } from '../app/outputs.js'
 
 let s: TestServer
 /** requests the server answered */
@@ -19,11 +22,13 @@ beforeAll(async () => { s = await startServer((_req, res) => { served++; json(re
 afterAll(async () => { await s.close() })
 
 const EXAMPLE = 'scenarios/example/scenario.ts'
+const JOURNAL_SECRET = 'journal-secret-4242'
 
 describe('the run journal', () => {
   it('after kill -9, recover rebuilds the result, its diagnosis and its reports from the journal', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'loadlens-journal-'))
-    const { child, done } = startCli(['run', EXAMPLE, '--host', s.url, '-u', '4', '-r', '20', '-t', '5m', '--out-dir', dir, '--headless', '-q'])
+    // a password in the host: the journal outlives the run, so it must not hold it either
+    const { child, done } = startCli(['run', EXAMPLE, '--host', s.url.replace('http://', `http://tester:${JOURNAL_SECRET}@`), '-u', '4', '-r', '20', '-t', '5m', '--out-dir', dir, '--headless', '-q'])
     // wait until a few seconds are on disk
     let journal = ''
     for (let i = 0; i < 100 && !journal; i++) {
@@ -35,7 +40,10 @@ describe('the run journal', () => {
     child.kill('SIGKILL')
     await done
     const answered = served
-    const lines = readFileSync(join(dir, journal), 'utf8').trim().split('\n')
+    const journalText = readFileSync(join(dir, journal), 'utf8')
+    expect(journalText).not.toContain(JOURNAL_SECRET)
+    expect(journalText).toContain('tester:***@')
+    const lines = journalText.trim().split('\n')
     expect(lines.filter(l => l.startsWith('{"type":"second"')).length).toBeGreaterThanOrEqual(3)
     // nothing was written but the journal
     expect(readdirSync(dir).filter(f => f.endsWith('.json'))).toEqual([])
@@ -81,10 +89,45 @@ describe('the run journal', () => {
     expect(readdirSync(dir).filter(f => f.endsWith('.json'))).toHaveLength(1)
   })
 
+  it('a journal that cannot be written any more (a full disk) says so once, and the run goes on', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loadlens-journal-full-'))
+    // writes to /dev/full fail with ENOSPC, as on a full disk
+    const path = join(dir, 'run.journal.jsonl')
+    symlinkSync('/dev/full', path)
+    const told: string[] = []
+    const j = new Journal(path, { meta: { runId: 'r' } as any, probes: [] }, m => told.push(m))
+    j.point({ probe: 'host', metric: 'cpu', unit: 'percent', t: 1, value: 5 })
+    const rec = new Recorder()
+    rec.record('GET', '/x', 1000, 10)
+    expect(() => j.second(rec.closeSlice(1, 1))).not.toThrow()
+    expect(() => j.second(rec.closeSlice(2, 1))).not.toThrow()
+    j.close(true)
+    expect(told).toHaveLength(1)
+    expect(told[0]).toMatch(/the journal .* could not be written \(ENOSPC: no space left on device.*\): it stops here; the result is still written at the end/)
+  })
+
+  it('recovery keeps the probes\' gaps (the checklist counts them) and the request-names warning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loadlens-journal-gaps-'))
+    const path = join(dir, 'run.journal.jsonl')
+    const t0 = 1_800_000_000
+    const j = new Journal(path, { meta: { runId: 'r', startedAt: t0 * 1000, options: { maxNames: 2 } } as any, probes: [{ probe: 'pg', target: 'postgres://u:***@h/db', state: 'ok' }] })
+    const rec = new Recorder(2)
+    for (let i = 0; i < 10; i++) {
+      // the database went away for seconds 3-6
+      j.point({ probe: 'pg', metric: 'connections', labels: { state: 'active' }, unit: 'count', t: t0 + i, value: i >= 3 && i <= 6 ? null : 2 })
+      for (const n of ['/a', '/b', `/item/${i}`]) rec.record('GET', n, 2000, 10)
+      j.second(rec.closeSlice(t0 + i, 2))
+    }
+    j.close(false)
+    const { result } = recoverJournal(path)
+    expect(result.probes.status.find(x => x.probe === 'pg')!.gaps.map(g => [g.from - t0, g.to - t0])).toEqual([[3, 6]])
+    expect(result.meta.nameOverflow?.limit).toBe(2)
+    expect(result.meta.nameOverflow?.examples[0]).toMatch(/^GET \/item\/\d$/)
+  })
+
   it('a file that is not a journal is one clear line and exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'loadlens-journal-bad-'))
     const bad = join(dir, 'x.journal.jsonl')
-    const { writeFileSync } = await import('node:fs')
     writeFileSync(bad, '{"hello": 1}\n')
     const r = await runCli(['recover', bad])
     expect(r.code).toBe(2)
@@ -93,6 +136,24 @@ describe('the run journal', () => {
 })
 
 describe('outputs are checked before the load starts', () => {
+  it('when an output still cannot be written at the end, the result goes to the temp folder, redacted, and says what failed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loadlens-fallback-'))
+    const r = await runCli(['run', EXAMPLE, '--host', s.url.replace('http://', `http://tester:${JOURNAL_SECRET}@`), '-u', '2', '-r', '20', '-t', '1s', '--json', join(dir, 'out', 'r.json'), '--headless', '-q'])
+    expect(r.code).not.toBe(null)
+    // (the check before the run passed; the folder then went away: here, a result written again into a folder that is now a file)
+    const result = JSON.parse(readFileSync(join(dir, 'out', 'r.json'), 'utf8'))
+    rmSync(join(dir, 'out'), { recursive: true })
+    writeFileSync(join(dir, 'out'), 'not a folder')
+    const unredacted = { ...result, meta: { ...result.meta, host: s.url.replace('http://', `http://tester:${JOURNAL_SECRET}@`) } }
+    const { files, failed } = writeOutputsSafely(unredacted, { json: join(dir, 'out', 'r.json') })
+    expect(failed.join(' ')).toMatch(/ENOTDIR|EEXIST|not a directory/)
+    expect(files.json).toBe(join(tmpdir(), `${result.meta.runId}.json`))
+    const fallback = readFileSync(files.json!, 'utf8')
+    expect(fallback).not.toContain(JOURNAL_SECRET)
+    expect(JSON.parse(fallback).meta.host).toMatch(/^http:\/\/tester:\*\*\*@127\.0\.0\.1:\d+$/)
+    rmSync(files.json!, { force: true })
+  })
+
   it('an unwritable output path is a usage error naming the flag, and nothing runs', async () => {
     const before = served
     const r = await runCli(['run', EXAMPLE, '--host', s.url, '-u', '2', '-t', '30s', '--json', 'README.md/r.json'])

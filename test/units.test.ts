@@ -132,3 +132,22 @@ describe('recorder and aggregator', () => {
     expect(res.entries.map(e => e.key).sort()).toEqual(['FLOW whole thing', 'GET /a'])
   })
 })
+
+describe('exceptions are bounded in memory, and every one still counts', () => {
+  it('past 200 distinct messages a second and 1,000 a run, the rest are counted under one group per task', () => {
+    const rec = new Recorder()
+    const agg = new Aggregator()
+    let thrown = 0
+    for (let t = 0; t < 6; t++) {
+      // every task run throws, each with its own message (an id in it): 300 a second
+      for (let i = 0; i < 300; i++) { rec.recordException('U', 'task', new Error(`no such item ${t}-${i}`)); thrown++ }
+      const report = rec.closeSlice(1_800_000_000 + t, 1)
+      expect(report.exceptions.length).toBeLessThanOrEqual(201)
+      agg.add(report)
+    }
+    const { exceptions } = agg.result()
+    expect(exceptions.reduce((a, e) => a + e.count, 0)).toBe(thrown)
+    expect(exceptions.length).toBeLessThanOrEqual(1001)
+    expect(exceptions.some(e => /other exception messages/.test(e.message))).toBe(true)
+  })
+})
