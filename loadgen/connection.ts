@@ -15,6 +15,7 @@
  * https:// origins, and every origin with `--http-client undici`, use undici instead.
  */
 import net from 'node:net'
+import type { ConnectLookup } from '../shared/hosts.js'
 import { createRequire } from 'node:module'
 import type { Dispatcher } from 'undici'
 
@@ -35,6 +36,8 @@ export interface ConnectionOptions {
   connectTimeoutMs: number
   /** close the connection after this long idle (ms); a shorter Keep-Alive: timeout from the server wins */
   keepAliveMs: number
+  /** resolves the host for each connection (the loopback rail's check of every address) */
+  lookup?: ConnectLookup
 }
 
 /** What a request carries: the fields of undici's DispatchOptions that loadgen/http.ts sets. */
@@ -235,6 +238,7 @@ export class HttpConnection {
     const socket = net.connect({
       host,
       port,
+      ...(this.o.lookup && net.isIP(host) === 0 ? { lookup: this.o.lookup } : {}),
       onread: { buffer: readBuffer, callback: (n: number, buf: Buffer) => { if (this.socket === socket) this.onData(buf.subarray(0, n)); return true } }
     })
     socket.setNoDelay(true)

@@ -226,6 +226,8 @@ export function classifyError (err: Error & { code?: string }, timeoutMs: number
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return { kind: 'dns', message: `host name did not resolve (${code})` }
+    case 'LOADLENS_BLOCKED':
+      return { kind: 'blocked', message: err.message }
     default:
       return { kind: 'other', message: code ? `${code}: ${err.message}` : err.message }
   }
@@ -294,13 +296,15 @@ export class UserHttp implements HttpClient {
     let c = this.clients.get(origin)
     if (!c) {
       const connectTimeout = Math.min(this.runtime.timeoutMs, 10_000)
+      // every connection resolves its host name itself and checks each address (the rail at connect time)
+      const lookup = this.runtime.guard?.lookup
       c = this.runtime.httpClient !== 'undici' && origin.startsWith('http:')
-        ? new HttpConnection(new URL(origin), { connectTimeoutMs: connectTimeout, keepAliveMs: 4_000 })
+        ? new HttpConnection(new URL(origin), { connectTimeoutMs: connectTimeout, keepAliveMs: 4_000, lookup })
         : new (undiciClient())(origin, {
           keepAliveTimeout: 4_000,
           connectTimeout,
           pipelining: 1,
-          connect: this.runtime.insecure ? { rejectUnauthorized: false } : undefined
+          connect: this.runtime.insecure || lookup ? { ...(this.runtime.insecure ? { rejectUnauthorized: false } : {}), ...(lookup ? { lookup } : {}) } : undefined
         })
       this.clients.set(origin, c)
       if (origin === this.baseOrigin) this.baseClient = c
@@ -376,7 +380,17 @@ export class UserHttp implements HttpClient {
       for (let hops = 0; hops < MAX_REDIRECTS && REDIRECTS.has(raw.status); hops++) {
         const location = new Response(raw.status, true, 0, EMPTY, raw.rawHeaders).header('location')
         if (!location) break
-        const next = new URL(location, `${origin}${p}`)
+        let next: URL
+        try {
+          next = new URL(location, `${origin}${p}`)
+        } catch {
+          blocked = `redirect to ${JSON.stringify(location.slice(0, 100))} not followed: not a URL`
+          break
+        }
+        if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+          blocked = `redirect to a ${next.protocol} URL not followed: only http: and https: are`
+          break
+        }
         // and so is each redirect: one to a host that is not allowed is not followed
         const why = next.origin === this.baseOrigin ? null : await this.refusal(next.origin)
         if (why !== null) {

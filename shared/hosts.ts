@@ -3,9 +3,13 @@
  * `--allow-remote`. A name is not trusted for what it looks like: `localhost` and
  * `*.localhost` must resolve, every address they resolve to, to loopback (a resolver may map
  * `foo.localhost` anywhere). The start of a run and every request that leaves the base origin
- * (an absolute URL in a task, a redirect) are checked with the same rule.
+ * (an absolute URL in a task, a redirect) are checked with the same rule, and again at the
+ * moment each connection is made: the name is resolved for that connection and every address
+ * it gets is checked (a resolver that changes its answer after the first check gets nowhere).
  */
 import { lookup } from 'node:dns/promises'
+import { lookup as lookupCb } from 'node:dns'
+import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns'
 import { isIP } from 'node:net'
 
 export function isLoopbackAddress (address: string): boolean {
@@ -63,4 +67,32 @@ export class HostGuard {
   allow (origin: string): void {
     this.verdicts.set(origin, null)
   }
+
+  /**
+   * A name lookup for net.connect and tls.connect (and undici's connect options): each
+   * connection resolves its host itself and connects only when every address is allowed; else
+   * the connection fails with the code LOADLENS_BLOCKED, counted as a blocked request.
+   * Undefined when anything goes (--allow-remote).
+   */
+  get lookup (): ConnectLookup | undefined {
+    if (this.policy.allowRemote) return undefined
+    const allowed = new Set(this.policy.allowedHosts.map(a => a.toLowerCase()))
+    return (hostname, options, callback) => {
+      lookupCb(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+        if (err) { (callback as (e: Error) => void)(err); return }
+        const name = hostname.toLowerCase()
+        const outside = allowed.has(name) ? [] : addresses.filter(a => !isLoopbackAddress(a.address))
+        if (outside.length || !addresses.length) {
+          const e = Object.assign(new Error(`not connected: ${hostname} resolves to ${outside.map(a => a.address).join(', ') || 'nothing'}, not loopback`), { code: 'LOADLENS_BLOCKED' })
+          ;(callback as (e: Error) => void)(e)
+          return
+        }
+        if ((options as LookupAllOptions).all) (callback as (e: null, a: LookupAddress[]) => void)(null, addresses)
+        else (callback as (e: null, a: string, f: number) => void)(null, addresses[0]!.address, addresses[0]!.family)
+      })
+    }
+  }
 }
+
+/** net.connect's `lookup` option */
+export type ConnectLookup = (hostname: string, options: LookupOneOptions | LookupAllOptions, callback: (...args: any[]) => void) => void

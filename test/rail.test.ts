@@ -70,6 +70,68 @@ export default defineScenario({
     expect(r.stderr).toMatch(/--host: refusing to send load to http:\/\/foo\.localhost:\d+: it does not resolve, so it cannot be shown to be loopback/)
   }, 90_000)
 
+  it.skipIf(!canUnshare)('a name is checked at every connection, with the resolver\'s answer of that moment; redirects to such a name or to a file: URL are not followed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loadlens-rail-dns-'))
+    // the namespace's own /etc/hosts (a mount namespace too): good.localhost on loopback, evil.localhost outside
+    const hosts = join(dir, 'hosts')
+    writeFileSync(hosts, '127.0.0.1 localhost\n127.0.0.1 good.localhost\n10.0.0.1 evil.localhost\n')
+    writeFileSync(join(dir, 'server.mjs'), `
+import { createServer } from 'node:http'
+const s = createServer((req, res) => {
+  // every response closes its connection: each request connects (and resolves) anew
+  if (req.url === '/r-evil') { res.writeHead(302, { location: 'http://evil.localhost:' + s.address().port + '/x', connection: 'close' }); res.end(); return }
+  if (req.url === '/r-file') { res.writeHead(302, { location: 'file:///etc/passwd', connection: 'close' }); res.end(); return }
+  res.writeHead(200, { 'content-type': 'application/json', connection: 'close' }); res.end('{"ok":true}')
+})
+s.listen(0, '127.0.0.1', () => console.log(s.address().port))
+`)
+    writeFileSync(join(dir, 'scenario.ts'), `
+import { defineScenario, constant } from 'loadlens'
+export default defineScenario({
+  name: 'rail-dns',
+  users: { U: { wait: constant(0.05), tasks: {
+    ok: async (u) => { await u.http.get('/ok') },
+    evil: async (u) => { await u.http.get('/r-evil') },
+    file: async (u) => { await u.http.get('/r-file') }
+  } } },
+  profiles: { p: { users: 2, spawnRate: 10, runTime: '4s' } }
+})
+`)
+    const out = join(dir, 'r.json')
+    const port = join(dir, 'port')
+    const r = spawnSync('unshare', ['-n', '-m', 'sh', '-c', `ip link set lo up && mount --bind ${hosts} /etc/hosts && ` +
+      `node ${join(dir, 'server.mjs')} > ${port} & SERVER=$!; sleep 0.5; ` +
+      // after 2 s the resolver maps good.localhost outside loopback (the file rewritten in place)
+      `(sleep 2; printf '127.0.0.1 localhost\\n10.0.0.1 good.localhost\\n10.0.0.1 evil.localhost\\n' > ${hosts}) & ` +
+      `node ${BIN} run ${join(dir, 'scenario.ts')} --profile p --host http://good.localhost:$(cat ${port}) --json ${out} --no-html -q --no-host-probe; echo exit=$?; ` +
+      `node ${BIN} run ${join(dir, 'scenario.ts')} --profile p --host http://evil.localhost:$(cat ${port}) -q; echo exit2=$?; kill $SERVER`], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
+    expect(r.stdout, r.stderr).toMatch(/exit=\d/)
+    const result = JSON.parse(readFileSync(out, 'utf8'))
+    const errors = result.errors as Array<{ name: string; kind: string; message: string; count: number }>
+    const entry = (n: string): { requests: number; failures: number } => result.totals.entries.find((e: any) => e.name === n)
+    // before the change the name led to loopback: requests went through
+    expect(entry('/ok').requests - entry('/ok').failures).toBeGreaterThan(5)
+    // after it, each new connection resolved the name again, found 10.0.0.1 and did not connect
+    const moved = errors.find(e => e.name === '/ok')
+    expect(moved, JSON.stringify(errors)).toBeDefined()
+    expect(moved!.kind).toBe('blocked')
+    expect(moved!.message).toMatch(/^not connected: good\.localhost resolves to 10\.0\.0\.1, not loopback/)
+    // a redirect to a name outside loopback, and to a file: URL, is not followed
+    // (after the change the request to good.localhost itself is not connected either: a group of its own)
+    const evil = errors.find(e => e.name === '/r-evil' && e.message.startsWith('redirect'))!
+    expect(evil, JSON.stringify(errors)).toBeDefined()
+    expect(evil.kind).toBe('blocked')
+    expect(evil.message).toMatch(/^redirect to http:\/\/evil\.localhost:\d+ not followed: http:\/\/evil\.localhost:\d+ resolves to 10\.0\.0\.1, not loopback/)
+    const file = errors.find(e => e.name === '/r-file' && e.message.startsWith('redirect'))!
+    expect(file.kind).toBe('blocked')
+    expect(file.message).toBe('redirect to a file: URL not followed: only http: and https: are')
+    // nothing was tried: a connection from this namespace would have failed as unreachable
+    expect(errors.some(e => /ENETUNREACH|EHOSTUNREACH/i.test(e.message))).toBe(false)
+    // a name that resolves outside loopback is refused before any load
+    expect(r.stdout).toMatch(/exit2=2/)
+    expect(r.stderr).toMatch(/--host: refusing to send load to http:\/\/evil\.localhost:\d+: it resolves to 10\.0\.0\.1, not loopback/)
+  }, 90_000)
+
   it.skipIf(!canUnshare || !hasLocust)('a locustfile\'s absolute URLs and redirects to a host outside loopback are not sent; a non-loopback host is refused before Locust starts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'loadlens-rail-locust-'))
     writeFileSync(join(dir, 'server.mjs'), `
