@@ -108,6 +108,10 @@ export async function prepareRun (o: RunTestOptions): Promise<PreparedRun> {
   await checkHostAllowed(host, plan.allowedHosts, Boolean(o.allowRemote))
   const requestTimeoutMs = o.requestTimeout === undefined ? plan.requestTimeoutMs : parseDuration(o.requestTimeout, '--request-timeout') * 1000
   if (!(requestTimeoutMs > 0)) throw new UsageError('--request-timeout: expected a duration > 0')
+  // budgets and bounds: 0 would stop at once or keep no row, so it is a mistake, not a setting
+  if (o.maxRequests !== undefined && !(Number.isInteger(o.maxRequests) && o.maxRequests >= 1)) throw new UsageError(`--max-requests: expected a whole number >= 1, got ${o.maxRequests}`)
+  if (o.maxNames !== undefined && !(Number.isInteger(o.maxNames) && o.maxNames >= 1)) throw new UsageError(`--max-names: expected a whole number >= 1, got ${o.maxNames}`)
+  if (o.maxCost !== undefined && !(o.maxCost > 0)) throw new UsageError(`--max-cost: expected an amount > 0, got ${o.maxCost}`)
   if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 0)) throw new UsageError(`--workers: expected a whole number (0: the load in the main thread) or "auto", got ${o.workers}`)
   const segment = o.segment ? parseSegment(o.segment) : undefined
   return { plan, load, host, requestTimeoutMs, segment }

@@ -189,8 +189,13 @@ export function evaluateChecklist (result: RunResult, readiness: Readiness = res
     const text = (x: string | { line: string }): string => (typeof x === 'string' ? x : x.line)
     const sample = examples ? [...(examples.critical ?? []), ...(examples.error ?? [])].slice(0, 2).map(x => `"${text(x).slice(0, 120)}"`).join(', ') : ''
     const bad = critical + errors + tracebacks > 0
-    items.push(item('logs', 'Logs hold no critical errors', bad ? 'fail' : 'pass',
-      bad ? `${Math.round(critical)} critical, ${Math.round(errors)} error lines and ${Math.round(tracebacks)} tracebacks during the run${sample ? `, e.g. ${sample}` : ''}` : 'no critical or error lines during the run', advisory))
+    // lines written while the probe could not read them were not seen: no pass for that window
+    const gap = gapsIn(result, 'logs', measures?.window ?? steady(result))
+    const problems: string[] = []
+    if (bad) problems.push(`${Math.round(critical)} critical, ${Math.round(errors)} error lines and ${Math.round(tracebacks)} tracebacks during the run${sample ? `, e.g. ${sample}` : ''}`)
+    if (gap) problems.push(gap.text)
+    items.push(item('logs', 'Logs hold no critical errors', problems.length ? 'fail' : 'pass',
+      problems.length ? problems.join('; ') : 'no critical or error lines during the run', advisory))
   }
 
   // 8-10. readiness of the deployment around the target

@@ -44,6 +44,7 @@ export function parseStages (text: string, flag = '--stages'): Array<{ durationS
   return parts.map((part, i) => {
     const m = /^([^:]+):(\d+(?:\.\d+)?)(?:@(\d+(?:\.\d+)?))?$/.exec(part)
     if (!m) throw new UsageError(`${flag}: stage ${i + 1} "${part}" should be duration:target, like 30s:10 or 1m:100@5 (target 100 at 5 users/s)`)
+    if (m[3] !== undefined && !(Number(m[3]) > 0)) throw new UsageError(`${flag}: stage ${i + 1} "${part}": the spawn rate after @ must be > 0`)
     return {
       durationS: parseDuration(m[1]!, `${flag} stage ${i + 1}`),
       target: Number(m[2]),
@@ -104,6 +105,7 @@ export function resolveLoadPlan (plan: ScenarioPlan, flags: LoadFlags): LoadPlan
       stages = [{ durationS: d, rate: startRate }]
     }
     const peak = Math.max(startRate, ...stages.map(s => s.rate))
+    if (!(peak > 0)) throw new UsageError(`${flags.stages ? '--stages' : flags.arrivalRate !== undefined ? '--arrival-rate' : `profile "${profileName}": arrivalRate`}: expected a rate > 0 at some point, got ${peak}`)
     const maxVUs = flags.maxVUs ?? profileRate?.maxVUs ?? Math.max(100, Math.ceil(peak * 10))
     const pre = Math.min(maxVUs, flags.preAllocatedVUs ?? profileRate?.preAllocatedVUs ?? Math.min(maxVUs, Math.max(1, Math.ceil(peak))))
     model = { kind: 'open', startRate, stages, preAllocatedVUs: pre, maxVUs }
@@ -125,6 +127,10 @@ export function resolveLoadPlan (plan: ScenarioPlan, flags: LoadFlags): LoadPlan
       if (d === undefined) throw new UsageError('--run-time: required (e.g. --run-time 1m), since the profile gives no run time')
       stages = [{ durationS: d, users, spawnRate: flags.spawnRate ?? profile.spawnRate ?? 1 }]
     }
+    // a profile's own numbers too: 0 users, or users who never start, would measure nothing
+    const where = profileName ? `profile "${profileName}"` : 'the scenario'
+    if (!stages.some(s => s.users > 0)) throw new UsageError(`${flags.stages ? '--stages' : flags.users !== undefined ? '--users' : `${where}: users`}: expected at least 1 user at some point, got ${stages.map(s => s.users).join(', ')}`)
+    stages.forEach((s, i) => { if (s.spawnRate !== undefined && !(s.spawnRate > 0)) throw new UsageError(`${flags.spawnRate !== undefined ? '--spawn-rate' : `${where}: spawnRate${stages.length > 1 ? ` (stage ${i + 1})` : ''}`}: expected a number > 0, got ${s.spawnRate}`) })
     model = { kind: 'closed', stages }
     shapeS = stages.reduce((a, s) => a + s.durationS, 0)
   }

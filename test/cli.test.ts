@@ -46,6 +46,14 @@ describe('bad input gets one clear line and exit code 2', () => {
     ['an unknown flag', () => ['run', EXAMPLE, '--userz', '3'], /unknown option '--userz'/],
     ['zero users', () => ['run', EXAMPLE, '--users', '0'], /--users: expected a whole number > 0, got 0/],
     ['an arrival rate of zero', () => ['run', EXAMPLE, '--arrival-rate', '0'], /--arrival-rate: expected a number > 0, got 0/],
+    ['a spawn rate of zero', () => ['run', EXAMPLE, '--spawn-rate', '0'], /--spawn-rate: expected a number > 0, got 0/],
+    ['a negative spawn rate', () => ['run', EXAMPLE, '--spawn-rate', '-2'], /--spawn-rate <n>' argument '-2' is invalid/],
+    ['a negative arrival rate', () => ['run', EXAMPLE, '--arrival-rate', '-1'], /--arrival-rate <n>' argument '-1' is invalid/],
+    ['stages that never start a user', () => ['run', EXAMPLE, '--stages', '10s:0'], /--stages: expected at least 1 user at some point, got 0/],
+    ['a stage spawning at 0 a second', () => ['run', EXAMPLE, '--stages', '10s:5@0'], /--stages: stage 1 "10s:5@0": the spawn rate after @ must be > 0/],
+    ['a profile of 0 users', () => ['run', scenarioFile('p0.ts', "import { defineScenario } from 'loadlens'\nexport default defineScenario({ name: 'p', users: { U: { tasks: { a: async () => {} } } }, profiles: { none: { users: 0, runTime: '5s' } } })\n"), '--profile', 'none'], /profile "none": users: expected at least 1 user at some point, got 0/],
+    ['a request budget of 0', () => ['run', EXAMPLE, '--max-requests', '0'], /--max-requests: expected a whole number >= 1, got 0/],
+    ['a bound of 0 request names', () => ['run', EXAMPLE, '--max-names', '0'], /--max-names: expected a whole number >= 1, got 0/],
     ['a port out of range', () => ['run', EXAMPLE, '--web-port', '99999'], /--web-port <n>' argument '99999' is invalid\. expected a port number from 1 to 65535, got "99999"/]
   ]
   for (const [what, args, message] of cases) {

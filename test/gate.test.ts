@@ -11,6 +11,7 @@ import { PassThrough } from 'node:stream'
 import { prepareRun, runTest } from '../app/run.js'
 import { checkReadiness } from '../app/readiness.js'
 import { evaluateChecklist, checklistExitCode } from '../reports/checklist.js'
+import { diagnose } from '../correlate/diagnose.js'
 import { constant } from '../scenarios/define.js'
 import { writeResult } from '../shared/files.js'
 import { json, startServer } from './helpers/server.js'
@@ -121,6 +122,19 @@ describe('the checklist on stored results', () => {
     expect(advisory.find(i => i.id === 'rollback')).toMatchObject({ state: 'fail', required: false })
     expect(checklistExitCode(advisory)).toBe(0)
     expect(checklistExitCode(advisory, true)).toBe(1) // strict: required items not measured fail too
+  })
+
+  it('a log probe that could not read for a while in the steady state fails its item with the gap, not a pass', () => {
+    const r = synthetic({
+      seconds: 40, users: ramp(10, 5), rps: () => 20, p50: () => 10, expectations: { failureRatio: 0, p95: 500 },
+      series: [{ probe: 'logs', metric: 'lines_per_s', labels: { level: 'info' }, value: (i) => (i >= 20 && i < 26 ? null : 5) }]
+    })
+    const t0 = r.timeline[0]!.t
+    r.probes.status.find(x => x.probe === 'logs')!.gaps = [{ from: t0 + 20, to: t0 + 25, reason: 'the log command exited' }]
+    r.diagnosis = diagnose(r)
+    expect(evaluateChecklist(r).find(i => i.id === 'logs')).toMatchObject({ state: 'fail', evidence: 'the logs probe had no data for 6 s of the steady state (the log command exited)' })
+    r.probes.status.find(s => s.probe === 'logs')!.gaps = []
+    expect(evaluateChecklist(r).find(i => i.id === 'logs')!.state).toBe('pass')
   })
 
   it('loadlens check and compare gate a CI job', async () => {
