@@ -28,7 +28,7 @@ import { checkOutputs } from './outputs.js'
 export const DEMO_PROFILE = 'development'
 export const DEMO_RUN_TIME = '30s'
 
-/** The demo targets: `express` (the default, the fastest to start) and `fastapi` (the seed's own stack). */
+/** The demo targets: `express` (the default, the fastest to start), `fastapi` (the seed's own stack) and `sync` (the same stack written by a third team: sync handlers on two processes, psycopg2, a Celery result backend). */
 export { DEMO_TARGETS } from '../demo/targets.js'
 export type { DemoTargetKind } from '../demo/targets.js'
 import type { DemoTargetKind } from '../demo/targets.js'
@@ -36,7 +36,7 @@ import type { DemoTargetKind } from '../demo/targets.js'
 export interface DemoOptions extends Omit<RunTestOptions, 'scenario' | 'host' | 'probes'> {
   /** which demo target (default express) */
   targetKind?: DemoTargetKind
-  /** the FastAPI target's deployment variation (fixed or growing pool, pg_stat_statements, Redis layout) */
+  /** the Python targets' deployment variation (fixed or growing pool, pg_stat_statements, Redis layout) */
   variant?: FastapiVariant
   /** `--fault` values: "pool", "leak=256", "cache-off,cpu" */
   fault?: string | string[]
@@ -131,7 +131,9 @@ export async function runDemo (options: DemoOptions = {}): Promise<RunTestOutcom
     }
     target = o.targetKind === 'fastapi'
       ? await startFastapiTarget({ ...common, variant: o.variant })
-      : await startDemoTarget(common)
+      : o.targetKind === 'sync'
+        ? await (await import('../demo/sync/launch.js')).startSyncTarget({ ...common, variant: o.variant })
+        : await startDemoTarget(common)
     await onTarget?.(target)
     phase = 'run'
     const run = async (opts: RunTestOptions): Promise<RunTestOutcome> => {

@@ -13,8 +13,8 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 export function registerDemo (program: Command): void {
   const demo = program.command('demo')
     .description('start the bundled Mluv.Me-like demo target (API, PostgreSQL, Redis cache, Celery worker), run the Mluv.Me scenario against it with every probe, and stop it')
-    .option('--target <name>', `the demo target: ${DEMO_TARGETS.join(' (default, starts fastest) or ')} (the seed's stack: FastAPI, asyncpg, Redis, Celery prefork)`)
-    .option('--variant <list>', 'FastAPI target: pool=fixed|growing, pgss=on|off (off: no pg_stat_statements, the probe role in pg_monitor only), redis=shared|separate (the Celery broker on the cache\'s Redis server or its own)')
+    .option('--target <name>', 'the demo target: express (default, starts fastest), fastapi (the seed\'s stack: FastAPI, asyncpg, Redis, Celery prefork) or sync (the same stack by a third team: sync handlers on 2 uvicorn processes, psycopg2, a Celery thread pool and result backend)')
+    .option('--variant <list>', 'Python targets: pool=fixed|growing (fastapi only), pgss=on|off (off: no pg_stat_statements, the probe role in pg_monitor only), redis=shared|separate (the Celery broker on the cache\'s Redis server or its own)')
     .option('--fault <name[=value]>', `switch on a bottleneck (repeatable or comma-separated): ${FAULT_NAMES.join(', ')}`, collect)
     .option('--no-celery', 'process voice jobs inside the API process instead of a Celery worker')
     .option('--locust', 'run the bundled Mluv.Me locustfile (scenarios/mluvme/locustfile.py) with Locust instead of the TypeScript scenario')
@@ -38,11 +38,13 @@ Default load: the development profile shortened to 30 s.`)
   demo.action(async (flags: Flags) => {
     const targetKind = (flags.target ?? 'express') as DemoTargetKind
     if (!DEMO_TARGETS.includes(targetKind)) throw new UsageError(`--target: expected ${DEMO_TARGETS.join(' or ')}, got "${flags.target}"`)
-    if (flags.variant !== undefined && targetKind !== 'fastapi') throw new UsageError('--variant: only for --target fastapi')
-    const [{ runDemo }, { parseVariant }] = await Promise.all([import('../../app/demo.js'), import('../../demo/fastapi/launch.js')])
+    if (flags.variant !== undefined && targetKind === 'express') throw new UsageError('--variant: only for --target fastapi or sync')
+    const [{ runDemo }, { parseVariant }] = await Promise.all([import('../../app/demo.js'), import('../../demo/python-target.js')])
+    const variant = parseVariant(flags.variant)
+    if (targetKind === 'sync' && variant.pool === 'growing') throw new UsageError('--variant: the sync target\'s pool is fixed (pool=growing is for --target fastapi)')
     const outcome = await runDemo({
       targetKind,
-      variant: parseVariant(flags.variant),
+      variant,
       ...pickLoadFlags(flags),
       fault: flags.fault,
       locust: Boolean(flags.locust),

@@ -83,8 +83,8 @@ export interface DemoTargetOptions {
 }
 
 export interface DemoTarget {
-  /** which target: the express one (demo/mluvme) or the FastAPI one (demo/fastapi) */
-  kind: 'express' | 'fastapi'
+  /** which target: the express one (demo/mluvme), the FastAPI one (demo/fastapi) or the sync one (demo/sync) */
+  kind: 'express' | 'fastapi' | 'sync'
   /** the API's base URL, e.g. http://127.0.0.1:41234 */
   url: string
   /** /metrics of the API (Prometheus text), when it has one */
