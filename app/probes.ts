@@ -30,6 +30,8 @@ export interface ProbeOptions {
   celeryBroker?: string
   /** queues whose depth to sample (default: celery) */
   celeryQueues?: string[]
+  /** tell Celery's Redis misses from the cache's by key-miss events (default true; --no-redis-key-events) */
+  redisKeyMisses?: boolean
   /** Flower's HTTP API instead of the broker (--celery-flower URL) */
   celeryFlower?: string
   /** the target process (--target-pid PID), children included */
@@ -112,7 +114,7 @@ export async function buildProbes (o: ProbeOptions): Promise<Probe[]> {
   const roles = new ProcessRoles(o.targetPid !== undefined || o.targetProcess !== undefined)
   const probes: Probe[] = []
   if (o.pg !== undefined) probes.push(new (await import('../probes/pg.js')).PgProbe({ url: o.pg, database: o.pgDatabase, application: o.pgApplication, roles }))
-  if (o.redis !== undefined) probes.push(new (await import('../probes/redis.js')).RedisProbe(o.redis, { ledger }))
+  if (o.redis !== undefined) probes.push(new (await import('../probes/redis.js')).RedisProbe(o.redis, { ledger, celeryQueues: o.celeryQueues, keyMisses: o.redisKeyMisses }))
   if (o.celeryFlower !== undefined) probes.push(new (await import('../probes/celery-flower.js')).CeleryFlowerProbe(o.celeryFlower, o.celeryQueues))
   else if (o.celeryBroker !== undefined) probes.push(new (await import('../probes/celery.js')).CeleryProbe({ broker: o.celeryBroker, queues: o.celeryQueues, intervalMs, ledger, roles }))
   if (o.host !== false) probes.push(new HostProbe())

@@ -166,6 +166,7 @@ export function addProbeFlags (cmd: Command): Command {
     .option('--pg-database <name>', "count only sessions of this database (default: the URL's)")
     .option('--pg-application <name>', "count only sessions with this application_name (the target's)")
     .option('--redis <url>', 'watch this Redis (INFO: hit rate, ops/s, memory, clients); default REDIS_URL')
+    .option('--no-redis-key-events', "don't switch on Redis key-miss events for the run (they tell Celery's misses from the cache's; the server's setting is put back at the end)")
     .option('--celery-broker <url>', "watch Celery workers and queues through this Redis broker (Celery's remote control)")
     .option('--celery-queue <name>', 'a queue whose depth to watch (repeatable; default celery)', collect)
     .option('--celery-flower <url>', "watch Celery through Flower's HTTP API instead of the broker")
@@ -202,5 +203,6 @@ export function pickProbeOptions (flags: Flags): ProbeOptions {
   const out: Record<string, unknown> = {}
   for (const [flag, key] of Object.entries(map)) if (flags[flag] !== undefined) out[key] = flags[flag]
   if (flags.hostProbe === false) out.host = false
+  if (flags.redisKeyEvents === false) out.redisKeyMisses = false
   return out as ProbeOptions
 }

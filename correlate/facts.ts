@@ -93,7 +93,9 @@ export function redisFacts (raw: Raw): RedisFacts | undefined {
     maxmemory: num(raw.maxmemory),
     uptimeAtStartS: num(raw.uptimeAtStartS),
     restartedDuringRun: raw.restartedDuringRun === true,
-    sharedWithBroker: raw.sharedWithBroker === true
+    sharedWithBroker: raw.sharedWithBroker === true,
+    keyMisses: typeof raw.keyMisses === 'string' ? raw.keyMisses : undefined,
+    celeryMissesLeftOut: num(raw.celeryMissesLeftOut)
   }
 }
 

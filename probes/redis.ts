@@ -6,7 +6,9 @@
  * round trip. INFO counters are server-wide: every client of the server counts. The keyspace
  * lookups other probes of the session caused on the same server (the Celery probe's, when the
  * broker shares the cache's server), recorded in the session's LookupLedger, are subtracted
- * from each interval's hits and misses (clamped at 0).
+ * from each interval's hits and misses (clamped at 0). Misses on Celery's keys (a result backend
+ * polled for unfinished tasks, its queues) are told apart by key-miss events where the server
+ * allows them (redis-key-misses.ts) and left out too.
  *
  * ioredis reconnects by itself; while it is disconnected commands fail at once (no offline
  * queue), so a sample during an outage is a gap, never a wait.
@@ -19,6 +21,7 @@ import { ProbeStartError, Rates } from './probe.js'
 import type { Probe, Reading } from './probe.js'
 import { redisServerKey } from './lookup-ledger.js'
 import type { LookupLedger } from './lookup-ledger.js'
+import { KeyMissWatch } from './redis-key-misses.js'
 
 const M = METRICS.redis
 
@@ -74,6 +77,10 @@ export function probeRedis (url: string, name: string): Redis {
 export interface RedisProbeOptions {
   /** keyspace lookups other probes of the session made on Redis servers, left out of the hit rate */
   ledger?: LookupLedger
+  /** Celery's queue names (the Celery probe's), whose misses are Celery's, not the cache's */
+  celeryQueues?: string[]
+  /** tell Celery's misses from the app's by key-miss events (default true; see redis-key-misses.ts) */
+  keyMisses?: boolean
 }
 
 export class RedisProbe implements Probe {
@@ -92,6 +99,10 @@ export class RedisProbe implements Probe {
   private readonly server: string
   /** lookups of other probes left out over the run */
   private leftOut = { hits: 0, misses: 0 }
+  /** Celery's misses told apart by key-miss events, when the server allows them */
+  private keyMisses: KeyMissWatch | null = null
+  private keyMissesWhy: string | null = null
+  private celeryMissesLeftOut = 0
 
   constructor (private readonly url: string, private readonly o: RedisProbeOptions = {}) {
     this.target = redactUrl(url)
@@ -111,6 +122,11 @@ export class RedisProbe implements Probe {
       throw new ProbeStartError(`cannot connect to ${this.target}: ${why}`, { cause: err })
     }
     this.uptimeAtStart = Number(this.info.uptime_in_seconds ?? NaN)
+    if (this.o.keyMisses !== false) {
+      const watch = new KeyMissWatch(this.client, probeRedis(this.url, 'loadlens-probe-keymiss'), this.o.celeryQueues ?? [])
+      this.keyMissesWhy = await watch.start()
+      if (this.keyMissesWhy === null) this.keyMisses = watch
+    }
   }
 
   async sample (now: number): Promise<Reading[]> {
@@ -141,7 +157,14 @@ export class RedisProbe implements Probe {
       const h = this.rates.delta('othersHits', others.hits, now)
       const m = this.rates.delta('othersMisses', others.misses, now)
       if (hits && h) this.leftOut.hits += this.discount(hits, h.delta)
-      if (misses && m) this.leftOut.misses += this.discount(misses, m.delta)
+      // (with key-miss events, the other probes' misses, all on Celery's keys, are among Celery's below)
+      if (misses && m && !this.keyMisses) this.leftOut.misses += this.discount(misses, m.delta)
+    }
+    // less Celery's misses (its result backend polled for unfinished tasks, its queues), told apart by key
+    let celeryMisses: { delta: number; seconds: number } | null = null
+    if (this.keyMisses) {
+      celeryMisses = this.rates.delta('celeryMisses', this.keyMisses.total().celery, now)
+      if (misses && celeryMisses) this.celeryMissesLeftOut += this.discount(misses, celeryMisses.delta)
     }
     const commands = this.rates.delta('commands', counters.commands, now)
     const lookups = hits && misses ? hits.delta + misses.delta : null
@@ -168,6 +191,7 @@ export class RedisProbe implements Probe {
       { metric: M.rejectedPerS, unit: 'per_s', value: this.rates.rate('rejected', counters.rejected, now) },
       { metric: M.pingMs, unit: 'ms', value: Math.round(pingMs * 1000) / 1000 }
     ]
+    if (this.keyMisses) out.push({ metric: M.celeryMissesPerS, unit: 'per_s', value: celeryMisses ? celeryMisses.delta / celeryMisses.seconds : null })
     return out
   }
 
@@ -179,6 +203,8 @@ export class RedisProbe implements Probe {
   }
 
   async stop (): Promise<void> {
+    // the server's notification setting goes back to what it was before the client goes
+    if (this.keyMisses) await Promise.race([this.keyMisses.stop(), new Promise(resolve => setTimeout(resolve, 2000))])
     this.client.disconnect()
   }
 
@@ -202,6 +228,8 @@ export class RedisProbe implements Probe {
     if (this.restarted) f.restartedDuringRun = true
     if (this.o.ledger?.isBroker(this.server)) f.sharedWithBroker = true
     if (this.leftOut.hits || this.leftOut.misses) f.lookupsLeftOut = { ...this.leftOut, by: 'the Celery probe on this server (its queue-length reads and the workers\' replies to it)' }
+    f.keyMisses = this.keyMisses ? 'by key' : `server-wide only: ${this.keyMissesWhy ?? 'key-miss events not asked for'}`
+    if (this.keyMisses) f.celeryMissesLeftOut = this.celeryMissesLeftOut
     for (const k of Object.keys(f)) if (f[k] === undefined) delete f[k]
     return f
   }
@@ -210,7 +238,12 @@ export class RedisProbe implements Probe {
     const notes: string[] = []
     if (this.uptimeAtStart !== null && this.uptimeAtStart < 60) notes.push(`the server had been up ${this.uptimeAtStart} s when the run started: a cold cache lowers the hit rate`)
     if (this.restarted) notes.push('the server restarted (or its stats were reset) during the run: run totals count from then on')
-    if (this.leftOut.hits || this.leftOut.misses) notes.push(`this server is also the Celery broker: the hit rate leaves out the ${this.leftOut.hits} hits and ${this.leftOut.misses} misses the Celery probe caused; the workers' and producers' own broker lookups and other clients of the server still count (a broker on a Redis server of its own keeps the cache's hit rate clean)`)
+    if (this.keyMisses) {
+      notes.push(`misses told apart by key (key-miss events${this.keyMisses.changedConfig ? ', switched on for the run and switched back' : ''}): the hit rate leaves out ${this.celeryMissesLeftOut} misses on Celery's keys (its result backend, its queues)${this.leftOut.hits ? ` and ${this.leftOut.hits} hits the Celery probe caused` : ''}; Celery's hits still count`)
+    } else if (this.leftOut.hits || this.leftOut.misses) {
+      notes.push(`this server is also the Celery broker: the hit rate leaves out the ${this.leftOut.hits} hits and ${this.leftOut.misses} misses the Celery probe caused; the workers' and producers' own broker lookups and other clients of the server still count (a broker on a Redis server of its own keeps the cache's hit rate clean)`)
+    }
+    if (this.keyMissesWhy && this.o.ledger?.isBroker(this.server)) notes.push(`Celery's misses could not be told from the cache's: ${this.keyMissesWhy}`)
     return notes.length ? notes.join('; ') : undefined
   }
 }

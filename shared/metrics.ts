@@ -60,7 +60,9 @@ export const METRICS = {
     evictedPerS: 'evicted_per_s',
     expiredPerS: 'expired_per_s',
     rejectedPerS: 'rejected_per_s',
-    pingMs: 'ping_ms'
+    pingMs: 'ping_ms',
+    /** misses on Celery's keys (result backend, queues), told apart by key-miss events and left out of the others */
+    celeryMissesPerS: 'celery_misses_per_s'
   },
   celery: {
     workersOnline: 'workers_online',
@@ -96,6 +98,8 @@ export const METRICS = {
     rss: 'rss',
     /** CPU of the target process and its children, percent of one core */
     cpu: 'cpu',
+    /** CPU of the busiest process of the tree, percent of one core */
+    cpuBusiest: 'cpu_busiest',
     processes: 'processes'
   },
   generator: {

@@ -399,6 +399,10 @@ export interface RedisFacts {
   /** the Celery probe watches a broker on this server: its counters include broker traffic */
   sharedWithBroker?: boolean
   lookupsLeftOut?: { hits: number; misses: number; by: string }
+  /** 'by key': Celery's misses told apart by key-miss events and left out; else why not ("server-wide only: ...") */
+  keyMisses?: string
+  /** misses on Celery's keys left out of the hit rate over the run */
+  celeryMissesLeftOut?: number
 }
 
 export interface TargetFacts {
@@ -482,6 +486,8 @@ export interface Diagnosis {
   unreliable?: { reason: string; window?: Window }
   /** detectors that could not run, and why */
   skipped?: Array<{ id: string; reason: string }>
+  /** what detectors saw that is not a finding about the app under load (a slow statement of the workers'), one line each */
+  notes?: Array<{ id: string; text: string }>
   /** the figures the diagnosis and the checklist both state, computed once (one source per number) */
   measures?: Measures
 }

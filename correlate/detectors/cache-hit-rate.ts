@@ -6,7 +6,8 @@
  *
  * INFO's counters are the whole server's: when the Celery broker lives on the same server
  * (Redis used as cache and broker), the broker's lookups count too; the Celery probe's own
- * are left out (probes/lookup-ledger.ts), the workers' are not, and the finding says so.
+ * are left out (probes/lookup-ledger.ts), and so are the misses on Celery's keys where the
+ * server gives key-miss events (probes/redis-key-misses.ts); otherwise the finding says so.
  */
 import { METRICS } from '../../shared/metrics.js'
 import { seriesIds, sumColumns } from '../grid.js'
@@ -76,7 +77,9 @@ export const cacheHitRate: Detector = {
     }
     recs.push('Cache the hot reads with a TTL that matches how often they change.')
     const unmeasured: string[] = []
-    if (ctx.facts.redis?.sharedWithBroker) unmeasured.push('this Redis server is also the Celery broker: its counters include the workers\' and producers\' broker lookups, so the cache\'s own hit rate was not measured apart')
+    const byKey = ctx.facts.redis?.keyMisses === 'by key'
+    if (byKey && ctx.facts.redis?.celeryMissesLeftOut) facts.push(`${round(ctx.facts.redis.celeryMissesLeftOut, 0)} misses on Celery's keys over the run (its result backend, its queues) are left out: told apart by Redis key-miss events`)
+    if (ctx.facts.redis?.sharedWithBroker && !byKey) unmeasured.push('this Redis server is also the Celery broker: its counters include the workers\' and producers\' broker lookups (a result backend polled for unfinished tasks misses), so the cache\'s own hit rate was not measured apart')
     const crossed = ctx.expect.cacheHitRateMin !== undefined ? [`hit rate ${pct(c.rate)} under the profile's ${pct(ctx.expect.cacheHitRateMin)}`] : []
     const rows = asImpact(latencyView(ctx).slowed)
     const imp = impact(ctx, ctx.warm, rows, crossed)
