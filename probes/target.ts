@@ -183,6 +183,8 @@ export class TargetProbe implements Probe {
     if (!this.roots.length) throw new Error(this.o.pid !== undefined ? `process ${this.o.pid} is gone` : `no process matches "${this.o.pattern}"`)
     let rss = 0
     let cpuPct: number | null = null
+    /** the busiest process of the tree, percent of one core (a server of several processes is CPU-bound when one or all are) */
+    let busiest: number | null = null
     let count = 0
     if (LINUX) {
       const stats = (await Promise.all(this.tracked.map(readStat))).filter((s): s is ProcStat => s !== null)
@@ -200,7 +202,9 @@ export class TargetProbe implements Probe {
         const prev = this.lastTicks.get(s.pid)
         if (prev && s.ticks >= prev.ticks) {
           ticks += s.ticks - prev.ticks
-          seconds = Math.max(seconds, (now - prev.at) / 1000)
+          const span = (now - prev.at) / 1000
+          seconds = Math.max(seconds, span)
+          if (span > 0) busiest = Math.max(busiest ?? 0, ((s.ticks - prev.ticks) / CLOCK_TICKS / span) * 100)
         }
       }
       this.lastTicks = next
@@ -210,13 +214,14 @@ export class TargetProbe implements Probe {
       const rows = Object.values(usage)
       if (!rows.length) throw new Error('the target processes are gone')
       cpuPct = 0
-      for (const u of rows) { rss += u.memory; cpuPct += u.cpu; count++ }
+      for (const u of rows) { rss += u.memory; cpuPct += u.cpu; count++; busiest = Math.max(busiest ?? 0, u.cpu) }
     }
     this.peakRss = Math.max(this.peakRss, rss)
     this.peakProcesses = Math.max(this.peakProcesses, count)
     return [
       { metric: M.rss, unit: 'bytes', value: rss },
       { metric: M.cpu, unit: 'percent', value: cpuPct === null ? null : Math.round(cpuPct * 100) / 100 },
+      { metric: M.cpuBusiest, unit: 'percent', value: busiest === null ? null : Math.round(busiest * 100) / 100 },
       { metric: M.processes, unit: 'count', value: count }
     ]
   }

@@ -3,13 +3,14 @@
  * process that still answers as fast as at low load is not a bottleneck, so the finding
  * needs the per-request-name latency rise (latency.ts) or a profile limit crossed.
  *
- * Threshold: >= 70 % of one core in >= 60 % of the steady samples. A single-threaded server
+ * Threshold: >= 70 % of one core (the busiest process's, or all the cores for the processes
+ * together) in >= 60 % of the steady samples. A single-threaded server
  * (Node's event loop, a Python process holding the GIL) that wants its whole core gets 70-85 %
  * of it on a host the load generator and the database share.
  */
 import { METRICS } from '../../shared/metrics.js'
 import { seriesIds, sumColumns, valuesIn } from '../grid.js'
-import { median, shareOf } from '../stats.js'
+import { median } from '../stats.js'
 import { confidenceWith, round, span } from '../context.js'
 import type { Detector, DetectorContext } from '../context.js'
 import { asImpact, latencyView } from '../latency.js'
@@ -21,14 +22,34 @@ export const TARGET_BUSY_PCT = 70
 const BUSY_SHARE = 0.6
 const MIN_SAMPLES = 8
 
-/** The target's CPU over the steady state (null when not measured). */
-export function cpuBusy (ctx: DetectorContext): { busy: boolean; typical: number; share: number; ids: string[] } | null {
+/**
+ * The target's CPU over the steady state (null when not measured). A target of several
+ * processes (uvicorn --workers, gunicorn, a cluster) is CPU-bound when its busiest process
+ * wants its whole core (an event loop, an interpreter's lock) or the processes together take
+ * the machine's cores; their sum against one core would call four half-idle workers busy.
+ * Results recorded before the busiest process was sampled are judged by the sum.
+ */
+export function cpuBusy (ctx: DetectorContext): { busy: boolean; typical: number; share: number; ids: string[]; busiestProcess: boolean } | null {
   const ids = seriesIds(ctx.grid, 'target', METRICS.target.cpu)
   if (!ids.length) return null
-  const cpu = valuesIn(ctx.grid, sumColumns(ctx.grid, ids), ctx.warm)
-  if (cpu.length < MIN_SAMPLES) return null
-  const share = shareOf(cpu, v => v >= TARGET_BUSY_PCT)
-  return { busy: share >= BUSY_SHARE, typical: median(cpu), share, ids }
+  const total = sumColumns(ctx.grid, ids)
+  const busiestIds = seriesIds(ctx.grid, 'target', METRICS.target.cpuBusiest)
+  const busiest = busiestIds.length ? sumColumns(ctx.grid, busiestIds) : null
+  const cores = Math.max(1, ctx.result.meta.machine?.cpus ?? 1)
+  const per: number[] = []
+  const busyAt: boolean[] = []
+  for (const t of ctx.grid.t) {
+    if (t < ctx.warm.from || t > ctx.warm.to) continue
+    const i = t - ctx.grid.t[0]!
+    const sum = total[i]
+    if (sum === null || sum === undefined) continue
+    const one = busiest?.[i] ?? null
+    per.push(one ?? sum)
+    busyAt.push(one === null ? sum >= TARGET_BUSY_PCT : one >= TARGET_BUSY_PCT || sum >= TARGET_BUSY_PCT * cores)
+  }
+  if (per.length < MIN_SAMPLES) return null
+  const share = busyAt.filter(Boolean).length / busyAt.length
+  return { busy: share >= BUSY_SHARE, typical: median(per), share, ids: busiestIds.length ? [...busiestIds, ...ids] : ids, busiestProcess: busiest !== null }
 }
 
 export const targetCpu: Detector = {
@@ -51,13 +72,13 @@ export const targetCpu: Detector = {
     return [{
       id: 'target-cpu',
       severity: imp.severity,
-      title: `The target process is CPU-bound (${round(cpu.typical, 0)}% of a core while latency rose)`,
+      title: `The target process is CPU-bound (${round(cpu.typical, 0)}% of a core${cpu.busiestProcess ? ' in its busiest process' : ''} while latency rose)`,
       cause: 'The target spends its core on computation, so requests wait for its event loop (or its interpreter) rather than for I/O.',
       evidence: {
         series: cpu.ids,
         window: ctx.warm,
         values: { 'typical CPU %': round(cpu.typical, 0), [`share of samples >= ${TARGET_BUSY_PCT}%`]: round(cpu.share, 2), ...(lat.p95 !== null ? { 'p95 ms': round(lat.p95, 0) } : {}) },
-        facts: [`the target used ${round(cpu.typical, 0)}% of a core (>= ${TARGET_BUSY_PCT}% in ${round(cpu.share * 100, 0)}% of the samples, ${span(ctx, ctx.warm)})`, `latency rose: ${lat.why}`, impactFact(imp)],
+        facts: [`the target${cpu.busiestProcess ? '\'s busiest process' : ''} used ${round(cpu.typical, 0)}% of a core (CPU-bound in ${round(cpu.share * 100, 0)}% of the samples, ${span(ctx, ctx.warm)}: a process at >= ${TARGET_BUSY_PCT}% of its core${cpu.busiestProcess ? `, or the processes together at >= ${TARGET_BUSY_PCT}% of the machine's ${ctx.result.meta.machine?.cpus ?? 1} cores` : ''})`, `latency rose: ${lat.why}`, impactFact(imp)],
         rows
       },
       confidence: confidenceWith(0.8, unmeasured),
