@@ -25,8 +25,11 @@ export interface DetectorContext {
   cache: Record<string, unknown>
 }
 
-/** A detector found nothing, found something, or could not look (and says why). */
-export type DetectorResult = Finding[] | { skipped: string }
+/**
+ * A detector found nothing, found something, could not look (and says why), or saw something
+ * that is not a finding about the app under load (a slow statement of the workers'): noted.
+ */
+export type DetectorResult = Finding[] | { skipped: string } | { noted: string }
 
 /**
  * A detector and what it declares, in one place: the findings it makes, which other

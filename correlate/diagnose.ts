@@ -25,6 +25,7 @@ export function diagnose (result: RunResult, detectors: Detector[] = DETECTORS):
   const causes: Finding[] = []
   const symptoms: Finding[] = []
   const skipped: Array<{ id: string; reason: string }> = []
+  const notes: Array<{ id: string; text: string }> = []
   for (const d of detectors) {
     let out
     try {
@@ -32,7 +33,11 @@ export function diagnose (result: RunResult, detectors: Detector[] = DETECTORS):
     } catch (err) {
       out = { skipped: `the detector failed: ${err instanceof Error ? err.message : String(err)}` }
     }
-    if (!Array.isArray(out)) { skipped.push({ id: d.id, reason: out.skipped }); continue }
+    if (!Array.isArray(out)) {
+      if ('noted' in out) notes.push({ id: d.id, text: out.noted })
+      else skipped.push({ id: d.id, reason: out.skipped })
+      continue
+    }
     for (const f of out) {
       if (d.checklist) f.checklist = d.checklist
       if (f.unmeasured && !f.unmeasured.length) delete f.unmeasured
@@ -45,6 +50,7 @@ export function diagnose (result: RunResult, detectors: Detector[] = DETECTORS):
   const unreliable = generatorCheck(grid, { result })
   if (unreliable) diagnosis.unreliable = unreliable
   if (skipped.length) diagnosis.skipped = skipped
+  if (notes.length) diagnosis.notes = notes
   if (grid.t.length) diagnosis.measures = measures(ctx)
   return diagnosis
 }

@@ -82,6 +82,9 @@ function short (q: string, max = 120): string {
 }
 
 interface Slow {
+  /** pg_stat_statements only: the samples in which the app's sessions were seen running it, and how many its total time would give */
+  seenByApp?: number
+  expectedSightings: number
   query: string
   /** per call, ms: exact (pg_stat_statements) or estimated from the ages seen */
   durationMs: number
@@ -110,6 +113,9 @@ function fromStatements (ctx: DetectorContext, limit: number): { slow: Slow | nu
   return {
     typicalMean,
     slow: {
+      seenByApp: q?.seenActive?.samples,
+      // a statement running T seconds in all is caught by about T of the 1 s samples
+      expectedSightings: q ? q.totalMs / 1000 : 0,
       query: q?.query ?? '',
       durationMs: q?.meanMs ?? typicalMean!,
       exact: true,
@@ -141,6 +147,7 @@ function fromActivity (ctx: DetectorContext, limit: number): Slow | null {
   if (!best) return null
   const { s, sightings, durationMs } = best
   return {
+    expectedSightings: sightings,
     query: s.query,
     durationMs,
     exact: false,
@@ -191,6 +198,14 @@ export const slowQuery: Detector = {
     // the request names that can run it: their median is at least half the statement's duration
     const lat = latencyView(ctx)
     const running = lat.rows.filter(r => !r.flow && r.p50Ms >= 0.5 * slow.durationMs).sort((a, b) => b.p50Ms - a.p50Ms).slice(0, 3)
+    // whose statement: pg_stat_statements counts every client of the database. One that the
+    // app's own sessions were never seen running, long enough to have been seen, and that no
+    // request name is slow enough to run, is the workers' (or a cron job's): not the requests'
+    const s0 = appSessions(ctx)
+    const seenByApp = pgss.slow ? pgss.slow.seenByApp : undefined
+    if (s0.attributed && pgss.slow && !activity && seenByApp === 0 && pgss.slow.expectedSightings >= MIN_SEEN_SAMPLES && running.length === 0) {
+      return { noted: `a slow statement (${round(slow.durationMs, 0)} ms a call, pg_stat_statements) ran outside the app's sessions (pg_stat_activity never saw the app run it in ${round(pgss.slow.expectedSightings, 0)} s of its time) and no request name is slow enough to run it: the workers' or another client's: ${short(slow.query)}` }
+    }
     const rows: RowImpact[] = asImpact(running)
     if (running.length) facts.push(`request names slow enough to run it: ${running.map(r => `${r.key} (p50 ${round(r.p50Ms, 0)} ms${r.slowed ? `, up from ${round(r.lowP50Ms!, 0)} ms at low load` : ''})`).join(', ')}`)
     const crossed = ctx.expect.dbQueryMeanMs !== undefined && pgss.typicalMean !== null && pgss.typicalMean >= ctx.expect.dbQueryMeanMs ? [`mean statement time ${round(pgss.typicalMean, 1)} ms over the profile's ${ctx.expect.dbQueryMeanMs} ms`] : []
@@ -198,8 +213,7 @@ export const slowQuery: Detector = {
     facts.push(impactFact(imp))
     const unmeasured: string[] = []
     if (!hasStatements(ctx.facts.pg)) unmeasured.push('pg_stat_statements is not installed in this database: the statement\'s time is estimated from pg_stat_activity samples, not measured per call')
-    const s = appSessions(ctx)
-    if (s.caveat) unmeasured.push(s.caveat)
+    if (s0.caveat) unmeasured.push(s0.caveat)
     if (!table && slow.query) unmeasured.push('no table of the statement was seen read by large sequential scans (pg_stat_user_tables of the probe\'s database)')
     const cols = slow.query ? whereColumns(slow.query) : []
     const tableName = table?.table ?? statementTables(slow.query)[0]

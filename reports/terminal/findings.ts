@@ -40,6 +40,7 @@ export function formatDiagnosis (result: RunResult): string {
     lines.push(`  Capacity: ${c.maxUsers} concurrent users held within the criteria: ${c.reason}.`)
     if (c.knee) lines.push(`  Throughput stopped following the users at ${c.knee.users} users (${when(result, c.knee.at)}, ${c.knee.rps} req/s).`)
   }
+  if (d.notes?.length) for (const n of d.notes) lines.push(`  Noted, not a finding about the requests (${n.id}): ${n.text}`)
   if (d.skipped?.length) lines.push(`  Not checked: ${d.skipped.map(s => `${s.id} (${s.reason})`).join('; ')}`)
   return lines.join('\n')
 }

@@ -45,6 +45,18 @@ describe('slow query from pg_stat_statements', () => {
     // seen in fewer than 3 samples: the blocks per call decide
     expect(ids(withPgFacts(healthy(), { topQueries: [{ ...burning, seenActive: { samples: 2, onCpu: 2, waits: {} } }, lookup] }))).not.toContain('slow-query')
   })
+  it('a slow statement the app\'s sessions never ran, that no request name is slow enough to run, is the workers\': noted, not a finding', () => {
+    // a worker's nightly-style aggregate: 60 ms a call, 14 s in all, never seen in the app's sessions
+    const workers = { query: 'SELECT learner_id, count(*) FROM voice_messages GROUP BY 1', calls: 240, meanMs: 60, totalMs: 14400, blocksPerCall: 9000, seenActive: { samples: 0, onCpu: 0, waits: {} } }
+    const d = run(withPgFacts(healthy(), { topQueries: [workers, lookup] }))
+    expect(d.findings.map(f => f.id)).toEqual([])
+    expect(d.notes?.map(n => n.id)).toEqual(['slow-query'])
+    expect(d.notes![0]!.text).toMatch(/^a slow statement \(60 ms a call, pg_stat_statements\) ran outside the app's sessions .* the workers' or another client's: SELECT learner_id/)
+    // the same statement seen in the app's sessions is the app's
+    expect(ids(withPgFacts(healthy(), { topQueries: [{ ...workers, seenActive: { samples: 9, onCpu: 9, waits: {} } }, lookup] }))).toContain('slow-query')
+    // ... and so is one a request name is slow enough to run (its median at least half the statement's time)
+    expect(ids(withPgFacts({ ...healthy(), p50: () => 45, p95: () => 90 }, { topQueries: [workers, lookup] }))).toContain('slow-query')
+  })
 })
 
 /** Without pg_stat_statements: the stats statement seen running in most samples, ~120 ms into its run, and its table scanned. */
