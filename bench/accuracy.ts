@@ -28,6 +28,7 @@ export function printScores (rows: Row[], log: (line: string) => void = console.
     ['all cases', () => true],
     ['tuning set (in-sample)', r => r.spec.set === 'tuning'],
     ['held-out set', r => r.spec.set === 'held-out'],
+    ['seen set (held out, then seen)', r => r.spec.set === 'seen'],
     ...[...new Set(rows.map(r => r.spec.target))].map(t => [`target ${t}`, (r: Row) => r.spec.target === t] as [string, (r: Row) => boolean]),
     ...[...new Set(rows.map(r => r.spec.users))].sort((a, b) => a - b).map(u => [`${u} users`, (r: Row) => r.spec.users === u] as [string, (r: Row) => boolean])
   ]

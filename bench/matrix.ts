@@ -7,9 +7,11 @@
  *
  * The split into a tuning set and a held-out set is fixed here, by target and load:
  *   tuning    the express target at 10, 20 and 50 users, the FastAPI target at 20 users;
- *   held-out  the express target at 100 users, the FastAPI target at 10, 50 and 100 users,
- *             every FastAPI variation, and the whole sync target (written after the
- *             thresholds were chosen).
+ *   held-out  the express target at 100 users, the FastAPI target at 10, 50 and 100 users
+ *             and every FastAPI variation;
+ *   seen      the sync target (written after the thresholds were chosen) and the fast-ramp
+ *             cases: held out until their first run, after which two rules changed for
+ *             blind spots they showed (their first-run figures are in the README).
  * Thresholds in correlate/ are chosen on the tuning set only; the held-out figures are the
  * ones the README reports as such.
  */
@@ -26,7 +28,12 @@ export interface CaseSpec {
   spawnRate: number
   runTime: string
   variant?: FastapiVariant
-  set: 'tuning' | 'held-out'
+  /**
+   * tuning: thresholds were chosen on it; held-out: never looked at while choosing one; seen:
+   * held out until its first run, which showed a blind spot a rule was then changed for (its
+   * first-run figures are reported apart, in the README)
+   */
+  set: 'tuning' | 'held-out' | 'seen'
   expected: string | null
   /** findings that may stand beside the expected one (a consequence the ranking did not fold) */
   allowed?: string[]
@@ -44,9 +51,11 @@ function variantTag (v?: FastapiVariant): string {
   return parts.length ? `-${parts.join('-')}` : ''
 }
 
-function setOf (target: DemoTargetKind, users: number, variant?: FastapiVariant): 'tuning' | 'held-out' {
-  // the sync target was written after every threshold was chosen: all of it is held out
-  if (target === 'sync') return 'held-out'
+function setOf (target: DemoTargetKind, users: number, variant?: FastapiVariant): CaseSpec['set'] {
+  // the sync target was written after every threshold was chosen and held out whole; its first
+  // run showed two blind spots (a Celery result backend's misses counted as the cache's, and
+  // no pool sign without a clean ramp), and the rules changed for them: it is seen now
+  if (target === 'sync') return 'seen'
   if (variant && variantTag(variant)) return 'held-out'
   if (target === 'express') return users <= 50 ? 'tuning' : 'held-out'
   return users === 20 ? 'tuning' : 'held-out'
@@ -101,7 +110,7 @@ function spec (target: DemoTargetKind, fault: FaultName | 'healthy', users: numb
     spawnRate: fastRamp ? users / 2 : Math.max(1, users / 10),
     runTime: RUN_TIME,
     ...(variant ? { variant } : {}),
-    set: fastRamp ? 'held-out' : setOf(target, users, variant),
+    set: fastRamp ? 'seen' : setOf(target, users, variant),
     expected,
     allowed
   }
@@ -125,9 +134,9 @@ export const MATRIX: CaseSpec[] = [
   spec('fastapi', 'idle-tx', 50, { pgStatStatements: false }),
   spec('fastapi', 'cache-ttl', 50, { redis: 'separate' }),
   spec('fastapi', 'cache-off', 50, { redis: 'separate' }),
-  // a fast ramp (all 50 users within 2 s), healthy and with the pool fault, on every target (held out)
+  // a fast ramp (all 50 users within 2 s), healthy and with the pool fault, on every target
   ...(['express', 'fastapi', 'sync'] as DemoTargetKind[]).flatMap(t => [spec(t, 'healthy', 50, undefined, true), spec(t, 'pool', 50, undefined, true)]),
-  // the third target (held out whole): healthy at every load, every fault at 20 and 50 users
+  // the third target: healthy at every load, every fault at 20 and 50 users
   ...[10, 20, 50, 100].map(u => spec('sync', 'healthy', u)),
   ...[20, 50].flatMap(u => FAULTS.map(f => spec('sync', f, u)))
 ]

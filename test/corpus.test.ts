@@ -15,6 +15,7 @@ import { diagnose } from '../correlate/diagnose.js'
 import { evaluateChecklist } from '../reports/checklist.js'
 import { judge, score } from '../bench/accuracy-harness.js'
 import { corpusDir, readCase, readIndex } from '../bench/corpus.js'
+import { MATRIX } from '../bench/matrix.js'
 import type { CorpusEntry } from '../bench/corpus.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -26,9 +27,16 @@ const known: Record<string, string> = existsSync(knownFile) ? JSON.parse(readFil
 const FAILS: Record<string, string> = { pool: 'database', 'idle-tx': 'database', 'slow-query': 'database', 'cache-off': 'cache', 'cache-ttl': 'cache', leak: 'memory', backlog: 'celery', errors: 'failures' }
 
 describe('the recorded corpus', () => {
-  it('holds both targets, every fault, healthy cases at every load, and both sets', () => {
+  it('holds the three targets, every fault, healthy cases at every load, every set and a fast ramp', () => {
     const cases = index.cases
-    expect(new Set(cases.map(c => c.target))).toEqual(new Set(['express', 'fastapi']))
+    expect(new Set(cases.map(c => c.target))).toEqual(new Set(['express', 'fastapi', 'sync']))
+    expect(cases.some(c => c.set === 'seen')).toBe(true)
+    expect(cases.some(c => c.id.endsWith('-fastramp') && c.spawnRate >= c.users / 2)).toBe(true)
+    // the sets are the matrix's, fixed before tuning: no recorded case says otherwise
+    for (const c of cases) {
+      const spec = MATRIX.find(m => m.id === c.id)
+      if (spec) expect(`${c.id}: ${c.set}`).toBe(`${c.id}: ${spec.set}`)
+    }
     for (const f of ['healthy', 'cpu', ...Object.keys(FAILS)]) expect(cases.some(c => c.fault === f), f).toBe(true)
     for (const u of [10, 20, 50, 100]) expect(cases.some(c => c.fault === 'healthy' && c.users === u), `${u} users`).toBe(true)
     expect(cases.some(c => c.set === 'tuning') && cases.some(c => c.set === 'held-out')).toBe(true)
@@ -61,7 +69,7 @@ describe('the recorded corpus', () => {
     expect(rows.length).toBe(index.cases.length)
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
     const pct = (x: number): string => `${Math.round(x * 100)} %`
-    const sets: Record<string, (c: CorpusEntry) => boolean> = { 'tuning (in-sample)': c => c.set === 'tuning', 'held-out': c => c.set === 'held-out', all: () => true }
+    const sets: Record<string, (c: CorpusEntry) => boolean> = { 'tuning (in-sample)': c => c.set === 'tuning', 'held-out': c => c.set === 'held-out', 'seen (held out, then seen)': c => c.set === 'seen', all: () => true }
     for (const [label, inSet] of Object.entries(sets)) {
       const ids = new Set(index.cases.filter(c => inSet(c as CorpusEntry)).map(c => c.id))
       const s = score(rows.filter(r => ids.has(r.label)))
