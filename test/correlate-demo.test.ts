@@ -4,29 +4,21 @@
  * their weight ratio, registers every user once, has every multipart upload accepted and
  * every voice flow finished by the real Celery worker, passes the profile's criteria, and the
  * correlator finds nothing. The pool and slow-query faults: the finding is the top-ranked
- * cause, and the symptom is real. The other faults, switched on together in two runs: each
- * symptom is real, read straight from the services while the load runs, as a person would
- * check by hand and apart from loadlens's probes: pg_stat_activity (only the API's own
- * sessions, matched by its sockets' client ports), Redis INFO of the cache's server (the
- * Celery broker is a private redis-server, so the cache's server counts only cache lookups),
- * the broker queue's length, /proc of the API process, its log file and its /debug/stats
- * counters. The diagnosis of each fault alone, at 10 to 100 users, is checked on the recorded
- * corpus (test/corpus.test.ts); the live matrix with precision and recall is
- * `npm run bench -- accuracy`.
+ * cause, and the symptom is real, read straight from the services (helpers/demo-express.ts).
+ * The other faults' symptoms are checked in test/demo-faults-express.test.ts; the diagnosis
+ * of each fault alone, at 10 to 100 users, on the recorded corpus (test/corpus.test.ts); the
+ * live matrix with precision and recall is `npm run bench -- accuracy`. These runs need the
+ * machine to themselves (vitest.config.ts): a busy host would change their diagnosis.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readFileSync } from 'node:fs'
-import pg from 'pg'
-import { Redis } from 'ioredis'
-import { runMode } from '../bench/accuracy-harness.js'
 import type { Mode, ModeOutcome } from '../bench/accuracy-harness.js'
-import type { DemoTarget } from '../demo/mluvme/launch.js'
 import { compareResults } from '../reports/compare.js'
 import { checkExpectations } from '../reports/expectations.js'
 import { tableStats } from '../reports/stats.js'
 import type { RunResult } from '../shared/types.js'
-import { MLUVME_WEIGHTS as WEIGHTS, cpuSeconds, rssBytes, schedSeconds, sessionsOf } from './helpers/demo.js'
-import { sleep } from './helpers/server.js'
+import { MLUVME_WEIGHTS as WEIGHTS, sessionsOf } from './helpers/demo.js'
+import { cacheLookups, closeDemoDb, demoDb, run } from './helpers/demo-express.js'
+import type { Watched } from './helpers/demo-express.js'
 
 /** results kept for the comparison test at the end */
 const kept: Partial<Record<Mode, RunResult>> = {}
@@ -35,105 +27,7 @@ function item (o: ModeOutcome, id: string): string {
   return o.checklist.find(i => i.id === id)?.state ?? 'missing'
 }
 
-/** load per mode: the development profile's 10 users at its 2 users/s (the ramp is the low-load reference) */
-const LOAD = { runTime: '20s', users: 10, spawnRate: 2 }
-/** the runs that only check symptoms (no diagnosis) are shorter */
-const SYMPTOM_LOAD = { runTime: '14s' }
-
-/** a client of the demo database for direct reads of pg_stat_activity (opened by the first run that needs it) */
-let db: pg.Client | undefined
-async function demoDb (t: DemoTarget): Promise<pg.Client> {
-  if (!db) {
-    db = new pg.Client({ connectionString: t.pgUrl, application_name: 'loadlens-demo-test' })
-    db.on('error', () => {})
-    await db.connect()
-  }
-  return db
-}
-afterAll(async () => { await db?.end() })
-
-/** What a test reads from the services around and during a run, apart from the probes. */
-interface Direct<S> {
-  /** once the target is up, before the load */
-  start?: (t: DemoTarget) => Promise<void> | void
-  /** every intervalMs (default 200) while the load runs */
-  sample?: (t: DemoTarget) => Promise<S> | S
-  intervalMs?: number
-  /** after the load, while the target still runs */
-  end?: (t: DemoTarget) => Promise<void> | void
-}
-
-interface Watched<S> {
-  o: ModeOutcome
-  samples: S[]
-  /** the API's /debug/stats counters at the end of the load */
-  debug: Record<string, any>
-  target: DemoTarget
-}
-
-/** Runs a mode (or several faults at once: "leak=256,cache-off") with the direct reads of `direct` around and during its load. */
-async function run<S = never> (mode: Mode | string, faultValue?: string, direct: Direct<S> = {}, load: Partial<typeof LOAD> = {}): Promise<Watched<S>> {
-  const samples: S[] = []
-  let target: DemoTarget | undefined
-  let debug: Record<string, any> = {}
-  let stopping = false
-  let failed: unknown = null
-  let loop: Promise<void> = Promise.resolve()
-  const o = await runMode(mode as Mode, {
-    ...LOAD,
-    ...load,
-    faultValue,
-    onTarget: async (t) => {
-      target = t
-      await direct.start?.(t)
-      const sample = direct.sample
-      if (sample) {
-        loop = (async () => {
-          while (!stopping) {
-            samples.push(await sample(t))
-            await sleep(direct.intervalMs ?? 200)
-          }
-        })().catch((err) => { failed = err })
-      }
-    },
-    beforeStop: async (t) => {
-      stopping = true
-      await loop
-      if (failed) throw failed
-      debug = await (await fetch(`${t.url}/debug/stats`)).json() as Record<string, any>
-      await direct.end?.(t)
-    }
-  })
-  return { o, samples, debug, target: target! }
-}
-
-/** keyspace hits and misses of a Redis server */
-async function keyspace (url: string): Promise<[number, number]> {
-  const r = new Redis(url, { maxRetriesPerRequest: 1 })
-  try {
-    const text = await r.info('stats')
-    return [Number(/keyspace_hits:(\d+)/.exec(text)![1]), Number(/keyspace_misses:(\d+)/.exec(text)![1])]
-  } finally {
-    r.disconnect()
-  }
-}
-
-/** the cache's hits and misses over the run, from Redis INFO before and after the load */
-function cacheLookups (): { direct: Direct<never>; result: () => { hits: number; misses: number; rate: number } } {
-  let start: [number, number] = [0, 0]
-  let end: [number, number] = [0, 0]
-  return {
-    direct: {
-      start: async (t) => { start = await keyspace(t.redisUrl) },
-      end: async (t) => { end = await keyspace(t.redisUrl) }
-    },
-    result: () => {
-      const hits = end[0] - start[0]
-      const misses = end[1] - start[1]
-      return { hits, misses, rate: hits / Math.max(1, hits + misses) }
-    }
-  }
-}
+afterAll(async () => { await closeDemoDb() })
 
 describe('the healthy demo target: the Mluv.Me scenario end to end, and no finding', () => {
   // real API process, real PostgreSQL, Redis and a real Celery worker (Debian's
@@ -305,81 +199,6 @@ describe('the pool and slow-query faults are the top-ranked cause, and their sym
     expect(plans['noindex, public']).toMatch(/Seq Scan on messages/)
     expect(plans.public).toMatch(/Index (Only )?Scan|Bitmap Index Scan/)
   }, 90_000)
-})
-
-describe('the other faults are real, read from the services (switched on together; each alone is diagnosed on the recorded corpus)', () => {
-  it('leak, cache-off, errors and backlog: RSS grows with the requests, every cached read misses, 500s with tracebacks, the queue grows', async () => {
-    let rss0 = 0
-    let log = ''
-    let broker: Redis | undefined
-    const cache = cacheLookups()
-    try {
-      const { samples, debug, target } = await run('leak=256,cache-off,errors=15,backlog', undefined, {
-        start: async (t) => { rss0 = rssBytes(t.apiPid); await cache.direct.start!(t) },
-        sample: async (t) => {
-          if (!broker) {
-            broker = new Redis(t.brokerUrl!, { maxRetriesPerRequest: 0 })
-            // the demo's private broker stops with the target, before this client is closed
-            broker.on('error', () => {})
-          }
-          return { rss: rssBytes(t.apiPid), queue: await broker.llen(t.celeryQueue) }
-        },
-        end: async (t) => { await cache.direct.end!(t); log = readFileSync(t.logFile, 'utf8') }
-      }, SYMPTOM_LOAD)
-      // leak: 256 KB kept per request, most of it resident
-      expect(debug.leakedBytes).toBe(debug.requests * 256 * 1024)
-      expect(debug.leakedBytes).toBeGreaterThan(15 * 2 ** 20)
-      expect(Math.max(...samples.map(s => s.rss)) - rss0).toBeGreaterThan(debug.leakedBytes * 0.6)
-      // cache-off: every lookup of the cache's server misses
-      // (the server's own counters, against the lookups the API made)
-      const r = cache.result()
-      expect(debug.cacheMisses).toBeGreaterThan(10)
-      expect(r.misses).toBeGreaterThanOrEqual(debug.cacheMisses)
-      expect(r.rate).toBeLessThan(0.05)
-      // errors: the API's ERROR lines, each with its traceback, and a CRITICAL line on the error rate
-      const errors = log.split('\n').filter(l => / ERROR mluvme\.api: /.test(l))
-      expect(debug.injectedErrors).toBeGreaterThan(3)
-      expect(errors.length).toBe(debug.serverErrors)
-      expect(log.split('Traceback (most recent call last):').length - 1).toBe(errors.length)
-      expect(log).toMatch(/UpstreamServiceError: speech service answered 502/)
-      expect(log).toMatch(/ CRITICAL mluvme\.api: error rate/)
-      // backlog: one slow worker thread, the queue's list grows
-      expect(target.workerConcurrency).toBe(1)
-      const queue = samples.map(s => s.queue)
-      expect(Math.max(...queue)).toBeGreaterThanOrEqual(5)
-      expect(Math.max(...queue)).toBeGreaterThan(Math.min(...queue.slice(0, 3)))
-    } finally {
-      broker?.disconnect()
-    }
-  }, 120_000)
-
-  it('idle-tx, cpu and cache-ttl: sessions idle in transaction, the API wants most of a core, entries expire', async () => {
-    const cache = cacheLookups()
-    const { samples } = await run('idle-tx,cpu,cache-ttl', undefined, {
-      start: cache.direct.start,
-      sample: async (t) => ({
-        idle: (await sessionsOf(await demoDb(t), t.apiPid)).filter(r => r.state === 'idle in transaction'),
-        cpu: cpuSeconds(t.apiPid),
-        sched: schedSeconds(t.apiPid),
-        at: performance.now()
-      }),
-      end: cache.direct.end
-    }, SYMPTOM_LOAD)
-    // idle-tx: sessions sit idle in transaction in most samples
-    const seen = samples.filter(s => s.idle.length > 0)
-    expect(seen.length / samples.length).toBeGreaterThan(0.5)
-    expect(Math.max(...samples.flatMap(s => s.idle.map(r => r.xact_age ?? 0)))).toBeGreaterThan(0.05)
-    // cpu: from the end of the ramp to just before the end of the load, the event loop wants most of a core
-    const from = samples.find(s => s.at - samples[0]!.at >= 6000)!
-    const to = samples.filter(s => s.at - samples[0]!.at <= 13_000).pop()!
-    const wall = (to.at - from.at) / 1000
-    expect((to.cpu - from.cpu) / wall).toBeGreaterThan(0.4)
-    expect((to.sched.run - from.sched.run + to.sched.wait - from.sched.wait) / wall).toBeGreaterThan(0.7)
-    // cache-ttl: a key is read again about every 1-2 s, so with a 1 s TTL many lookups miss
-    const r = cache.result()
-    expect(r.hits + r.misses).toBeGreaterThan(50)
-    expect(r.rate).toBeLessThan(0.8)
-  }, 120_000)
 })
 
 describe('compare', () => {
