@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config'
 import { fileURLToPath } from 'node:url'
 
 /**
- * Two groups, one after the other. First the files that may share the machine, two at a time.
+ * Two groups, one after the other. First the files that may share the machine, three at a time
+ * (most of them wait on servers and timers more than they compute).
  * Then, one file at a time with the two cores to themselves, the files whose result depends on
  * the machine being quiet: timings the generator measures, probe costs and the demo runs whose
  * diagnosis a busy host would change (a host at 90 % CPU is a finding).
@@ -32,7 +33,7 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
-        test: { ...common, name: 'shared', include: ['test/**/*.test.ts'], exclude: ALONE, maxWorkers: 2, sequence: { groupOrder: 0 } }
+        test: { ...common, name: 'shared', include: ['test/**/*.test.ts'], exclude: ALONE, maxWorkers: 3, sequence: { groupOrder: 0 } }
       },
       {
         resolve: { alias },
