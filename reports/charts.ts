@@ -318,7 +318,7 @@ export function probePanels (result: RunResult, grid = gridOf(result)): ProbePan
   ]
   if (pg.length) panels.push({ title: 'PostgreSQL', charts: pg })
   const redis = [
-    ...chart('redis-hit-rate', 'Redis cache hit rate', pick('redis', 'hit_rate'), () => 'hit rate', 'the seed\'s target is above 85%'),
+    ...chart('redis-hit-rate', 'Redis cache hit rate', pick('redis', 'hit_rate'), () => 'hit rate', 'the checklist\'s target is above 85 %'),
     ...chart('redis-keys', 'Redis cache hits, misses, keys expired and evicted a second', [...pick('redis', 'hits_per_s'), ...pick('redis', 'misses_per_s'), ...pick('redis', 'expired_per_s'), ...pick('redis', 'evicted_per_s')], s => humanLabel(s)),
     ...chart('redis-ops', 'Redis commands a second', pick('redis', 'ops_per_s'), s => humanLabel(s)),
     ...chart('redis-memory', 'Redis memory', pick('redis', 'used_memory'), () => 'used memory')

@@ -1,4 +1,9 @@
-/** Celery workers went missing: no worker answered, or fewer than the most seen answered in >= 3 samples (whole run). */
+/**
+ * Celery workers went missing: no worker answered, or fewer than the most seen answered in
+ * >= 3 samples (whole run). No fault of the case matrix stops a worker; 3 samples keep one
+ * reply that missed a sample's deadline from counting (the Celery probe's own test stops a
+ * worker and sees it go).
+ */
 import { METRICS } from '../../shared/metrics.js'
 import { seriesIds, sumColumns, valuesIn } from '../grid.js'
 import { at, wholeRun } from '../context.js'

@@ -2,6 +2,9 @@
  * The server is near max_connections: new connections will be refused ("too many clients
  * already") once every slot is taken. Counts every client connection of the server (whole
  * run), since the limit is the server's.
+ *
+ * No case of the matrix comes near max_connections; 90 % is from first principles (the slots
+ * superuser_reserved_connections keeps, and a margin for a deploy's second set of pools).
  */
 import { METRICS } from '../../shared/metrics.js'
 import { seriesIds, sumColumns, valuesIn } from '../grid.js'

@@ -3,6 +3,10 @@
  * a pool settles, so steady growth is connections opened and not returned, or a pool without
  * a cap. Thresholds: >= 16 samples; Theil-Sen slope > 0 with Mann-Kendall p < 0.01, Kendall
  * tau >= 0.5, and growth >= max(3, 25 % of the start).
+ *
+ * No fault of the matrix grows the connections; the thresholds are the statistics'
+ * conventional levels (p < 0.01, tau >= 0.5) and a floor that a pool filling up at the start
+ * does not reach after warm-up (fixed and growing pools of the matrix: no finding).
  */
 import { pointsIn } from '../grid.js'
 import { trend } from '../stats.js'

@@ -2,6 +2,9 @@
  * Error bursts: failures clustered by request row, kind and time (timeouts vs refusals vs
  * resets vs HTTP errors). A symptom: the ranking attaches it to the cause whose detector
  * declares it explains that kind of failure (explainsFailures), when there is one.
+ *
+ * Tuning cases: the errors faults (5-15 % of requests answered 500) fire; the healthy tuning
+ * cases had no failed request.
  */
 import type { ErrorGroup, Finding, FailureKind } from '../../shared/types.js'
 import { at, pct, round } from '../context.js'

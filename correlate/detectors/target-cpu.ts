@@ -7,6 +7,9 @@
  * together) in >= 60 % of the steady samples. A single-threaded server
  * (Node's event loop, a Python process holding the GIL) that wants its whole core gets 70-85 %
  * of it on a host the load generator and the database share.
+ *
+ * Tuning cases: the CPU faults CPU-bound in 76-100 % of the steady samples (87-99 % of a core
+ * typically); every other tuning case in none (at most 21 % of a core typically).
  */
 import { METRICS } from '../../shared/metrics.js'
 import { seriesIds, sumColumns, valuesIn } from '../grid.js'
