@@ -33,7 +33,9 @@ export const dbConnectionLimit: Detector = {
     if (!maxConnections || !server.length) return { skipped: 'max_connections or the server\'s connection count was not read' }
     const peak = Math.max(...server)
     if (peak < NEAR_MAX_SHARE * maxConnections) return []
-    const imp = impact(ctx, ctx.steady, [], [`${peak} of max_connections ${maxConnections} taken`])
+    // near the limit is a warning, like any finding that crosses no limit; every slot taken
+    // (new connections refused) crosses the server's own
+    const imp = impact(ctx, ctx.steady, [], peak >= maxConnections ? [`all ${maxConnections} of max_connections taken: new connections are refused`] : [])
     return [{
       id: 'db-connection-limit',
       severity: imp.severity,

@@ -26,6 +26,10 @@ describe('database connections', () => {
     const got = ids(o)
     expect(got).toContain('db-connections-over-limit')
     expect(got).toContain('db-connection-limit')
+    // near the server's limit is a warning (no limit crossed, nobody slower); every slot taken is critical
+    const all = (n: number) => run(withSeries(healthy(), [{ probe: 'pg', metric: 'server_connections', value: () => n }])).findings.find(f => f.id === 'db-connection-limit')!
+    expect(all(95).severity).toBe('warning')
+    expect(all(100).severity).toBe('critical')
   })
   it('a worker holding its own connections in the same database does not change the app\'s count', () => {
     // the probe counted the app's 8 sessions apart from the worker's 12 (pg.owner_sessions)
