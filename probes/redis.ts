@@ -229,6 +229,7 @@ export class RedisProbe implements Probe {
     if (this.o.ledger?.isBroker(this.server)) f.sharedWithBroker = true
     if (this.leftOut.hits || this.leftOut.misses) f.lookupsLeftOut = { ...this.leftOut, by: 'the Celery probe on this server (its queue-length reads and the workers\' replies to it)' }
     f.keyMisses = this.keyMisses ? 'by key' : `server-wide only: ${this.keyMissesWhy ?? 'key-miss events not asked for'}`
+    if (this.keyMisses) f.keyMissesHow = `key-miss events${this.keyMisses.changedConfig ? ', switched on for the run and switched back' : ''}: the hit rate leaves out ${this.celeryMissesLeftOut} misses on Celery's keys (its result backend, its queues)${this.leftOut.hits ? ` and ${this.leftOut.hits} hits the Celery probe caused` : ''}; Celery's hits still count`
     if (this.keyMisses) f.celeryMissesLeftOut = this.celeryMissesLeftOut
     for (const k of Object.keys(f)) if (f[k] === undefined) delete f[k]
     return f
@@ -238,9 +239,9 @@ export class RedisProbe implements Probe {
     const notes: string[] = []
     if (this.uptimeAtStart !== null && this.uptimeAtStart < 60) notes.push(`the server had been up ${this.uptimeAtStart} s when the run started: a cold cache lowers the hit rate`)
     if (this.restarted) notes.push('the server restarted (or its stats were reset) during the run: run totals count from then on')
-    if (this.keyMisses) {
-      notes.push(`misses told apart by key (key-miss events${this.keyMisses.changedConfig ? ', switched on for the run and switched back' : ''}): the hit rate leaves out ${this.celeryMissesLeftOut} misses on Celery's keys (its result backend, its queues)${this.leftOut.hits ? ` and ${this.leftOut.hits} hits the Celery probe caused` : ''}; Celery's hits still count`)
-    } else if (this.leftOut.hits || this.leftOut.misses) {
+    // (with Celery's misses told apart by key the counters are the cache's: nothing to warn of;
+    // the facts say what was left out)
+    if (!this.keyMisses && (this.leftOut.hits || this.leftOut.misses)) {
       notes.push(`this server is also the Celery broker: the hit rate leaves out the ${this.leftOut.hits} hits and ${this.leftOut.misses} misses the Celery probe caused; the workers' and producers' own broker lookups and other clients of the server still count (a broker on a Redis server of its own keeps the cache's hit rate clean)`)
     }
     if (this.keyMissesWhy && this.o.ledger?.isBroker(this.server)) notes.push(`Celery's misses could not be told from the cache's: ${this.keyMissesWhy}`)
