@@ -37,6 +37,8 @@ process.stdout.write(JSON.stringify({
   wallS: (out.endedAt - out.startedAt) / 1000,
   peakRssMB,
   threadElu,
-  saturated: out.saturation?.threads ?? []
+  saturated: out.saturation?.threads ?? [],
+  // the seconds the generator marked as distorted (its own loop late), and how many in the spawn phase
+  distortion: out.distortion ? { seconds: out.distortion.seconds, duringSpawn: out.distortion.duringSpawn, peakElu: out.distortion.peakElu, message: out.distortion.message } : null
 }) + '\n')
 process.exit(0)

@@ -11,7 +11,8 @@
  *             The plain scenario (no work), where the server takes half the machine, is shown
  *             for comparison.
  *          2. 10,000 users with 1 s think time on every core (--workers auto): the share of
- *             the intended rate held, and the peak RSS. Targets >= 95 %, < 1 GB.
+ *             the intended rate held, the peak RSS, and whether the spawn phase was flagged
+ *             as distorted when the generator saturated. Targets >= 97 %, < 400 MB.
  * soak     The Mluv.Me scenario's development profile against the demo target for 10 minutes
  *          (or --soak=DURATION): the generator's own RSS, sampled every second, should be flat:
  *          the Theil-Sen slope over the steady part (after the first fifth, at least 30 s)
@@ -92,9 +93,14 @@ async function workers (): Promise<void> {
     const serverCores = (processCpuUs(server.pid) - s0) / 1e6 / r.wallS
     const intended = 10000 / (1 + r.p50 / 1000)
     const held = r.steadyRps / intended
-    console.log(`${w} threads: steady ${r.steadyRps.toFixed(0)} req/s of ${intended.toFixed(0)} intended = ${(held * 100).toFixed(1)}% (target >= 95%: ${verdict(held >= 0.95)})`)
+    console.log(`${w} threads: steady ${r.steadyRps.toFixed(0)} req/s of ${intended.toFixed(0)} intended = ${(held * 100).toFixed(1)}% (target >= 97%: ${verdict(held >= 0.97)})`)
     console.log(`p50 ${r.p50} ms, p99 ${r.p99} ms; busiest second per thread ELU ${r.threadElu.map((e: number) => e.toFixed(2)).join('/')}; generator ${(r.cpuUs / 1e6 / r.wallS).toFixed(2)} cores, server ${serverCores.toFixed(2)} cores${r.saturated.length ? `; saturated: ${r.saturated.join(', ')}` : ''}`)
-    console.log(`peak RSS ${r.peakRssMB.toFixed(0)} MB (target < 1 GB: ${verdict(r.peakRssMB < 1000)})`)
+    // where the generator's own loop ran late it must say so: in the spawn phase, where 2,000 users a second start
+    const d = r.distortion as { seconds: number; duringSpawn: number; peakElu: number; message: string } | null
+    const saturatedAtSpawn = r.threadElu.some((e: number) => e >= 0.95)
+    console.log(d ? `distortion flagged: ${d.seconds} s, ${d.duringSpawn} of them in the spawn phase (${d.message})` : 'no second flagged as distorted')
+    console.log(`spawn phase flagged when the generator saturated: ${verdict(!saturatedAtSpawn || (d !== null && d.duringSpawn > 0))}${saturatedAtSpawn ? '' : ' (it did not saturate)'}`)
+    console.log(`peak RSS ${r.peakRssMB.toFixed(0)} MB (target < 400 MB: ${verdict(r.peakRssMB < 400)})`)
   } finally {
     server.stop()
   }
