@@ -4,7 +4,6 @@
  * rollback plan written down. Each check is a single read, never load.
  */
 import { readFileSync, statSync } from 'node:fs'
-import { request } from 'undici'
 import { redactUrl } from '../shared/redact.js'
 import { describeError } from '../shared/errors.js'
 import type { Readiness, ReadinessCheck } from '../shared/types.js'
@@ -23,6 +22,8 @@ export interface ReadinessOptions {
 }
 
 async function get (url: string): Promise<{ status: number; body: string }> {
+  // undici loads only when a readiness URL is checked (a run that gives none does not pay for it)
+  const { request } = await import('undici')
   const res = await request(url, { headersTimeout: 3000, bodyTimeout: 3000 })
   return { status: res.statusCode, body: await res.body.text() }
 }
