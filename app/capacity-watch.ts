@@ -4,7 +4,7 @@
  * the most users held within the criteria from the stored timeline.
  */
 import type { Expectations, TimelineSlice } from '../shared/types.js'
-import { DEFAULT_CAPACITY_CRITERIA } from '../correlate/phases.js'
+import { capacityHeld } from '../correlate/phases.js'
 
 /** seconds judged together */
 const WINDOW_S = 5
@@ -31,15 +31,9 @@ export class CapacityWatch {
       return
     }
     if (this.recent.length < WINDOW_S) return
-    let req = 0
-    let fail = 0
-    const p95: number[] = []
-    for (const s of this.recent) { req += s.overall.requests; fail += s.overall.failures; if (s.overall.requests) p95.push(s.overall.p95) }
-    if (req === 0) return
-    p95.sort((a, b) => a - b)
-    const limitFail = this.expect.failureRatio ?? DEFAULT_CAPACITY_CRITERIA.failureRatio
-    const limitP95 = this.expect.p95 ?? DEFAULT_CAPACITY_CRITERIA.p95
-    const ok = (limitFail === 0 ? fail === 0 : fail / req < limitFail) && p95[Math.floor(p95.length / 2)]! < limitP95
+    // the same rule as the stored timeline's capacity (correlate/phases.ts), p99 included
+    const ok = capacityHeld(this.recent.map(s => ({ requests: s.overall.requests, failures: s.overall.failures, p95: s.overall.p95, p99: s.overall.p99 })), this.expect)
+    if (ok === null) return
     this.bad = ok ? 0 : this.bad + 1
     if (this.bad >= BREAK_S) this.brokeAt = slice.t
   }

@@ -64,6 +64,34 @@ export function warmWindow (steady: Window): Window {
 
 /** Criteria used to find the capacity when the profile gives none (the pre-deploy checklist's production targets). */
 export const DEFAULT_CAPACITY_CRITERIA = { failureRatio: 0.01, p95: 1000 }
+
+/** One second as the capacity criteria read it. */
+export interface CapacitySecond { requests: number; failures: number; p95: number | null; p99: number | null }
+
+/**
+ * The capacity criteria, one rule for the live watch (a stress run stops once they break) and
+ * for the stored timeline: over a window of seconds, the failure ratio under the profile's
+ * (or 1 %; none at all when the profile allows none), and the median of the seconds' p95 under
+ * the profile's p95 (or 1000 ms) and of their p99 under the profile's p99 when it sets one.
+ * Null when the window has no request.
+ */
+export function capacityHeld (seconds: CapacitySecond[], expect: Expectations | undefined): boolean | null {
+  let req = 0
+  let fail = 0
+  const p95s: number[] = []
+  const p99s: number[] = []
+  for (const s of seconds) {
+    req += s.requests
+    fail += s.failures
+    if (s.requests && s.p95 !== null) p95s.push(s.p95)
+    if (s.requests && s.p99 !== null) p99s.push(s.p99)
+  }
+  if (req === 0) return null
+  const limitFail = expect?.failureRatio ?? DEFAULT_CAPACITY_CRITERIA.failureRatio
+  const limitP95 = expect?.p95 ?? DEFAULT_CAPACITY_CRITERIA.p95
+  const limitP99 = expect?.p99
+  return (limitFail === 0 ? fail === 0 : fail / req < limitFail) && median(p95s) < limitP95 && (!limitP99 || median(p99s) < limitP99)
+}
 /** seconds in the rolling window that judges whether the criteria held */
 const CAPACITY_WINDOW_S = 5
 /** a violation must last this many seconds to count as the break */
@@ -100,19 +128,10 @@ export function findCapacity (grid: Grid, meta: RunMeta, expect: Expectations | 
   let badRun = 0
   let brokeAt: number | null = null
   for (let i = CAPACITY_WINDOW_S - 1; i <= endIdx; i++) {
-    let req = 0
-    let fail = 0
-    const p95s: number[] = []
-    const p99s: number[] = []
-    for (let k = i - CAPACITY_WINDOW_S + 1; k <= i; k++) {
-      req += grid.requests[k]!
-      fail += grid.failures[k]!
-      if (grid.p95[k] !== null) p95s.push(grid.p95[k]!)
-      if (grid.p99[k] !== null) p99s.push(grid.p99[k]!)
-    }
-    if (req === 0) continue
-    const ratio = fail / req
-    const ok = (limitFail === 0 ? fail === 0 : ratio < limitFail) && median(p95s) < limitP95 && (!limitP99 || median(p99s) < limitP99)
+    const window: CapacitySecond[] = []
+    for (let k = i - CAPACITY_WINDOW_S + 1; k <= i; k++) window.push({ requests: grid.requests[k]!, failures: grid.failures[k]!, p95: grid.p95[k] ?? null, p99: grid.p99[k] ?? null })
+    const ok = capacityHeld(window, expect)
+    if (ok === null) continue
     if (ok) {
       badRun = 0
       const u = Math.min(...grid.users.slice(i - CAPACITY_WINDOW_S + 1, i + 1))

@@ -3,6 +3,7 @@
  * one-second clock that hands a SliceReport to `onSlice` at every epoch-second boundary.
  * The same engine runs in the main thread or in each worker thread.
  */
+import { epochNow } from '../shared/clock.js'
 import { procCpuUs } from '../shared/proc.js'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import type { EventLoopUtilization } from 'node:perf_hooks'
@@ -92,10 +93,7 @@ export function threadCpuUs (): number | undefined {
   return procCpuUs('/proc/thread-self/stat')
 }
 
-/** epoch milliseconds, with sub-millisecond precision, on a monotonic base */
-export function epochNow (): number {
-  return performance.timeOrigin + performance.now()
-}
+export { epochNow }
 
 export class Engine {
   readonly recorder: Recorder

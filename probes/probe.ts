@@ -54,10 +54,8 @@ export class SampleError extends Error {
   }
 }
 
-/** The run's clock: epoch milliseconds (the load generator's epochNow uses the same formula). */
-export function epochMs (): number {
-  return performance.timeOrigin + performance.now()
-}
+/** The run's clock (shared/clock.ts), the same as the load generator's. */
+export { epochNow as epochMs } from '../shared/clock.js'
 
 /**
  * Turns cumulative counters into per-second rates between two samples. A counter that went

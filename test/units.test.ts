@@ -151,3 +151,23 @@ describe('exceptions are bounded in memory, and every one still counts', () => {
     expect(exceptions.some(e => /other exception messages/.test(e.message))).toBe(true)
   })
 })
+
+describe('one capacity rule for the live watch and the stored timeline', () => {
+  it('the live watch stops a stress run when the p99 breaks, as the stored timeline reads it', async () => {
+    const { CapacityWatch } = await import('../app/capacity-watch.js')
+    const { capacityHeld } = await import('../correlate/phases.js')
+    const expect99 = { findMaxUsers: true, p95: 500, p99: 800 }
+    const second = (t: number, p99: number): any => ({ t, users: t, overall: { requests: 100, failures: 0, p50: 20, p95: 200, p99 } })
+    let found = ''
+    const watch = new CapacityWatch(expect99, (m) => { found = m })
+    for (let t = 0; t < 10; t++) watch.add(second(t, 300))
+    expect(found).toBe('')
+    for (let t = 10; t < 30; t++) watch.add(second(t, 1200))
+    expect(found).toMatch(/the criteria broke at \d+ users/)
+    // the rule itself: p99 over the profile's limit breaks it; without a p99 limit it holds
+    const w = [1, 2, 3, 4, 5].map(t => ({ requests: 100, failures: 0, p95: 200, p99: 1200 }))
+    expect(capacityHeld(w, expect99)).toBe(false)
+    expect(capacityHeld(w, { p95: 500 })).toBe(true)
+    expect(capacityHeld([{ requests: 0, failures: 0, p95: null, p99: null }], expect99)).toBe(null)
+  })
+})
