@@ -4,8 +4,8 @@
  */
 import type { ChecklistItem, RunResult } from '../shared/types.js'
 import { readResult, writeResult } from '../shared/files.js'
-import { diagnose } from '../correlate/diagnose.js'
-import { evaluateChecklist, checklistExitCode } from '../reports/checklist.js'
+import { checklistExitCode } from '../reports/checklist.js'
+import { analyse } from './analyse.js'
 import { formatChecklist } from '../reports/terminal/checklist.js'
 import { checkReadiness } from './readiness.js'
 import { writeOutputs } from './outputs.js'
@@ -28,12 +28,9 @@ export interface CheckOptions {
 
 export async function checkResult (path: string, o: CheckOptions = {}): Promise<{ result: RunResult; items: ChecklistItem[]; exitCode: number }> {
   const result = readResult(path)
-  result.diagnosis ??= diagnose(result)
   const given = o.readiness && Object.values(o.readiness).some(v => v !== undefined)
-  if (given) result.meta.readiness = { ...(result.meta.readiness ?? {}), ...(await checkReadiness(o.readiness!)) }
-  const advisory = [...(result.meta.advisory ?? []), ...(o.advisory ?? [])]
-  const items = evaluateChecklist(result, result.meta.readiness, advisory)
-  result.checklist = items
+  analyse(result, { diagnose: 'if-missing', readiness: given ? await checkReadiness(o.readiness!) : undefined, advisory: o.advisory })
+  const items = result.checklist!
   const stdout = o.stdout ?? process.stdout
   stdout.write(o.json ? JSON.stringify(items, null, 2) + '\n' : formatChecklist(items, o.strict) + '\n')
   if (o.out) writeResult(o.out, result)

@@ -1,12 +1,8 @@
-/** The diagnosis of a result, and `loadlens diagnose result.json`. */
+/** `loadlens diagnose result.json`: the diagnosis of a stored result, computed again (analyse.ts). */
 import type { Diagnosis, RunResult } from '../shared/types.js'
 import { readResult, writeResult } from '../shared/files.js'
-import { diagnose } from '../correlate/diagnose.js'
+import { analyse } from './analyse.js'
 import { formatDiagnosis } from '../reports/terminal/findings.js'
-
-export function diagnoseResult (result: RunResult): Diagnosis | undefined {
-  return diagnose(result)
-}
 
 export interface DiagnoseFileOptions {
   /** store the new diagnosis in the file (or in `out`) */
@@ -18,9 +14,8 @@ export interface DiagnoseFileOptions {
 
 /** Re-computes the diagnosis of a stored result and prints it. */
 export function diagnoseFile (path: string, o: DiagnoseFileOptions = {}): { result: RunResult; diagnosis: Diagnosis } {
-  const result = readResult(path)
-  const diagnosis = diagnose(result)
-  result.diagnosis = diagnosis
+  const result = analyse(readResult(path), { checklist: 'if-present' })
+  const diagnosis = result.diagnosis!
   const stdout = o.stdout ?? process.stdout
   if (o.json) stdout.write(JSON.stringify(diagnosis, null, 2) + '\n')
   else stdout.write(formatDiagnosis(result) + '\n')

@@ -18,9 +18,8 @@ import { errorSignature } from '../loadgen/recorder.js'
 import { findDistortion, findSaturation } from '../loadgen/health.js'
 import { WHOLE } from '../loadgen/share.js'
 import { computeCost } from '../reports/cost.js'
-import { evaluateChecklist } from '../reports/checklist.js'
 import { formatSummary } from '../reports/terminal/summary.js'
-import { diagnoseResult } from './diagnose.js'
+import { analyse } from './analyse.js'
 import { writeOutputs, outputLabel } from './outputs.js'
 
 export interface MergeInput {
@@ -279,8 +278,8 @@ export function mergeResults (given: MergeInput[]): MergeOutcome {
   if (!result.meta.stopMessage) delete result.meta.stopMessage
   const cost = mergeCost(inputs, result)
   if (cost) result.cost = cost
-  result.diagnosis = diagnoseResult(result)
-  if (inputs.some(x => x.result.checklist)) result.checklist = evaluateChecklist(result)
+  // (the merged cost is the inputs' summed above, not computed again)
+  analyse(result, { checklist: inputs.some(x => x.result.checklist) })
   return { result, warnings }
 }
 

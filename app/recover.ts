@@ -6,9 +6,7 @@
  */
 import { basename, dirname, join } from 'node:path'
 import type { RunResult } from '../shared/types.js'
-import { evaluateChecklist } from '../reports/checklist.js'
-import { computeCost } from '../reports/cost.js'
-import { diagnoseResult } from './diagnose.js'
+import { analyse } from './analyse.js'
 import { JOURNAL_SUFFIX, recoverJournal } from './journal.js'
 import { writeOutputs } from './outputs.js'
 import type { OutputOptions } from './outputs.js'
@@ -26,9 +24,7 @@ export function isJournal (file: string): boolean {
 
 export function recoverRun (journalFile: string, o: OutputOptions = {}): RecoverOutcome {
   const { result, header, seconds } = recoverJournal(journalFile)
-  result.diagnosis = diagnoseResult(result)
-  if (header.costs && Object.keys(header.costs).length) result.cost = computeCost(result, header.costs, header.currency)
-  result.checklist = evaluateChecklist(result)
+  analyse(result, { costs: header.costs ? { units: header.costs, currency: header.currency } : undefined })
   const json = o.json ?? join(dirname(journalFile), `${basename(journalFile, JOURNAL_SUFFIX)}.json`)
   const files = writeOutputs(result, { ...o, json })
   return { result, files, seconds }

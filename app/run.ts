@@ -23,9 +23,8 @@ import { parseSegment } from '../loadgen/share.js'
 import { ProgressPrinter } from '../reports/terminal/progress.js'
 import { formatSummary } from '../reports/terminal/summary.js'
 import { formatDiagnosis } from '../reports/terminal/findings.js'
-import { evaluateChecklist, checklistExitCode } from '../reports/checklist.js'
+import { checklistExitCode } from '../reports/checklist.js'
 import { formatChecklist } from '../reports/terminal/checklist.js'
-import { computeCost } from '../reports/cost.js'
 import { checkHostAllowed, checkReachable } from './safety.js'
 import { versions } from './versions.js'
 import { startProbeSession } from './probes.js'
@@ -33,7 +32,7 @@ import { lateStartWarning, segmentRunsProbes } from './segments.js'
 import type { ProbeOptions, ProbeSession } from './probes.js'
 import { checkOutputs, outputLabel, writeOutputsSafely } from './outputs.js'
 import type { OutputOptions } from './outputs.js'
-import { diagnoseResult } from './diagnose.js'
+import { analyse } from './analyse.js'
 import type { ReadinessOptions } from './readiness.js'
 import { CapacityWatch } from './capacity-watch.js'
 import { JOURNAL_SUFFIX, Journal } from './journal.js'
@@ -271,11 +270,9 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
 
   const result = buildResult(prep, outcome, o.recordOptions ?? {})
   if (probes) result.probes = { series: probes.series(), status: probes.status() }
-  result.diagnosis = diagnoseResult(result)
-  result.cost = computeCost(result, prep.plan.costs, prep.plan.currency, o.maxCost)
-  const { checkReadiness } = await import('./readiness.js')
-  result.meta.readiness = await checkReadiness({ monitoringUrl: o.probes?.targetMetrics, ...o.readiness })
-  result.checklist = evaluateChecklist(result)
+  const readinessAsked = { monitoringUrl: o.probes?.targetMetrics, ...o.readiness }
+  const readiness = Object.values(readinessAsked).some(v => v !== undefined) ? await (await import('./readiness.js')).checkReadiness(readinessAsked) : {}
+  analyse(result, { costs: prep.plan.costs ? { units: prep.plan.costs, currency: prep.plan.currency, budget: o.maxCost } : undefined, readiness })
   const { files, failed } = writeOutputsSafely(result, o)
   probes?.onPoint(null)
   // the journal goes once the result is safe on disk
@@ -294,6 +291,6 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   // a generator that died during the run (Locust) measured only part of it: not a pass either
   const exitCode = result.meta.stopReason === 'interrupted' ? interruptedExitCode(signalled)
     : result.meta.stopReason === 'error' ? 3
-      : checklistExitCode(result.checklist, o.strictChecklist)
+      : checklistExitCode(result.checklist!, o.strictChecklist)
   return { result, exitCode, files }
 }

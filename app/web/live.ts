@@ -11,7 +11,7 @@ import { decodeHistogram, summarize } from '../../shared/hist.js'
 import type { ProbeSession } from '../probes.js'
 import { buildResult } from '../run.js'
 import type { PreparedRun } from '../run.js'
-import { diagnoseResult } from '../diagnose.js'
+import { analyse } from '../analyse.js'
 import { verdictOf } from '../../reports/verdict.js'
 import { findingChart, humanLabel } from '../../reports/charts.js'
 import type { ChartSpec } from '../../reports/charts.js'
@@ -223,7 +223,7 @@ export class LiveRun implements MetricsSource {
         workers: 1
       }, {})
       partial.probes = { series: this.series(), status: safe(() => this.probes?.status() ?? []) ?? [] }
-      this.findings = diagnoseResult(partial)?.findings ?? []
+      this.findings = analyse(partial, { checklist: false }).diagnosis?.findings ?? []
       this.findingCharts = proofCharts(partial, this.findings)
     } catch {
       // a diagnosis of a partial run may fail; the final one is made on the result

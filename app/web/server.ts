@@ -19,7 +19,7 @@ import { junitXml } from '../../reports/junit.js'
 import { markdownSummary } from '../../reports/markdown.js'
 import { sideBySide } from '../../reports/sidebyside.js'
 import { inlineCode, readShipped, scriptJson, sourcePath } from '../../reports/assets.js'
-import { diagnoseResult } from '../diagnose.js'
+import { analyse } from '../analyse.js'
 import type { RunController } from './controller.js'
 import { RunMetrics } from './metrics.js'
 import { ResultStore } from './results.js'
@@ -158,11 +158,12 @@ export function createWebApp (o: WebOptions, bindHost: string, token: string | u
     let result = stored
     let banner: string | undefined
     if (req.query.diagnose !== undefined) {
-      const d = diagnoseResult(stored)
-      if (d) {
-        result = { ...stored, diagnosis: d }
-        banner = `Diagnosis re-computed by this loadlens: ${d.findings.length} finding${d.findings.length === 1 ? '' : 's'} (the stored file is unchanged).`
-      } else {
+      try {
+        // the diagnosis, and the checklist that rests on it, as this loadlens reads the result
+        result = analyse(structuredClone(stored), { checklist: 'if-present' })
+        const n = result.diagnosis!.findings.length
+        banner = `Diagnosis re-computed by this loadlens: ${n} finding${n === 1 ? '' : 's'} (the stored file is unchanged).`
+      } catch {
         banner = 'This loadlens could not re-compute the diagnosis; the stored one is shown.'
       }
     }
