@@ -10,10 +10,7 @@ import { UsageError, describeError } from '../shared/errors.js'
 import { makeDirs, writeFileAtomic, writeResult } from '../shared/files.js'
 import { redactDeep } from '../shared/redact.js'
 import type { RunResult } from '../shared/types.js'
-import { renderHtml } from '../reports/html/report.js'
-import { locustCsvFiles } from '../reports/csv.js'
-import { junitXml } from '../reports/junit.js'
-import { markdownSummary } from '../reports/markdown.js'
+import { CSV_REPORTERS, REPORTERS } from '../reports/reporters.js'
 
 export { DEFAULT_OUT_DIR } from '../shared/files.js'
 import { DEFAULT_OUT_DIR } from '../shared/files.js'
@@ -36,23 +33,7 @@ export interface OutputOptions {
   md?: string
 }
 
-/** How each kind of file is named when the paths are printed. */
-export const OUTPUT_LABELS: Record<string, string> = {
-  json: 'Result',
-  html: 'HTML report',
-  csvStats: 'CSV stats',
-  csvHistory: 'CSV history',
-  csvFailures: 'CSV failures',
-  csvExceptions: 'CSV exceptions',
-  junit: 'JUnit XML',
-  md: 'Markdown'
-}
-
-export function outputLabel (kind: string): string {
-  return OUTPUT_LABELS[kind] ?? kind
-}
-
-const CSV_KINDS: Record<string, string> = { '_stats.csv': 'csvStats', '_stats_history.csv': 'csvHistory', '_failures.csv': 'csvFailures', '_exceptions.csv': 'csvExceptions' }
+export { outputLabel } from '../reports/reporters.js'
 
 /** The HTML file beside a result JSON: x/run.json -> x/run.html */
 export function htmlBeside (jsonPath: string): string {
@@ -126,22 +107,22 @@ export function writeOutputs (resultIn: RunResult, o: OutputOptions): Record<str
   }
   const html = o.html ?? (jsonPath && !o.noHtml ? htmlBeside(jsonPath) : undefined)
   if (html) {
-    writeFileAtomic(html, renderHtml(result))
+    writeFileAtomic(html, REPORTERS.html.render(result))
     files.html = html
   }
   if (o.csv) {
-    for (const [suffix, text] of Object.entries(locustCsvFiles(result))) {
-      const path = `${o.csv}${suffix}`
-      writeFileAtomic(path, text)
-      files[CSV_KINDS[suffix]!] = path
+    for (const kind of CSV_REPORTERS) {
+      const path = `${o.csv}${REPORTERS[kind].suffix}`
+      writeFileAtomic(path, REPORTERS[kind].render(result))
+      files[kind] = path
     }
   }
   if (o.junit) {
-    writeFileAtomic(o.junit, junitXml(result))
+    writeFileAtomic(o.junit, REPORTERS.junit.render(result))
     files.junit = o.junit
   }
   if (o.md) {
-    writeFileAtomic(o.md, markdownSummary(result))
+    writeFileAtomic(o.md, REPORTERS.md.render(result))
     files.md = o.md
   }
   return files

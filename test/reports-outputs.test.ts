@@ -276,9 +276,9 @@ describe('writing the outputs', () => {
   it('writes the HTML report beside the JSON by default, and CSV, JUnit, Markdown when asked, atomically', () => {
     const out = join(dir, 'a')
     const files = writeOutputs(richRun(), { outDir: out, csv: join(out, 'csv', 'run'), junit: join(out, 'junit.xml'), md: join(out, 'summary.md') })
-    expect(Object.keys(files).sort()).toEqual(['csvExceptions', 'csvFailures', 'csvHistory', 'csvStats', 'html', 'json', 'junit', 'md'])
+    expect(Object.keys(files).sort()).toEqual(['csv-exceptions', 'csv-failures', 'csv-history', 'csv-stats', 'html', 'json', 'junit', 'md'])
     expect(files.html).toBe(join(out, 'rich-run.html'))
-    expect(files.csvStats).toBe(join(out, 'csv', 'run_stats.csv'))
+    expect(files['csv-stats']).toBe(join(out, 'csv', 'run_stats.csv'))
     for (const f of Object.values(files)) expect(readFileSync(f, 'utf8').length).toBeGreaterThan(20)
     expect(readdirSync(out).filter(f => f.endsWith('.tmp'))).toEqual([])
     const none = writeOutputs(richRun(), { outDir: join(dir, 'b'), noHtml: true })

@@ -14,9 +14,8 @@ import { UsageError, describeError } from '../../shared/errors.js'
 import { redactDeep, redactText } from '../../shared/redact.js'
 import type { RunResult } from '../../shared/types.js'
 import { renderHtml, pageAssets, fmt } from '../../reports/html/report.js'
-import { locustCsvFiles } from '../../reports/csv.js'
-import { junitXml } from '../../reports/junit.js'
-import { markdownSummary } from '../../reports/markdown.js'
+import { REPORTERS } from '../../reports/reporters.js'
+import type { Reporter } from '../../reports/reporters.js'
 import { sideBySide } from '../../reports/sidebyside.js'
 import { inlineCode, readShipped, scriptJson, sourcePath } from '../../reports/assets.js'
 import { analyse } from '../analyse.js'
@@ -48,17 +47,8 @@ export interface WebServer {
   close (): Promise<void>
 }
 
-/** The outputs a run or a stored result can be downloaded as. */
-export const DOWNLOADS: Record<string, { suffix: string; type: string; render: (r: RunResult) => string }> = {
-  html: { suffix: '.html', type: 'text/html; charset=utf-8', render: r => renderHtml(r) },
-  json: { suffix: '.json', type: 'application/json', render: r => JSON.stringify(r) },
-  'csv-stats': { suffix: '_stats.csv', type: 'text/csv; charset=utf-8', render: r => locustCsvFiles(r)['_stats.csv']! },
-  'csv-history': { suffix: '_stats_history.csv', type: 'text/csv; charset=utf-8', render: r => locustCsvFiles(r)['_stats_history.csv']! },
-  'csv-failures': { suffix: '_failures.csv', type: 'text/csv; charset=utf-8', render: r => locustCsvFiles(r)['_failures.csv']! },
-  'csv-exceptions': { suffix: '_exceptions.csv', type: 'text/csv; charset=utf-8', render: r => locustCsvFiles(r)['_exceptions.csv']! },
-  junit: { suffix: '.junit.xml', type: 'application/xml; charset=utf-8', render: r => junitXml(r) },
-  md: { suffix: '.md', type: 'text/markdown; charset=utf-8', render: r => markdownSummary(r) }
-}
+/** The outputs a run or a stored result can be downloaded as: every reporter's (reports/reporters.ts). */
+export const DOWNLOADS: Record<string, Reporter> = REPORTERS
 
 const views = new Map<string, ejs.TemplateFunction>()
 function view (name: string): ejs.TemplateFunction {
