@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { decodeHistogram, summarize } from '../shared/hist.js'
-import { median, startBenchServer, verdict } from './run-all.js'
+import { median, startBenchServer, verdict } from './helpers.js'
 
 const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url))
 const BIN = here('../../bin/loadlens.js')

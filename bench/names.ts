@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startBenchServer, verdict } from './run-all.js'
+import { startBenchServer, verdict } from './helpers.js'
 import { theilSen } from './scale.js'
 
 const BIN = fileURLToPath(new URL('../../bin/loadlens.js', import.meta.url))

@@ -87,7 +87,7 @@ function postgresPids (): number[] {
 }
 
 /**
- * CPU time a process has run, us, from /proc/PID/schedstat: nanoseconds where run-all's
+ * CPU time a process has run, us, from /proc/PID/schedstat: nanoseconds where bench/helpers.ts's
  * processCpuUs has 10 ms ticks, but of the main thread only, which is all of a PostgreSQL
  * process (processCpuUs counts every thread, as the node processes it measures need); 0 when gone
  */

@@ -25,7 +25,7 @@
 import { availableParallelism, tmpdir } from 'node:os'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { median, processCpuUs, runJson, startBenchServer, verdict } from './run-all.js'
+import { median, processCpuUs, runJson, startBenchServer, verdict } from './helpers.js'
 import { startDemoTarget } from '../demo/mluvme/launch.js'
 import { parseDuration } from '../shared/duration.js'
 

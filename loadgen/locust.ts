@@ -26,7 +26,7 @@ import type { ExternalGenerator, FailureKind, StopReason } from '../shared/types
 import { Recorder } from './recorder.js'
 import type { FailureInfo, SliceReport } from './recorder.js'
 import type { EngineOutcome } from './engine.js'
-import type { LoadDriver } from './runner.js'
+import type { LoadDriver } from './driver.js'
 
 /** the Python files loadlens ships for Locust (kept as source beside the TypeScript) */
 export function locustSupportDir (): string {

@@ -25,6 +25,7 @@ import { nameOverflowInfo } from './names.js'
 import type { ExternalGenerator, NameOverflowInfo } from '../shared/types.js'
 import { WHOLE } from './share.js'
 import { WorkerPool } from './workers.js'
+import type { LoadDriver } from './driver.js'
 import { findDistortion, findSaturation } from './health.js'
 import { tuneHeapGrowth } from './heap.js'
 import { costLookup } from './cost.js'
@@ -87,13 +88,7 @@ export interface RunOutcome {
   tool?: ExternalGenerator
 }
 
-/** What the runner drives: the engine in this thread, or a pool of worker threads. */
-export interface LoadDriver {
-  run (): Promise<EngineOutcome & { tool?: ExternalGenerator }>
-  stop (hard?: boolean): void
-  setUsers (users: number, spawnRate: number): boolean
-  users (): number
-}
+export type { LoadDriver } from './driver.js'
 
 export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
   readonly aggregator = new Aggregator()

@@ -13,7 +13,7 @@ import type { EngineOutcome } from './engine.js'
 import { sortThreads } from './health.js'
 import type { SliceReport } from './recorder.js'
 import { subShare } from './share.js'
-import type { LoadDriver } from './runner.js'
+import type { LoadDriver } from './driver.js'
 import type { HttpClientKind } from './http.js'
 import type { HostPolicy } from '../shared/hosts.js'
 

@@ -129,7 +129,7 @@ describe('README', () => {
     for (const m of README.matchAll(/`(--[a-z][a-z0-9-]*)/g)) named.add(m[1]!)
     // Locust's own flags (passed after --), Node's, and those of `npm run bench` (in its source)
     const others = new Set(['--master', '--worker', '--processes', '--loglevel', '--autostart'])
-    const bench = ['run-all.ts', 'accuracy.ts', 'soak.ts'].map(f => { try { return readFileSync(new URL(`../bench/${f}`, import.meta.url), 'utf8') } catch { return '' } }).join('\n')
+    const bench = ['run-all.ts', 'loadgen.ts', 'accuracy.ts', 'scale.ts', 'cli.ts', 'names.ts', 'probes.ts'].map(f => { try { return readFileSync(new URL(`../bench/${f}`, import.meta.url), 'utf8') } catch { return '' } }).join('\n')
     const node = ['--heap-growing-percent', '--max-semi-space-size']
     const missing = [...named].filter(f => !known.has(f) && !others.has(f) && !node.includes(f) && !bench.includes(`'${f}'`) && !bench.includes(`"${f}"`) && !bench.includes(f.slice(2)))
     expect(missing).toEqual([])
