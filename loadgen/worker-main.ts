@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { loadScenario } from '../scenarios/load.js'
 import { costLookup } from './cost.js'
 import { Engine, sharedBudget } from './engine.js'
-import { UsageError } from '../shared/errors.js'
+import { serializeError } from '../shared/errors.js'
 import type { FromWorker, ToWorker, WorkerInit } from './workers.js'
 
 const init = workerData as WorkerInit
@@ -41,7 +41,7 @@ async function main (): Promise<void> {
       e.run().then(outcome => {
         send({ type: 'done', outcome })
         port.close()
-      }, err => send({ type: 'error', message: err instanceof Error ? err.message : String(err), usage: err instanceof UsageError }))
+      }, err => send({ type: 'error', error: serializeError(err) }))
       if (pendingStop !== null) e.stop(pendingStop)
       if (users) e.setUsers(users.users, users.spawnRate)
     } else if (m.type === 'stop') {
@@ -55,4 +55,4 @@ async function main (): Promise<void> {
   send({ type: 'ready' })
 }
 
-main().catch(err => send({ type: 'error', message: err instanceof Error ? err.message : String(err) }))
+main().catch(err => send({ type: 'error', error: serializeError(err) }))

@@ -5,7 +5,8 @@
  */
 import { Worker } from 'node:worker_threads'
 import { existsSync } from 'node:fs'
-import { HarnessError, UsageError } from '../shared/errors.js'
+import { HarnessError, WorkerError, deserializeError } from '../shared/errors.js'
+import type { SerializedError } from '../shared/errors.js'
 import type { LoadModel, Share, StopReason, ThreadHealth } from '../shared/types.js'
 import { mergeSlices } from './aggregate.js'
 import { epochNow, sharedBudgetBuffer } from './engine.js'
@@ -51,7 +52,7 @@ export type FromWorker =
   | { type: 'selfStop'; reason: StopReason; message: string }
   | { type: 'users'; users: number }
   | { type: 'done'; outcome: EngineOutcome }
-  | { type: 'error'; message: string; usage?: boolean }
+  | { type: 'error'; error: SerializedError }
 
 export interface WorkerInit {
   planFile: string
@@ -173,15 +174,17 @@ export class WorkerPool implements LoadDriver {
             case 'done': resolve(m.outcome); break
             case 'error': {
               // a mistake in the scenario is the user's (exit 2), reported once whichever thread met it first
-              const e = m.usage ? new UsageError(m.message) : new HarnessError(`load worker ${i + 1}: ${m.message}`)
+              // (the thread's own error, with its stack, is the cause)
+              const cause = deserializeError(m.error)
+              const e = m.error.usage ? cause : new WorkerError(`load worker ${i + 1}: ${m.error.message}`, { cause })
               fail(e)
               reject(e)
               break
             }
           }
         })
-        w.on('error', (err) => { const e = new HarnessError(`load worker ${i + 1} crashed: ${err.message}`); fail(e); reject(e) })
-        w.on('exit', (code) => { if (code !== 0) { const e = new HarnessError(`load worker ${i + 1} exited with code ${code}`); fail(e); reject(e) } })
+        w.on('error', (err) => { const e = new WorkerError(`load worker ${i + 1} crashed: ${err.message}`, { cause: err }); fail(e); reject(e) })
+        w.on('exit', (code) => { if (code !== 0) { const e = new WorkerError(`load worker ${i + 1} exited with code ${code}`); fail(e); reject(e) } })
       }))
     }
     try {

@@ -2,7 +2,7 @@
  * Turns a scenario's profile plus command-line flags into the load model the runner executes.
  * Flags override the profile; a profile without a model and no flags is a usage error.
  */
-import { UsageError } from '../shared/errors.js'
+import { RunTimeRequiredError, UsageError } from '../shared/errors.js'
 import { parseDuration } from '../shared/duration.js'
 import type { Duration } from '../shared/duration.js'
 import type { Expectations, LoadModel, RateStage, UserStage } from '../shared/types.js'
@@ -101,7 +101,7 @@ export function resolveLoadPlan (plan: ScenarioPlan, flags: LoadFlags): LoadPlan
       stages = profileRate.stages.map((s, i) => ({ durationS: parseDuration(s.duration, `arrivalRate.stages[${i}].duration`), rate: s.target / unitS }))
     } else {
       const d = runTimeFlagS ?? (profile.runTime !== undefined ? parseDuration(profile.runTime, 'runTime') : undefined)
-      if (d === undefined) throw new UsageError('--run-time: required with an arrival rate (e.g. --run-time 1m), since the profile gives no run time or stages')
+      if (d === undefined) throw new RunTimeRequiredError('--run-time: required with an arrival rate (e.g. --run-time 1m), since the profile gives no run time or stages')
       stages = [{ durationS: d, rate: startRate }]
     }
     const peak = Math.max(startRate, ...stages.map(s => s.rate))
@@ -124,7 +124,7 @@ export function resolveLoadPlan (plan: ScenarioPlan, flags: LoadFlags): LoadPlan
         throw new UsageError(`--users: required${profileName ? ` (profile "${profileName}" gives no users, stages or arrival rate)` : ' (or choose a --profile from the scenario)'}`)
       }
       const d = runTimeFlagS ?? (profile.runTime !== undefined ? parseDuration(profile.runTime, 'runTime') : undefined)
-      if (d === undefined) throw new UsageError('--run-time: required (e.g. --run-time 1m), since the profile gives no run time')
+      if (d === undefined) throw new RunTimeRequiredError('--run-time: required (e.g. --run-time 1m), since the profile gives no run time')
       stages = [{ durationS: d, users, spawnRate: flags.spawnRate ?? profile.spawnRate ?? 1 }]
     }
     // a profile's own numbers too: 0 users, or users who never start, would measure nothing

@@ -171,3 +171,29 @@ describe('one capacity rule for the live watch and the stored timeline', () => {
     expect(capacityHeld([{ requests: 0, failures: 0, p95: null, p99: null }], expect99)).toBe(null)
   })
 })
+
+describe('coded errors', () => {
+  it('carry a code; the class gives the exit code; a thread\'s error crosses with its stack and code', async () => {
+    const e = await import('../shared/errors.js')
+    expect(new e.UsageError('x')).toMatchObject({ code: 'LOADLENS_USAGE', exitCode: 2 })
+    expect(new e.RunTimeRequiredError('x')).toMatchObject({ code: 'LOADLENS_RUN_TIME_REQUIRED', exitCode: 2 })
+    expect(new e.ScenarioMistake('x')).toMatchObject({ code: 'LOADLENS_SCENARIO_MISTAKE', exitCode: 2 })
+    expect(new e.HarnessError('x')).toMatchObject({ code: 'LOADLENS_HARNESS', exitCode: 3 })
+    expect(new e.WorkerError('x')).toMatchObject({ code: 'LOADLENS_WORKER', exitCode: 3 })
+    // what a run decides by is the code, not the message's text
+    const { resolveLoadPlan } = await import('../scenarios/profile.js')
+    const plan = { name: 'p', profiles: {}, users: [], file: 'p.ts' } as any
+    expect(() => resolveLoadPlan(plan, { users: 2 })).toThrow(expect.objectContaining({ code: 'LOADLENS_RUN_TIME_REQUIRED' }))
+    // across a thread: structured clone keeps neither class nor code; serialize keeps both, and the stack
+    const original = new TypeError('boom in the thread')
+    const back = e.deserializeError(structuredClone(e.serializeError(original)))
+    expect(back.message).toBe('boom in the thread')
+    expect(back.name).toBe('TypeError')
+    expect(back.stack).toBe(original.stack)
+    const usage = e.deserializeError(structuredClone(e.serializeError(new e.ScenarioMistake('unknown request option "jsn"'))))
+    expect(usage).toBeInstanceOf(e.UsageError)
+    expect((usage as InstanceType<typeof e.UsageError>).code).toBe('LOADLENS_SCENARIO_MISTAKE')
+    const wrapped = new e.WorkerError('load worker 1: boom', { cause: back })
+    expect((wrapped.cause as Error).stack).toContain('boom in the thread')
+  })
+})

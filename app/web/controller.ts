@@ -102,7 +102,7 @@ export class RunController {
     try {
       prep = await prepareRun(o)
     } catch (err) {
-      if (err instanceof UsageError && /^--run-time: required/.test(err.message) && o.runTime === undefined) {
+      if (err instanceof UsageError && err.code === 'LOADLENS_RUN_TIME_REQUIRED' && o.runTime === undefined) {
         o.runTime = UI_MAX_RUN_TIME
         prep = await prepareRun(o)
       } else {
