@@ -59,13 +59,15 @@ export interface AccuracyOptions {
   /** the bundled Mluv.Me locustfile run by Locust instead of the TypeScript scenario */
   locust?: boolean
   log?: (line: string) => void
+  /** write the outputs here and keep them (default: a temporary folder, removed after) */
+  outDir?: string
   /** hooks around the run, given the demo target (see DemoOptions) */
   onTarget?: DemoOptions['onTarget']
   beforeStop?: DemoOptions['beforeStop']
 }
 
 export async function runMode (mode: Mode, o: AccuracyOptions = {}): Promise<ModeOutcome> {
-  const dir = mkdtempSync(join(tmpdir(), `loadlens-accuracy-${mode}-`))
+  const dir = o.outDir ?? mkdtempSync(join(tmpdir(), `loadlens-accuracy-${mode}-`))
   const t0 = Date.now()
   try {
     const out = await runDemo({
@@ -90,7 +92,7 @@ export async function runMode (mode: Mode, o: AccuracyOptions = {}): Promise<Mod
     o.log?.(`${ok ? 'ok  ' : 'MISS'} ${(o.target ?? 'express').padEnd(8)} ${mode.padEnd(10)} expected ${expected ?? 'no finding'}; found ${found.length ? found.join(', ') : 'nothing'}${found.length ? ` (top: ${res.titles[0]})` : ''}`)
     return res
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    if (!o.outDir) rmSync(dir, { recursive: true, force: true })
   }
 }
 

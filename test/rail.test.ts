@@ -47,10 +47,11 @@ export default defineScenario({
 })
 `)
     const out = join(dir, 'r.json')
-    const r = inNamespace(`node ${join(dir, 'server.mjs')} > ${join(dir, 'port')} & SERVER=$!; sleep 0.5; ` +
-      `node ${BIN} run ${join(dir, 'scenario.ts')} --profile p --host http://127.0.0.1:$(cat ${join(dir, 'port')}) --json ${out} --no-html -q --no-host-probe; echo exit=$?; ` +
-      `node ${BIN} run ${join(dir, 'scenario.ts')} --profile p --host http://foo.localhost:$(cat ${join(dir, 'port')}) -q; echo exit2=$?; kill $SERVER`)
-    expect(r.stdout).toMatch(/exit=\d/)
+    const port = join(dir, 'port')
+    const r = inNamespace(`node ${join(dir, 'server.mjs')} > ${port} & SERVER=$!; for i in $(seq 1 100); do [ -s ${port} ] && break; sleep 0.1; done; ` +
+      `node ${BIN} run ${join(dir, 'scenario.ts')} --profile p --host http://127.0.0.1:$(cat ${port}) --json ${out} --no-html -q --no-host-probe; echo exit=$?; ` +
+      `node ${BIN} run ${join(dir, 'scenario.ts')} --profile p --host http://foo.localhost:$(cat ${port}) -q; echo exit2=$?; kill $SERVER`)
+    expect(r.stdout, r.stderr).toMatch(/exit=[01]\b/)
     const result = JSON.parse(readFileSync(out, 'utf8'))
     const errors = result.errors as Array<{ name: string; kind: string; status?: number; message: string; count: number }>
     const redirect = errors.find(e => e.name === '/r')!
@@ -100,7 +101,7 @@ export default defineScenario({
     const out = join(dir, 'r.json')
     const port = join(dir, 'port')
     const r = spawnSync('unshare', ['-n', '-m', 'sh', '-c', `ip link set lo up && mount --bind ${hosts} /etc/hosts && ` +
-      `node ${join(dir, 'server.mjs')} > ${port} & SERVER=$!; sleep 0.5; ` +
+      `node ${join(dir, 'server.mjs')} > ${port} & SERVER=$!; for i in $(seq 1 100); do [ -s ${port} ] && break; sleep 0.1; done; ` +
       // after 2 s the resolver maps good.localhost outside loopback (the file rewritten in place)
       `(sleep 2; printf '127.0.0.1 localhost\\n10.0.0.1 good.localhost\\n10.0.0.1 evil.localhost\\n' > ${hosts}) & ` +
       `node ${BIN} run ${join(dir, 'scenario.ts')} --profile p --host http://good.localhost:$(cat ${port}) --json ${out} --no-html -q --no-host-probe; echo exit=$?; ` +
@@ -166,7 +167,7 @@ class Fast(FastHttpUser):
 `)
     const out = join(dir, 'r.json')
     const port = join(dir, 'port')
-    const r = inNamespace(`node ${join(dir, 'server.mjs')} > ${port} & SERVER=$!; sleep 0.5; ` +
+    const r = inNamespace(`node ${join(dir, 'server.mjs')} > ${port} & SERVER=$!; for i in $(seq 1 100); do [ -s ${port} ] && break; sleep 0.1; done; ` +
       `node ${BIN} locust ${join(dir, 'locustfile.py')} -u 4 -r 4 -t 3s --host http://127.0.0.1:$(cat ${port}) --json ${out} --no-html -q --no-host-probe --headless; echo exit=$?; ` +
       `node ${BIN} locust ${join(dir, 'locustfile.py')} -t 3s --host http://10.0.0.1:8000 -q --headless; echo exit2=$?; kill $SERVER`)
     expect(r.stdout, r.stderr).toMatch(/exit=\d/)
