@@ -29,7 +29,7 @@ import type { Faults } from './mluvme/faults.js'
 import { checkPostgres, checkRedis } from './mluvme/services.js'
 import { DEFAULT_PG_URL, resolveUrl, withPath } from './mluvme/settings.js'
 import { BROKER_ENV, DEFAULT_PYTHON, PG_ENV, REDIS_ENV } from './mluvme/launch.js'
-import type { DemoTarget } from './mluvme/launch.js'
+import type { DemoTarget, DemoTargetOptions } from './mluvme/launch.js'
 
 /** the role the probe uses when pg_stat_statements is absent: pg_monitor only, may not create extensions */
 export const MONITOR_ROLE = 'loadlens_monitor'
@@ -85,18 +85,10 @@ export interface PythonTargetSpec {
   banner: (t: DemoTarget, s: PythonTargetSettings, say: (line: string) => void) => void
 }
 
-export interface PythonTargetOptions {
+/** The same start options as the express target's, less what only it has (its Redis URLs, the in-process worker). */
+export interface PythonTargetOptions extends Pick<DemoTargetOptions, 'pgUrl' | 'database' | 'python' | 'logDir' | 'env' | 'quiet' | 'stream' | 'signal'> {
   faults?: Faults | string | string[]
   variant?: PythonVariant
-  /** PostgreSQL server URL (default: LOADLENS_DEMO_PG, DATABASE_URL, postgres://postgres@127.0.0.1:5432/postgres) */
-  pgUrl?: string
-  database?: string
-  python?: string
-  logDir?: string
-  env?: NodeJS.ProcessEnv
-  quiet?: boolean
-  stream?: NodeJS.WritableStream
-  signal?: AbortSignal
   /** how long seeding, the API and the worker may take (default 180 s: the first start seeds a million rows) */
   readyTimeoutMs?: number
 }
