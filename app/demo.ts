@@ -19,8 +19,7 @@ import type { DemoTarget, DemoTargetOptions } from '../demo/mluvme/launch.js'
 import { startFastapiTarget } from '../demo/fastapi/launch.js'
 import type { FastapiVariant } from '../demo/fastapi/launch.js'
 import { runTest } from './run.js'
-import type { RunTestOptions, RunTestOutcome } from './run.js'
-import type { WebFlags } from './web/entry.js'
+import type { RunTestFn, RunTestOptions, RunTestOutcome } from './run.js'
 import type { ProbeOptions } from './probes.js'
 import { checkOutputs } from './outputs.js'
 
@@ -46,8 +45,11 @@ export interface DemoOptions extends Omit<RunTestOptions, 'scenario' | 'host' | 
   target?: Omit<DemoTargetOptions, 'faults' | 'quiet' | 'stream' | 'signal'>
   /** probe settings on top of the ones pointing at the target (interval, strict) */
   probes?: Partial<ProbeOptions>
-  /** the live web UI (`--ui`) and/or Prometheus /metrics (`--metrics-port`) during the demo's run */
-  web?: WebFlags
+  /**
+   * what runs the load: runTest (default), or one that also serves the live web UI and /metrics
+   * (the CLI's `--ui`, `--metrics-port`: web/entry.ts's runTestServed)
+   */
+  run?: RunTestFn
   /**
    * library hooks: `onTarget` runs once the demo target is up, before the load starts;
    * `beforeStop` after the load, while the target still runs (e.g. to read its state)
@@ -142,9 +144,9 @@ export async function runDemo (options: DemoOptions = {}): Promise<RunTestOutcom
         const { scenario: _s, driver: _d, profile: _p, ...rest } = opts
         const l: Partial<typeof DEMO_LOCUST_LOAD> = o.users !== undefined ? {} : DEMO_LOCUST_LOAD
         const prep = await prepareLocust({ ...rest, ...l, expect: o.expect ?? l.expect, runTime: o.runTime ?? (o.users !== undefined ? undefined : DEMO_RUN_TIME), locustfile: bundledLocustfile() })
-        return runPreparedLocust(prep, o, o.web)
+        return runPreparedLocust(prep, o, o.run)
       }
-      return o.web ? (await import('./web/entry.js')).runTestServed(opts, o.web) : runTest(opts)
+      return (o.run ?? runTest)(opts)
     }
     const outcome = await run({
       ...o,

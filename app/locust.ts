@@ -24,8 +24,7 @@ import { checkUrl } from '../scenarios/validate.js'
 import { findLocust, inspectLocustfile, LocustDriver } from '../loadgen/locust.js'
 import type { LocustfileInfo, LocustInstall } from '../loadgen/locust.js'
 import { checkHostAllowed } from './safety.js'
-import type { RunTestOptions, RunTestOutcome } from './run.js'
-import type { WebFlags } from './web/entry.js'
+import type { RunTestOptions, RunTestOutcome, RunTestFn } from './run.js'
 
 export const LOCUST_CONFIG = 'loadlens.json'
 const PROFILE = 'locust'
@@ -227,17 +226,17 @@ export async function prepareLocust (o: LocustRunOptions): Promise<PreparedLocus
  * scenario (live UI unless headless, probes, diagnosis, checklist, every output), and says
  * how Locust ended and where its own files are.
  */
-export async function runLocustServed (o: LocustRunOptions, w: WebFlags): Promise<RunTestOutcome> {
-  return runPreparedLocust(await prepareLocust(o), o, w)
+export async function runLocust (o: LocustRunOptions, run?: RunTestFn): Promise<RunTestOutcome> {
+  return runPreparedLocust(await prepareLocust(o), o, run)
 }
 
-/** Runs a prepared locustfile run (the live UI and /metrics as `w` says), with a line on how Locust ended. */
-export async function runPreparedLocust (prep: PreparedLocust, o: { quiet?: boolean; stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream }, w?: WebFlags): Promise<RunTestOutcome> {
+/** Runs a prepared locustfile run (through `run`: runTest, or one that serves the live UI), with a line on how Locust ended. */
+export async function runPreparedLocust (prep: PreparedLocust, o: { quiet?: boolean; stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream }, run?: RunTestFn): Promise<RunTestOutcome> {
   const err = o.stderr ?? process.stderr
   const say = (line: string): void => { if (!o.quiet) err.write(`${line}\n`) }
   say(`loadlens: ${basename(prep.plan.file!)} with Locust ${prep.info.version === 'unknown' ? '(version unknown)' : prep.info.version} (${prep.install.python}, ${prep.install.how})${prep.configFile ? `; settings from ${prep.configFile}` : ''}`)
   if (prep.info.shape) say('loadlens: the locustfile\'s LoadTestShape shapes the load; loadlens stops Locust after --run-time at the latest')
-  const out = w ? await (await import('./web/entry.js')).runTestServed(prep.run, w) : await (await import('./run.js')).runTest(prep.run)
+  const out = await (run ?? (await import('./run.js')).runTest)(prep.run)
   const tool = out.result.meta.tool
   if (tool && !o.quiet) {
     const ended = tool.signal ? `was ended by ${tool.signal}` : `exited with code ${tool.exitCode}${tool.exitCode === 1 ? ' (Locust exits 1 when any request failed)' : ''}`

@@ -171,6 +171,9 @@ export function interruptedExitCode (sig: NodeJS.Signals | undefined): number {
   return sig === 'SIGTERM' ? 143 : 130
 }
 
+/** What runs a prepared run: runTest, or one that also serves the live web UI (web/entry.ts's runTestServed). */
+export type RunTestFn = (o: RunTestOptions) => Promise<RunTestOutcome>
+
 export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   const prep = await prepareRun(o)
   // every output can be written, before any load is sent

@@ -6,7 +6,7 @@
  * last good values.
  */
 import { describe, expect, it, afterAll, beforeAll } from 'vitest'
-import { runTestServed } from '../app/web/entry.js'
+import { runTestServed } from '../web/entry.js'
 import { startTcpProxy } from './helpers/tcp-proxy.js'
 import type { TcpProxy } from './helpers/tcp-proxy.js'
 import { freePort } from '../shared/ports.js'

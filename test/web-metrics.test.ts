@@ -13,8 +13,8 @@ import { startCli } from './helpers/cli.js'
 import { freePort } from './helpers/ports.js'
 import { pythonJson } from './helpers/python.js'
 import { richRun, HOSTILE } from './helpers/results.js'
-import { RunMetrics, metricName } from '../app/web/metrics.js'
-import { LiveRun } from '../app/web/live.js'
+import { RunMetrics, metricName } from '../web/metrics.js'
+import { LiveRun } from '../web/live.js'
 
 const EXAMPLE = 'scenarios/example/scenario.ts'
 let s: TestServer
@@ -75,6 +75,16 @@ function checkHistogram (f: Family): void {
   }
 }
 
+/** Scrapes until `ready` holds for what came back (the load may take a moment to start on a busy machine). */
+async function scrapeUntil (url: string, ready: (fs: Family[]) => boolean, timeoutMs = 15_000): Promise<Awaited<ReturnType<typeof scrape>>> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const got = await scrape(url)
+    if (ready(got.families) || Date.now() > until) return got
+    await sleep(300)
+  }
+}
+
 async function waitFor (url: string, timeoutMs = 15_000): Promise<void> {
   const until = Date.now() + timeoutMs
   while (Date.now() < until) {
@@ -94,8 +104,8 @@ describe('/metrics during a run', () => {
     const { child, done } = startCli(['run', EXAMPLE, '--headless', '--host', s.url, '-u', '6', '-r', '20', '-t', '8s', '--metrics-port', String(port), '--out-dir', dir, '-q'])
     try {
       await waitFor(url)
-      await sleep(2500)
-      const first = await scrape(url)
+      // once the busiest task's failures are in (the load has run a second or two)
+      const first = await scrapeUntil(url, fs => (fs.find(f => f.name === 'loadlens_request_failures')?.samples ?? []).some(x => x.labels.name === '/items'))
       expect(first.contentType).toContain('text/plain')
       expect(first.contentType).toContain('version=0.0.4')
       expect(family(first.families, 'loadlens_running').samples[0]!.value).toBe(1)
@@ -130,11 +140,10 @@ describe('/metrics during a run', () => {
   it('without --headless: the live UI on --web-port serves /metrics too, and the run ends as before', async () => {
     const port = await freePort()
     const base = `http://127.0.0.1:${port}`
-    const { child, done } = startCli(['run', EXAMPLE, '--host', s.url, '-u', '3', '-r', '20', '-t', '6s', '--web-port', String(port), '--out-dir', dir])
+    const { child, done } = startCli(['run', EXAMPLE, '--host', s.url, '-u', '3', '-r', '20', '-t', '8s', '--web-port', String(port), '--out-dir', dir])
     try {
       await waitFor(`${base}/metrics`)
-      await sleep(1500)
-      const m = await scrape(`${base}/metrics`)
+      const m = await scrapeUntil(`${base}/metrics`, fs => (fs.find(f => f.name === 'loadlens_request_duration_seconds')?.samples.length ?? 0) > 0)
       expect(family(m.families, 'loadlens_running').samples[0]!.value).toBe(1)
       checkHistogram(family(m.families, 'loadlens_request_duration_seconds'))
       const live = await (await fetch(`${base}/api/live`)).json() as { state: string; stats: { requests: number } }

@@ -6,7 +6,8 @@ import { UsageError } from '../../shared/errors.js'
 import { FAULT_NAMES, faultHelp } from '../../demo/mluvme/faults.js'
 import { addGateFlags, addLoadFlags, addOutputFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, pickReadiness, portArg } from '../flags.js'
 import type { Flags } from '../flags.js'
-import type { WebFlags } from '../../app/web/entry.js'
+import type { WebFlags } from '../../web/entry.js'
+import type { RunTestFn } from '../../app/run.js'
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
 
@@ -54,10 +55,17 @@ Default load: the development profile shortened to 30 s.`)
       readiness: pickReadiness(flags),
       strictChecklist: flags.strictChecklist,
       recordOptions: { command: 'demo', ...flags },
-      web: webFlags(flags)
+      run: await served(webFlags(flags))
     })
     process.exitCode = outcome.exitCode
   })
+}
+
+/** What runs the demo's load when the live UI or /metrics is asked for: runTest served (web/entry.ts). */
+async function served (web: WebFlags | undefined): Promise<RunTestFn | undefined> {
+  if (!web) return undefined
+  const { runTestServed } = await import('../../web/entry.js')
+  return (opts) => runTestServed(opts, web)
 }
 
 /** --ui, or a --web-port/--web-host (which only make sense with the UI), and --metrics-port */

@@ -37,8 +37,9 @@ Locust's own log and CSV files (<name>-<time>.locust.log, .locust_stats.csv, ...
     const dd = raw.indexOf('--')
     const locustArgs = dd >= 0 ? raw.slice(dd + 1) : []
     const userClasses = classes.slice(0, classes.length - locustArgs.length)
-    const { runLocustServed } = await import('../../app/locust.js')
-    const outcome = await runLocustServed({
+    const [{ runLocust }, { runTestServed }] = await Promise.all([import('../../app/locust.js'), import('../../web/entry.js')])
+    const web = { ui: !flags.headless, webPort: flags.webPort, webHost: flags.webHost, metricsPort: flags.metricsPort }
+    const outcome = await runLocust({
       locustfile,
       userClasses,
       locustArgs,
@@ -59,7 +60,7 @@ Locust's own log and CSV files (<name>-<time>.locust.log, .locust_stats.csv, ...
       ...pickOutputFlags(flags),
       quiet: flags.quiet,
       recordOptions: { command: 'locust', locustfile, ...(userClasses.length ? { classes: userClasses } : {}), ...(locustArgs.length ? { locustArgs } : {}), ...flags }
-    }, { ui: !flags.headless, webPort: flags.webPort, webHost: flags.webHost, metricsPort: flags.metricsPort })
+    }, (opts) => runTestServed(opts, web))
     process.exitCode = outcome.exitCode
   })
 }

@@ -21,7 +21,7 @@ export function registerRun (program: Command): void {
   addGateFlags(run)
   addProbeFlags(run)
   run.action(async (scenario: string, flags: Flags) => {
-    const { runTestServed } = await import('../../app/web/entry.js')
+    const { runTestServed } = await import('../../web/entry.js')
     const outcome = await runTestServed({
       scenario,
       ...pickLoadFlags(flags),

@@ -13,7 +13,7 @@ export function registerServe (program: Command): void {
   addWebFlags(serve)
   serve.action(async (dir: string, flags: Flags) => {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${dir}: no such folder of results`)
-    const { serveResults } = await import('../../app/web/entry.js')
+    const { serveResults } = await import('../../web/entry.js')
     const web = await serveResults(dir, { webPort: flags.webPort, webHost: flags.webHost })
     process.stdout.write(`loadlens results of ${dir}: ${web.url}\n${web.token ? 'It is bound to a non-loopback address: the token in this URL is required.\n' : ''}Ctrl-C stops it.\n`)
     await new Promise<void>((resolve) => {

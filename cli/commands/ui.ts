@@ -13,7 +13,7 @@ export function registerUi (program: Command): void {
   addOutputFlags(ui)
   addWebFlags(ui)
   ui.action(async (scenario: string, flags: Flags) => {
-    const { startUi } = await import('../../app/web/entry.js')
+    const { startUi } = await import('../../web/entry.js')
     const { web, controller } = await startUi({
       scenario,
       ...pickLoadFlags(flags),

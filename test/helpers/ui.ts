@@ -1,9 +1,9 @@
 /** The live web UI for a test: a loopback target, `loadlens ui` on a free port, a Chromium page; closed in one call. */
 import type { ServerResponse } from 'node:http'
-import { startUi } from '../../app/web/entry.js'
-import type { UiOptions } from '../../app/web/entry.js'
-import type { RunController } from '../../app/web/controller.js'
-import type { WebServer } from '../../app/web/server.js'
+import { startUi } from '../../web/entry.js'
+import type { UiOptions } from '../../web/entry.js'
+import type { RunController } from '../../web/controller.js'
+import type { WebServer } from '../../web/server.js'
 import type { ScenarioPlan } from '../../scenarios/validate.js'
 import { openBrowser } from './browser.js'
 import type { Browser } from './browser.js'

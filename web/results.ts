@@ -4,11 +4,11 @@
  */
 import { readdirSync, statSync } from 'node:fs'
 import { join, basename } from 'node:path'
-import { readResult } from '../../shared/files.js'
-import { redactDeep } from '../../shared/redact.js'
-import type { RunResult } from '../../shared/types.js'
-import { verdictOf } from '../../reports/verdict.js'
-import { tableStats } from '../../reports/stats.js'
+import { readResult } from '../shared/files.js'
+import { redactDeep } from '../shared/redact.js'
+import type { RunResult } from '../shared/types.js'
+import { verdictOf } from '../reports/verdict.js'
+import { tableStats } from '../reports/stats.js'
 
 export interface ResultEntry {
   file: string

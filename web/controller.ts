@@ -3,12 +3,12 @@
  * (one at a time); `loadlens run` without --headless hands its own run to it (autostart), and
  * the page can then change the users and stop it, but not start another.
  */
-import { UsageError } from '../../shared/errors.js'
-import { parseDuration } from '../../shared/duration.js'
-import { loadScenario } from '../../scenarios/load.js'
-import type { ScenarioPlan } from '../../scenarios/validate.js'
-import { prepareRun, runTest } from '../run.js'
-import type { PreparedRun, RunTestOptions, RunTestOutcome } from '../run.js'
+import { UsageError } from '../shared/errors.js'
+import { parseDuration } from '../shared/duration.js'
+import { loadScenario } from '../scenarios/load.js'
+import type { ScenarioPlan } from '../scenarios/validate.js'
+import { prepareRun, runTest } from '../app/run.js'
+import type { PreparedRun, RunTestOptions, RunTestOutcome } from '../app/run.js'
 import { LiveRun } from './live.js'
 
 export interface StartParams {

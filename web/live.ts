@@ -3,18 +3,18 @@
  * it runs, the stored result once it is done. Everything here reads the state the load
  * generator already keeps (its aggregator); nothing is added to the load generator's hot path.
  */
-import { runIdFor } from '../../shared/files.js'
-import type { RunHandle } from '../../loadgen/runner.js'
-import type { EntryTotals, ErrorGroup, Finding, LoadModel, RunResult, Series, Unit } from '../../shared/types.js'
-import { describeError } from '../../shared/errors.js'
-import { decodeHistogram, summarize } from '../../shared/hist.js'
-import type { ProbeSession } from '../probes.js'
-import { buildResult } from '../run.js'
-import type { PreparedRun } from '../run.js'
-import { analyse } from '../analyse.js'
-import { verdictOf } from '../../reports/verdict.js'
-import { findingChart, humanLabel } from '../../reports/charts.js'
-import type { ChartSpec } from '../../reports/charts.js'
+import { runIdFor } from '../shared/files.js'
+import type { RunHandle } from '../loadgen/runner.js'
+import type { EntryTotals, ErrorGroup, Finding, LoadModel, RunResult, Series, Unit } from '../shared/types.js'
+import { describeError } from '../shared/errors.js'
+import { decodeHistogram, summarize } from '../shared/hist.js'
+import type { ProbeSession } from '../app/probes.js'
+import { buildResult } from '../app/run.js'
+import type { PreparedRun } from '../app/run.js'
+import { analyse } from '../app/analyse.js'
+import { verdictOf } from '../reports/verdict.js'
+import { findingChart, humanLabel } from '../reports/charts.js'
+import type { ChartSpec } from '../reports/charts.js'
 
 export type LiveState = 'starting' | 'running' | 'stopping' | 'done' | 'failed'
 

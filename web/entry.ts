@@ -5,11 +5,11 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Writable } from 'node:stream'
-import { UsageError, describeError } from '../../shared/errors.js'
-import { loadScenario } from '../../scenarios/load.js'
-import { prepareRun } from '../run.js'
-import type { RunTestOptions, RunTestOutcome } from '../run.js'
-import { DEFAULT_OUT_DIR } from '../outputs.js'
+import { UsageError, describeError } from '../shared/errors.js'
+import { loadScenario } from '../scenarios/load.js'
+import { prepareRun } from '../app/run.js'
+import type { RunTestOptions, RunTestOutcome } from '../app/run.js'
+import { DEFAULT_OUT_DIR } from '../app/outputs.js'
 import type { RunController } from './controller.js'
 import type { MetricsSource } from './live.js'
 import type { WebServer } from './server.js'
@@ -79,7 +79,7 @@ export async function startMetricsServer (port: number, host: string, source: ()
  */
 export async function runTestServed (o: RunTestOptions, w: WebFlags): Promise<RunTestOutcome> {
   if (!w.ui && w.metricsPort === undefined) {
-    const { runTest } = await import('../run.js')
+    const { runTest } = await import('../app/run.js')
     return runTest(o)
   }
   const out: Writable = o.stdout ?? process.stdout

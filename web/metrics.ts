@@ -14,8 +14,8 @@
  */
 import { Gauge, Registry } from 'prom-client'
 import type { JsHistogram } from 'hdr-histogram-js'
-import { decodeHistogram } from '../../shared/hist.js'
-import { redactText } from '../../shared/redact.js'
+import { decodeHistogram } from '../shared/hist.js'
+import { redactText } from '../shared/redact.js'
 import type { MetricsSource } from './live.js'
 
 /** request duration buckets, seconds */
