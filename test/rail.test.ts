@@ -78,7 +78,11 @@ export default defineScenario({
     writeFileSync(hosts, '127.0.0.1 localhost\n127.0.0.1 good.localhost\n10.0.0.1 evil.localhost\n')
     writeFileSync(join(dir, 'server.mjs'), `
 import { createServer } from 'node:http'
+import { writeFileSync } from 'node:fs'
+let oks = 0
 const s = createServer((req, res) => {
+  // after the tenth /ok the test moves the name (the marker file tells it when)
+  if (req.url === '/ok' && ++oks === 10) writeFileSync(${JSON.stringify(join(dir, 'ten-ok'))}, 'x')
   // every response closes its connection: each request connects (and resolves) anew
   if (req.url === '/r-evil') { res.writeHead(302, { location: 'http://evil.localhost:' + s.address().port + '/x', connection: 'close' }); res.end(); return }
   if (req.url === '/r-file') { res.writeHead(302, { location: 'file:///etc/passwd', connection: 'close' }); res.end(); return }
@@ -102,8 +106,8 @@ export default defineScenario({
     const port = join(dir, 'port')
     const r = spawnSync('unshare', ['-n', '-m', 'sh', '-c', `ip link set lo up && mount --bind ${hosts} /etc/hosts && ` +
       `node ${join(dir, 'server.mjs')} > ${port} & SERVER=$!; for i in $(seq 1 100); do [ -s ${port} ] && break; sleep 0.1; done; ` +
-      // after 2 s the resolver maps good.localhost outside loopback (the file rewritten in place)
-      `(sleep 2; printf '127.0.0.1 localhost\\n10.0.0.1 good.localhost\\n10.0.0.1 evil.localhost\\n' > ${hosts}) & ` +
+      // once the run has had ten /ok answered, the resolver maps good.localhost outside loopback (the file rewritten in place)
+      `(for i in $(seq 1 300); do [ -e ${join(dir, 'ten-ok')} ] && break; sleep 0.1; done; printf '127.0.0.1 localhost\\n10.0.0.1 good.localhost\\n10.0.0.1 evil.localhost\\n' > ${hosts}) & ` +
       `node ${BIN} run ${join(dir, 'scenario.ts')} --profile p --host http://good.localhost:$(cat ${port}) --json ${out} --no-html -q --no-host-probe; echo exit=$?; ` +
       `node ${BIN} run ${join(dir, 'scenario.ts')} --profile p --host http://evil.localhost:$(cat ${port}) -q; echo exit2=$?; kill $SERVER`], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
     expect(r.stdout, r.stderr).toMatch(/exit=\d/)
