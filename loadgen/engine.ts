@@ -19,6 +19,7 @@ import { WHOLE } from './share.js'
 import type { HttpClientKind } from './http.js'
 import { HostGuard } from '../shared/hosts.js'
 import type { HostPolicy } from '../shared/hosts.js'
+import { within } from '../shared/wait.js'
 
 export interface Budget {
   /** stop when this many requests were made (by all threads of the run together when `shared`) */
@@ -243,7 +244,7 @@ export class Engine {
     if (executor instanceof OpenExecutor) await executor.prepare()
     if (o.startAt !== undefined) {
       const wait = o.startAt - epochNow()
-      if (wait > 0) await Promise.race([new Promise(r => setTimeout(r, wait)), stopSignal])
+      if (wait > 0) await within(stopSignal, wait)
     }
     this.loopDelay.enable()
     this.elu = performance.eventLoopUtilization()
@@ -271,7 +272,7 @@ export class Engine {
     }
     if (hard) {
       abortedAtStop = executor.hardStop()
-      await Promise.race([finished, new Promise(r => setTimeout(r, 2000))])
+      await within(finished, 2000)
     }
     if (this.sliceTimer) clearTimeout(this.sliceTimer)
     const endedAt = epochNow()

@@ -189,7 +189,8 @@ export class WorkerPool implements LoadDriver {
     }
     try {
       await Promise.all(ready)
-      const startAt = Math.max(o.startAt ?? 0, epochNow() + 100)
+      // threads start on a common millisecond a little ahead, so that each has its 'go' by then; one thread starts at once
+      const startAt = Math.max(o.startAt ?? 0, epochNow() + (this.threads.length > 1 ? 100 : 0))
       for (const w of this.threads) w.postMessage({ type: 'go', startAt } satisfies ToWorker)
       if (this.stopRequested) this.stop()
       const all = await Promise.all(outcomes)

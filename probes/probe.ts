@@ -6,6 +6,7 @@
  * the clock, the timeouts and the reconnect backoff.
  */
 import type { Unit } from '../shared/types.js'
+import { rejectAfter } from '../shared/wait.js'
 
 /** One value of one series at the sample's time. */
 export interface Reading {
@@ -88,11 +89,7 @@ export class Rates {
 
 /** Rejects after `ms` unless the promise settles first. */
 export function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+  return rejectAfter(promise, ms, `${what} timed out after ${ms} ms`)
 }
 
 export function truncate (text: string, max: number): string {

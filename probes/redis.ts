@@ -22,6 +22,7 @@ import type { Probe, Reading } from './probe.js'
 import { redisServerKey } from './lookup-ledger.js'
 import type { LookupLedger } from './lookup-ledger.js'
 import { KeyMissWatch } from './redis-key-misses.js'
+import { rejectAfter, within } from '../shared/wait.js'
 
 const M = METRICS.redis
 
@@ -42,11 +43,6 @@ export function parseInfo (text: string): Record<string, string> {
 /** how long start() waits for the server's first answer */
 const START_TIMEOUT_MS = 5000
 
-function withTimeout<T> (p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(message)), ms) })
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
-}
 
 export function redisFailure (err: unknown, emitted?: unknown): string {
   const e = (emitted ?? err) as { code?: string; message?: string }
@@ -113,7 +109,7 @@ export class RedisProbe implements Probe {
 
   async start (): Promise<void> {
     try {
-      await withTimeout(this.client.connect(), START_TIMEOUT_MS, 'timed out: the server accepted the connection but did not answer')
+      await rejectAfter(this.client.connect(), START_TIMEOUT_MS, 'timed out: the server accepted the connection but did not answer')
       this.info = parseInfo(await this.client.info())
     } catch (err) {
       this.client.disconnect()
@@ -204,7 +200,7 @@ export class RedisProbe implements Probe {
 
   async stop (): Promise<void> {
     // the server's notification setting goes back to what it was before the client goes
-    if (this.keyMisses) await Promise.race([this.keyMisses.stop(), new Promise(resolve => setTimeout(resolve, 2000))])
+    if (this.keyMisses) await within(this.keyMisses.stop(), 2000)
     this.client.disconnect()
   }
 

@@ -18,6 +18,7 @@ import { epochMs, ProbeStartError, SampleError } from './probe.js'
 import type { Probe, Reading } from './probe.js'
 import { SeriesStore } from './series-store.js'
 import type { PointListener } from './series-store.js'
+import { within } from '../shared/wait.js'
 
 export interface SchedulerOptions {
   /** sampling interval in ms (default 1000) */
@@ -217,11 +218,11 @@ export class ProbeScheduler {
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
     const pending = this.entries.map(e => e.busy).filter((b): b is Promise<unknown> => b !== null)
-    if (pending.length) await Promise.race([Promise.all(pending), new Promise(r => setTimeout(r, this.intervalMs * 2))])
+    if (pending.length) await within(Promise.all(pending), this.intervalMs * 2)
     await Promise.all(this.entries.map(async (e) => {
       if (e.state !== 'running') return
       e.state = 'stopped'
-      await Promise.race([e.probe.stop().catch(() => {}), new Promise(r => setTimeout(r, 5000))])
+      await within(e.probe.stop().catch(() => {}), 5000)
     }))
   }
 
