@@ -20,7 +20,7 @@ import { seriesId } from '../shared/metrics.js'
 import { RESULT_FORMAT, RESULT_VERSION } from '../shared/types.js'
 import type { ProbeGap, ProbeStatus, RunMeta, RunResult, Series, Unit } from '../shared/types.js'
 import { Aggregator } from '../loadgen/aggregate.js'
-import { DEFAULT_MAX_NAMES } from '../loadgen/recorder.js'
+import { LOAD_DEFAULTS } from '../shared/settings.js'
 import type { SliceReport } from '../loadgen/recorder.js'
 import { nameOverflowInfo } from '../loadgen/names.js'
 import { SeriesStore } from '../probes/series-store.js'
@@ -182,7 +182,7 @@ export function recoverJournal (path: string): { result: RunResult; header: Jour
     stopReason: 'interrupted',
     stopMessage: `recovered from the journal ${path}: the run ended without writing its result (killed, out of memory, or the machine went away); its last ${seconds ? 'second or two' : 'seconds'} may be missing`,
     peakUsers: totals.timeline.reduce((m, s) => Math.max(m, s.users), 0),
-    ...(agg.nameOverflow ? { nameOverflow: nameOverflowInfo(agg.nameOverflow, Number(header.meta.options?.maxNames) || DEFAULT_MAX_NAMES) } : {})
+    ...(agg.nameOverflow ? { nameOverflow: nameOverflowInfo(agg.nameOverflow, Number(header.meta.options?.maxNames) || LOAD_DEFAULTS.maxNames) } : {})
   }
   const status: ProbeStatus[] = header.probes.map(p => ({ probe: p.probe, target: p.target, state: p.state, message: p.state === 'not configured' ? undefined : 'recovered from the journal: the probe\'s facts (top queries, examples) were not written', samples: 0, skippedTicks: 0, gaps: gapsOf(probeSeries.filter(s => s.probe === p.probe)) }))
   const result: RunResult = {

@@ -14,7 +14,9 @@ import { RESULT_FORMAT, RESULT_VERSION } from '../shared/types.js'
 import type { RunMeta, RunResult } from '../shared/types.js'
 import { loadScenario } from '../scenarios/load.js'
 import { resolveLoadPlan } from '../scenarios/profile.js'
-import type { LoadFlags, LoadPlan } from '../scenarios/profile.js'
+import type { LoadPlan } from '../scenarios/profile.js'
+import { LOAD_DEFAULTS, checkLoadSettings, pickLoadSettings } from '../shared/settings.js'
+import type { LoadSettings } from '../shared/settings.js'
 import { checkUrl } from '../scenarios/validate.js'
 import type { ScenarioPlan } from '../scenarios/validate.js'
 import { startRun } from '../loadgen/runner.js'
@@ -38,27 +40,17 @@ import { CapacityWatch } from './capacity-watch.js'
 import { JOURNAL_SUFFIX, Journal } from './journal.js'
 import { DEFAULT_OUT_DIR } from './outputs.js'
 import { dirname, join } from 'node:path'
-import type { HttpClientKind } from '../loadgen/http.js'
-import { DEFAULT_MAX_NAMES } from '../loadgen/recorder.js'
 
-export interface RunTestOptions extends LoadFlags, OutputOptions {
+/** A run: its load settings (shared/settings.ts: the CLI's load flags), the scenario and host, what to watch, where outputs go. */
+export interface RunTestOptions extends LoadSettings, OutputOptions {
   /** a scenario file, or a scenario already loaded */
   scenario: string | ScenarioPlan
   host?: string
-  requestTimeout?: Duration
-  workers?: number
   /** "i/N": run only this segment of the load */
   segment?: string
   /** epoch ms at which to start (segments that start together) */
   startAt?: number
-  insecure?: boolean
-  /** 'undici': undici for http:// too (default: loadlens's own connection) */
-  httpClient?: HttpClientKind
   allowRemote?: boolean
-  maxRequests?: number
-  maxCost?: number
-  /** distinct request names kept apart (default 1,000) */
-  maxNames?: number
   /** which probes to run (--pg, --redis, ...) */
   probes?: ProbeOptions
   /** checklist items 8-10: monitoring, alert rules, rollback plan */
@@ -105,13 +97,9 @@ export async function prepareRun (o: RunTestOptions): Promise<PreparedRun> {
   if (!hostText) throw new UsageError(`--host: required (the scenario ${plan.file ?? plan.name} sets no host), e.g. --host http://127.0.0.1:8080`)
   const host = checkUrl(hostText, '--host')
   await checkHostAllowed(host, plan.allowedHosts, Boolean(o.allowRemote))
+  // every setting against its row (budgets and bounds of 0 would stop at once or keep no row: a mistake, not a setting)
+  checkLoadSettings(o)
   const requestTimeoutMs = o.requestTimeout === undefined ? plan.requestTimeoutMs : parseDuration(o.requestTimeout, '--request-timeout') * 1000
-  if (!(requestTimeoutMs > 0)) throw new UsageError('--request-timeout: expected a duration > 0')
-  // budgets and bounds: 0 would stop at once or keep no row, so it is a mistake, not a setting
-  if (o.maxRequests !== undefined && !(Number.isInteger(o.maxRequests) && o.maxRequests >= 1)) throw new UsageError(`--max-requests: expected a whole number >= 1, got ${o.maxRequests}`)
-  if (o.maxNames !== undefined && !(Number.isInteger(o.maxNames) && o.maxNames >= 1)) throw new UsageError(`--max-names: expected a whole number >= 1, got ${o.maxNames}`)
-  if (o.maxCost !== undefined && !(o.maxCost > 0)) throw new UsageError(`--max-cost: expected an amount > 0, got ${o.maxCost}`)
-  if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 0)) throw new UsageError(`--workers: expected a whole number (0: the load in the main thread) or "auto", got ${o.workers}`)
   const segment = o.segment ? parseSegment(o.segment) : undefined
   return { plan, load, host, requestTimeoutMs, segment }
 }
@@ -201,13 +189,9 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
     host: prep.host.href,
     requestTimeoutMs: prep.requestTimeoutMs,
     share: prep.segment?.share,
-    workers: o.workers,
+    // the load settings as given, unchanged down to every load thread's engine
+    settings: pickLoadSettings(o as unknown as Record<string, unknown>),
     startAt: o.startAt,
-    insecure: o.insecure,
-    httpClient: o.httpClient,
-    maxRequests: o.maxRequests,
-    maxCost: o.maxCost,
-    maxNames: o.maxNames,
     unitCosts: prep.plan.costs,
     // every request that leaves the base origin (an absolute URL, a redirect) is checked against the same rule
     hostPolicy: { allowedHosts: prep.plan.allowedHosts, allowRemote: Boolean(o.allowRemote) },
@@ -218,7 +202,7 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   let journal: Journal | null = null
   if (!o.noSave) {
     run.once('start', (startedAt: number) => {
-      const meta = startMeta(prep, startedAt, o.recordOptions ?? {}, Math.max(1, o.workers ?? 1))
+      const meta = startMeta(prep, startedAt, o.recordOptions ?? {}, Math.max(1, o.workers ?? LOAD_DEFAULTS.workers))
       const path = o.json ? join(dirname(o.json), `${meta.runId}${JOURNAL_SUFFIX}`) : join(o.outDir ?? DEFAULT_OUT_DIR, `${meta.runId}${JOURNAL_SUFFIX}`)
       try {
         journal = new Journal(path, { meta, probes: probes?.status().map(s => ({ probe: s.probe, target: s.target, state: s.state })) ?? [], costs: prep.plan.costs, currency: prep.plan.currency }, (message) => { if (progress) progress.message(`warning: ${message}`); else stderr.write(`loadlens: warning: ${message}\n`) })
@@ -236,7 +220,7 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
     const o2 = run.aggregator.nameOverflow
     if (o2 && !overflowWarned) {
       overflowWarned = true
-      const msg = `warning: more than ${o.maxNames ?? DEFAULT_MAX_NAMES} distinct request names (e.g. ${o2.examples[0]}): later ones are counted under "(other)"; give such requests a name`
+      const msg = `warning: more than ${o.maxNames ?? LOAD_DEFAULTS.maxNames} distinct request names (e.g. ${o2.examples[0]}): later ones are counted under "(other)"; give such requests a name`
       if (progress) progress.message(msg)
       else if (!o.quiet) stderr.write(`loadlens: ${msg}\n`)
     }

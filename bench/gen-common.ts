@@ -27,7 +27,7 @@ export async function measureClosedRun (plan: ScenarioPlan, url: string, users: 
     model: { kind: 'closed', stages: [{ durationS: seconds, users, spawnRate }] },
     durationS: seconds,
     stopTimeoutS: 5,
-    workers
+    settings: { workers }
   })
   const cpu = process.cpuUsage(cpu0)
   clearInterval(rssTimer)

@@ -1,10 +1,10 @@
 /** Flags shared by several commands, and value parsers whose errors name what they expected. */
-import { availableParallelism } from 'node:os'
-import { InvalidArgumentError } from 'commander'
+import { InvalidArgumentError, Option } from 'commander'
 import type { Command } from 'commander'
 import { parseDuration } from '../shared/duration.js'
 import type { ProbeOptions } from '../app/probes.js'
-import { HTTP_CLIENTS } from '../loadgen/http-kinds.js'
+import { LOAD_SETTINGS, parseSettingText, pickLoadSettings } from '../shared/settings.js'
+import type { LoadSettings } from '../shared/settings.js'
 
 // ---------------------------------------------------------------------------------------
 // flag value parsers: each names what it expected
@@ -40,16 +40,6 @@ export function durationArg (value: string): string {
   return value
 }
 
-function workersArg (value: string): number {
-  if (value === 'auto') return Math.max(1, availableParallelism())
-  return intArg('a number of worker threads or "auto"')(value)
-}
-
-function httpClientArg (value: string): string {
-  if (!(HTTP_CLIENTS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected ${HTTP_CLIENTS.join(' or ')}, got "${value}"`)
-  return value
-}
-
 export function startAtArg (value: string): number {
   const asNumber = Number(value)
   const t = Number.isFinite(asNumber) ? (asNumber < 1e11 ? asNumber * 1000 : asNumber) : Date.parse(value)
@@ -57,26 +47,24 @@ export function startAtArg (value: string): number {
   return t
 }
 
-/** The flags that shape the load, shared by `run` and `demo`. */
+/** The flags that shape the load, shared by `run`, `demo` and `ui`: one per row of LOAD_SETTINGS. */
 export function addLoadFlags (cmd: Command): Command {
+  for (const spec of LOAD_SETTINGS) {
+    const option = new Option(`${spec.short ? `${spec.short}, ` : ''}${spec.flag}${spec.value ? ` ${spec.value}` : ''}`, spec.help)
+    if (spec.value) {
+      option.argParser((text: string) => {
+        try {
+          return parseSettingText(spec, text)
+        } catch (err) {
+          throw new InvalidArgumentError((err as Error).message)
+        }
+      })
+    }
+    // the setting's own name, whatever commander would make of the flag (--max-vus: maxVUs)
+    option.attributeName = () => spec.key
+    cmd.addOption(option)
+  }
   return cmd
-    .option('--profile <name>', 'a profile of the scenario (users, spawn rate, run time, expectations)')
-    .option('-u, --users <n>', 'peak number of concurrent users (closed model)', intArg('a number of users'))
-    .option('-r, --spawn-rate <n>', 'users started per second', numArg('users per second'))
-    .option('-t, --run-time <duration>', 'stop after this long, e.g. 30s, 2m, 1h30m', durationArg)
-    .option('--expect <limits>', 'pass criteria on top of the profile\'s, k6-threshold style: "p95=500,p99=1000,failures=1%" (also db-connections-max, cache-hit-rate-min, no-memory-leak, NAME:p95=...)')
-    .option('--stages <list>', 'load shape "30s:10,1m:10,30s:0" (users, or rates with --arrival-rate; target@rate for a spawn rate)')
-    .option('--arrival-rate <n>', 'open model: iterations started per second', numArg('iterations per second'))
-    .option('--max-vus <n>', 'open model: most virtual users (iterations beyond are dropped)', intArg('a number of virtual users'))
-    .option('--pre-allocated-vus <n>', 'open model: virtual users made before the start', intArg('a number of virtual users'))
-    .option('--stop-timeout <duration>', 'how long in-flight requests may finish at the end (default 10s)', durationArg)
-    .option('--request-timeout <duration>', 'per-request timeout (default 30s)', durationArg)
-    .option('--workers <n|auto>', 'load threads (default 1; auto: one per CPU; 0: the load in the main thread). More than 1 helps only when the generator\'s CPU is the limit and each thread has a core of its own', workersArg)
-    .option('--max-requests <n>', 'stop cleanly after this many requests', intArg('a number of requests'))
-    .option('--max-cost <amount>', "stop cleanly when the scenario's cost model reaches this", numArg('an amount'))
-    .option('--max-names <n>', 'distinct request names kept as rows of their own (default 1000); later ones share an "(other)" row per method, with a warning', intArg('a number of request names'))
-    .option('--insecure', 'accept any TLS certificate')
-    .option('--http-client <loadlens|undici>', "http:// through loadlens's own HTTP/1.1 connection (default, the faster) or through undici (https:// always uses undici)", httpClientArg)
 }
 
 export function addOutputFlags (cmd: Command): Command {
@@ -113,16 +101,10 @@ export function addWebFlags (cmd: Command): Command {
 
 export type Flags = Record<string, any>
 
-export function pickLoadFlags (flags: Flags): Flags {
-  const keys = ['profile', 'users', 'spawnRate', 'runTime', 'expect', 'stages', 'arrivalRate', 'maxVUs', 'preAllocatedVUs', 'stopTimeout', 'requestTimeout', 'workers', 'maxRequests', 'maxCost', 'maxNames', 'insecure', 'httpClient']
-  const out: Flags = {}
-  for (const k of keys) if (flags[k] !== undefined) out[k] = flags[k]
-  // commander camel-cases --max-vus to maxVus
-  if (flags.maxVus !== undefined) out.maxVUs = flags.maxVus
-  if (flags.preAllocatedVus !== undefined) out.preAllocatedVUs = flags.preAllocatedVus
-  return out
+/** The load settings among the parsed flags. */
+export function pickLoadFlags (flags: Flags): LoadSettings {
+  return pickLoadSettings(flags)
 }
-
 
 /** The pre-deploy gate's flags (checklist items 8-10 and strictness), shared by run, demo and check. */
 export function addGateFlags (cmd: Command): Command {

@@ -16,16 +16,12 @@ import { Recorder } from './recorder.js'
 import type { SliceReport } from './recorder.js'
 import type { UserRuntime } from './user.js'
 import { WHOLE } from './share.js'
-import type { HttpClientKind } from './http.js'
+import type { LoadSettings } from '../shared/settings.js'
 import { HostGuard } from '../shared/hosts.js'
 import type { HostPolicy } from '../shared/hosts.js'
 import { within } from '../shared/wait.js'
 
 export interface Budget {
-  /** stop when this many requests were made (by all threads of the run together when `shared`) */
-  maxRequests?: number
-  /** stop when the cost reached this (by all threads of the run together when `shared`) */
-  maxCost?: number
   /** unit cost of a row; 0 if none */
   unitCost?: (type: string, name: string) => number
   /** counters shared by the worker threads of one run, so that the budget holds for the run */
@@ -60,13 +56,10 @@ export interface EngineOptions {
   runSeed: number
   /** epoch ms to start at (segments that start together) */
   startAt?: number
-  insecure?: boolean
-  /** 'undici': undici for http:// too (default: loadlens's own connection) */
-  httpClient?: HttpClientKind
+  /** the run's load settings, as given (insecure, httpClient, maxNames; the budgets maxRequests and maxCost, which hold for all threads together when `budget.shared`) */
+  settings?: LoadSettings
   /** where requests may go besides the base origin; default loopback only */
   hostPolicy?: HostPolicy
-  /** distinct request names kept apart (default 1,000) */
-  maxNames?: number
   budget?: Budget
   onSlice: (report: SliceReport) => void
   onStart?: (startedAt: number) => void
@@ -112,19 +105,20 @@ export class Engine {
   private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS })
 
   constructor (private readonly options: EngineOptions) {
-    this.recorder = new Recorder(options.maxNames)
+    this.recorder = new Recorder(options.settings?.maxNames)
   }
 
   private runtime (): UserRuntime {
     const o = this.options
     const recorder = this.recorder
-    const budget = o.budget
+    const settings = o.settings ?? {}
+    const { maxRequests, maxCost } = settings
     let countTask = (key: string): void => recorder.countTask(key)
-    if (budget && (budget.maxRequests !== undefined || budget.maxCost !== undefined)) {
-      const unitCost = budget.unitCost ?? (() => 0)
-      const shared = budget.shared
+    if (maxRequests !== undefined || maxCost !== undefined) {
+      const unitCost = o.budget?.unitCost ?? (() => 0)
+      const shared = o.budget?.shared
       const spend = (amount: number): void => {
-        if (budget.maxCost === undefined || amount === 0) return
+        if (maxCost === undefined || amount === 0) return
         this.cost += amount
         let total = this.cost
         if (shared) {
@@ -132,16 +126,16 @@ export class Engine {
           total = 0
           for (let i = 0; i < shared.cost.length; i++) total += shared.cost[i]!
         }
-        if (total >= budget.maxCost) this.selfStop('max-cost', `cost budget of ${budget.maxCost} reached`)
+        if (total >= maxCost) this.selfStop('max-cost', `cost budget of ${maxCost} reached`)
       }
       const record = recorder.record.bind(recorder)
       recorder.record = (type, name, us, bytes, failure) => {
         record(type, name, us, bytes, failure)
         spend(unitCost(type, name))
-        if (budget.maxRequests === undefined) return
+        if (maxRequests === undefined) return
         // FLOW rows are not requests
         const made = !shared ? recorder.totalRequests : type === 'FLOW' ? Atomics.load(shared.requests, 0) : Atomics.add(shared.requests, 0, 1) + 1
-        if (made >= budget.maxRequests) this.selfStop('max-requests', `request budget of ${budget.maxRequests} reached`)
+        if (made >= maxRequests) this.selfStop('max-requests', `request budget of ${maxRequests} reached`)
       }
       countTask = (key) => {
         recorder.countTask(key)
@@ -162,8 +156,8 @@ export class Engine {
       base,
       guard,
       timeoutMs: o.requestTimeoutMs,
-      insecure: o.insecure,
-      httpClient: o.httpClient,
+      insecure: settings.insecure,
+      httpClient: settings.httpClient,
       runSeed: o.runSeed,
       countTask
     }

@@ -32,9 +32,9 @@ export interface HttpRuntime {
   readonly httpClient?: HttpClientKind
 }
 
-export { HTTP_CLIENTS } from './http-kinds.js'
-export type { HttpClientKind } from './http-kinds.js'
-import type { HttpClientKind } from './http-kinds.js'
+export { HTTP_CLIENTS } from '../shared/settings.js'
+export type { HttpClientKind } from '../shared/settings.js'
+import type { HttpClientKind } from '../shared/settings.js'
 
 /** What a request needs from its virtual user. */
 export interface RequestOwner {

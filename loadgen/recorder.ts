@@ -7,6 +7,7 @@
 import { createHistogram, encodeHistogram, recordUs } from '../shared/hist.js'
 import type { Histogram } from '../shared/hist.js'
 import type { FailureKind, SliceEntry, TimelineSlice } from '../shared/types.js'
+import { LOAD_DEFAULTS } from '../shared/settings.js'
 
 /** How a failed request is grouped: by row, kind, status and message. */
 export interface FailureInfo {
@@ -43,8 +44,6 @@ export interface NameOverflow {
   examples: string[]
 }
 
-/** the default bound on distinct request names (type + name) */
-export const DEFAULT_MAX_NAMES = 1000
 /** distinct exception messages a second keeps (per load thread); later ones are counted under OTHER_EXCEPTIONS */
 export const MAX_EXCEPTION_GROUPS = 200
 /** the message of the group that counts the exceptions past the bound */
@@ -127,7 +126,7 @@ export class Recorder {
   private overflow: NameOverflow | null = null
 
   /** @param maxNames distinct request names kept as rows of their own; later names share one "(other)" row per method */
-  constructor (private readonly maxNames = DEFAULT_MAX_NAMES) {}
+  constructor (private readonly maxNames = LOAD_DEFAULTS.maxNames) {}
   /** type -> name -> row: no string building on the hot path */
   private readonly byType = new Map<string, Map<string, Row>>()
   private readonly overall = new Row('', 'Aggregated')

@@ -20,7 +20,6 @@ import type { LiveStats } from './aggregate.js'
 import { Engine, epochNow } from './engine.js'
 import type { Budget, EngineOutcome } from './engine.js'
 import type { SliceReport } from './recorder.js'
-import { DEFAULT_MAX_NAMES } from './recorder.js'
 import { nameOverflowInfo } from './names.js'
 import type { ExternalGenerator, NameOverflowInfo } from '../shared/types.js'
 import { WHOLE } from './share.js'
@@ -29,7 +28,8 @@ import type { LoadDriver } from './driver.js'
 import { findDistortion, findSaturation } from './health.js'
 import { tuneHeapGrowth } from './heap.js'
 import { costLookup } from './cost.js'
-import type { HttpClientKind } from './http.js'
+import { LOAD_DEFAULTS } from '../shared/settings.js'
+import type { LoadSettings } from '../shared/settings.js'
 import type { HostPolicy } from '../shared/hosts.js'
 
 export interface RunOptions {
@@ -40,20 +40,17 @@ export interface RunOptions {
   host: string
   requestTimeoutMs?: number
   share?: Share
-  /** load threads (worker threads, default 1); 0 runs the load in this thread, as does a plan without a file */
-  workers?: number
+  /**
+   * the run's load settings as given (shared/settings.ts), passed unchanged to every load
+   * thread: workers (default 1; 0 runs the load in this thread, as does a plan without a file),
+   * maxRequests, maxCost, maxNames, insecure, httpClient
+   */
+  settings?: LoadSettings
   startAt?: number
-  insecure?: boolean
-  /** 'undici': undici for http:// too (default: loadlens's own connection) */
-  httpClient?: HttpClientKind
-  maxRequests?: number
-  maxCost?: number
   unitCosts?: Record<string, number>
   runSeed?: number
   /** where requests may go besides the base origin (absolute URLs, redirects); default loopback only */
   hostPolicy?: HostPolicy
-  /** distinct request names kept apart (default 1,000); later ones share an "(other)" row per method */
-  maxNames?: number
   /** another generator instead of the engine (a locustfile run by Locust), made with the runner's hooks */
   driver?: (hooks: DriverHooks) => LoadDriver
 }
@@ -158,9 +155,10 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
     const o = this.options
     tuneHeapGrowth()
     // a plan built in memory names a label, not a file the threads could load
-    const inThread = o.workers === 0 || !o.plan.file || !existsSync(o.plan.file)
-    const workers = inThread || o.driver ? 1 : Math.max(1, o.workers ?? 1)
-    const budget: Budget = { maxRequests: o.maxRequests, maxCost: o.maxCost, unitCost: costLookup(o.unitCosts) }
+    const settings = o.settings ?? {}
+    const inThread = settings.workers === 0 || !o.plan.file || !existsSync(o.plan.file)
+    const workers = inThread || o.driver ? 1 : Math.max(1, settings.workers ?? LOAD_DEFAULTS.workers)
+    const budget: Budget = { unitCost: costLookup(o.unitCosts) }
     const common = {
       model: o.model,
       durationS: o.durationS,
@@ -171,10 +169,8 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
       // segments started together (--start-at) share the seed of their test data
       runSeed: o.runSeed ?? Math.floor((o.startAt ?? Date.now()) / 1000),
       startAt: o.startAt,
-      insecure: o.insecure,
-      httpClient: o.httpClient,
-      hostPolicy: o.hostPolicy,
-      maxNames: o.maxNames
+      settings,
+      hostPolicy: o.hostPolicy
     }
     const onStart = (t: number): void => {
       this.startedAt = t
@@ -188,7 +184,7 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
     } else if (inThread) {
       this.driver = new Engine({ ...common, plan: o.plan, budget, onSlice: r => this.onSlice(r), onStart, onSelfStop })
     } else {
-      this.driver = new WorkerPool({ ...common, planFile: o.plan.file, workers, budget: { maxRequests: o.maxRequests, maxCost: o.maxCost, unitCosts: o.unitCosts }, onSlice: r => this.onSlice(r), onStart, onSelfStop })
+      this.driver = new WorkerPool({ ...common, planFile: o.plan.file, workers, unitCosts: o.unitCosts, onSlice: r => this.onSlice(r), onStart, onSelfStop })
     }
     if (this.stopCount > 0) this.driver.stop()
     const outcome = await this.driver.run()
@@ -209,7 +205,7 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
       ...(outcome.tool ? { tool: outcome.tool } : {}),
       saturation: findSaturation(agg.timeline, outcome.tool?.name),
       distortion: findDistortion(agg.timeline),
-      ...(this.aggregator.nameOverflow ? { nameOverflow: nameOverflowInfo(this.aggregator.nameOverflow, o.maxNames ?? DEFAULT_MAX_NAMES) } : {})
+      ...(this.aggregator.nameOverflow ? { nameOverflow: nameOverflowInfo(this.aggregator.nameOverflow, settings.maxNames ?? LOAD_DEFAULTS.maxNames) } : {})
     }
   }
 }

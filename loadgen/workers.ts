@@ -15,7 +15,7 @@ import { sortThreads } from './health.js'
 import type { SliceReport } from './recorder.js'
 import { subShare } from './share.js'
 import type { LoadDriver } from './driver.js'
-import type { HttpClientKind } from './http.js'
+import type { LoadSettings } from '../shared/settings.js'
 import type { HostPolicy } from '../shared/hosts.js'
 
 export interface WorkerPoolOptions {
@@ -29,12 +29,11 @@ export interface WorkerPoolOptions {
   share: Share
   runSeed: number
   startAt?: number
-  insecure?: boolean
-  /** 'undici': undici for http:// too (default: loadlens's own connection) */
-  httpClient?: HttpClientKind
-  budget: { maxRequests?: number; maxCost?: number; unitCosts?: Record<string, number> }
+  /** the run's load settings, passed to each thread as they are */
+  settings: LoadSettings
+  /** the scenario's unit costs (for settings.maxCost) */
+  unitCosts?: Record<string, number>
   hostPolicy?: HostPolicy
-  maxNames?: number
   onSlice: (report: SliceReport) => void
   onStart?: (startedAt: number) => void
   onSelfStop?: (reason: StopReason, message: string) => void
@@ -65,12 +64,11 @@ export interface WorkerInit {
   requestTimeoutMs: number
   share: Share
   runSeed: number
-  insecure?: boolean
-  /** 'undici': undici for http:// too (default: loadlens's own connection) */
-  httpClient?: HttpClientKind
+  settings: LoadSettings
   hostPolicy?: HostPolicy
-  maxNames?: number
-  budget: WorkerPoolOptions['budget'] & { shared: SharedArrayBuffer }
+  unitCosts?: Record<string, number>
+  /** the run's request count and each thread's cost, so the budgets hold for the run */
+  shared: SharedArrayBuffer
 }
 
 function workerEntry (): URL {
@@ -152,11 +150,10 @@ export class WorkerPool implements LoadDriver {
         requestTimeoutMs: o.requestTimeoutMs,
         share: subShare(o.share, i, o.workers),
         runSeed: o.runSeed,
-        insecure: o.insecure,
-        httpClient: o.httpClient,
+        settings: o.settings,
         hostPolicy: o.hostPolicy,
-        maxNames: o.maxNames,
-        budget: { maxRequests: o.budget.maxRequests, maxCost: o.budget.maxCost, unitCosts: o.budget.unitCosts, shared }
+        unitCosts: o.unitCosts,
+        shared
       }
       const w = new Worker(entry, { workerData: init })
       this.threads.push(w)

@@ -4,26 +4,14 @@
  */
 import { RunTimeRequiredError, UsageError } from '../shared/errors.js'
 import { parseDuration } from '../shared/duration.js'
+import { LOAD_DEFAULTS, checkLoadSettings } from '../shared/settings.js'
+import type { LoadSettings } from '../shared/settings.js'
 import type { Duration } from '../shared/duration.js'
 import type { Expectations, LoadModel, RateStage, UserStage } from '../shared/types.js'
 import type { ProfileDef } from './define.js'
 import type { ScenarioPlan } from './validate.js'
 import { mergeExpectations, parseExpect } from './expect.js'
 
-export interface LoadFlags {
-  profile?: string
-  users?: number
-  spawnRate?: number
-  runTime?: Duration
-  /** "30s:10,1m:10,30s:0" (closed: users; with --arrival-rate: rates); "duration:target@spawnRate" */
-  stages?: string
-  arrivalRate?: number
-  preAllocatedVUs?: number
-  maxVUs?: number
-  stopTimeout?: Duration
-  /** pass criteria on top of the profile's: "p95=500,p99=1000,failures=1%" (see expect.ts), or parsed */
-  expect?: string | Expectations
-}
 
 export interface LoadPlan {
   profileName?: string
@@ -35,7 +23,6 @@ export interface LoadPlan {
   advisory: string[]
 }
 
-const DEFAULT_STOP_TIMEOUT_S = 10
 
 /** Parses "30s:10,1m:10@5,30s:0" into stages. */
 export function parseStages (text: string, flag = '--stages'): Array<{ durationS: number; target: number; spawnRate?: number }> {
@@ -53,22 +40,9 @@ export function parseStages (text: string, flag = '--stages'): Array<{ durationS
   })
 }
 
-/** a flag's number: finite, a whole number where it must be, and > 0 (or >= 0 where zero makes sense) */
-function positive (value: number | undefined, flag: string, o: { integer?: boolean; zero?: boolean } = {}): void {
-  if (value === undefined) return
-  const low = o.zero ? value < 0 : value <= 0
-  if (!Number.isFinite(value) || low || (o.integer && !Number.isInteger(value))) {
-    throw new UsageError(`${flag}: expected ${o.integer ? 'a whole number' : 'a number'} ${o.zero ? '>= 0' : '> 0'}, got ${value}`)
-  }
-}
-
-export function resolveLoadPlan (plan: ScenarioPlan, flags: LoadFlags): LoadPlan {
+export function resolveLoadPlan (plan: ScenarioPlan, flags: LoadSettings): LoadPlan {
   // a run of 0 users or at a rate of 0 would measure nothing and pass every check
-  positive(flags.users, '--users', { integer: true })
-  positive(flags.spawnRate, '--spawn-rate')
-  positive(flags.arrivalRate, '--arrival-rate')
-  positive(flags.maxVUs, '--max-vus', { integer: true })
-  positive(flags.preAllocatedVUs, '--pre-allocated-vus', { integer: true, zero: true })
+  checkLoadSettings(flags)
 
   const profileName = flags.profile ?? plan.defaultProfile
   let profile: ProfileDef = {}
@@ -84,7 +58,7 @@ export function resolveLoadPlan (plan: ScenarioPlan, flags: LoadFlags): LoadPlan
   if (runTimeFlagS === 0) throw new UsageError('--run-time: expected a duration > 0, got 0')
   const stopTimeoutS = flags.stopTimeout !== undefined
     ? parseDuration(flags.stopTimeout, '--stop-timeout')
-    : profile.stopTimeout !== undefined ? parseDuration(profile.stopTimeout, 'stopTimeout') : DEFAULT_STOP_TIMEOUT_S
+    : profile.stopTimeout !== undefined ? parseDuration(profile.stopTimeout, 'stopTimeout') : LOAD_DEFAULTS.stopTimeoutS
 
   const profileRate = typeof profile.arrivalRate === 'number' ? { rate: profile.arrivalRate } : profile.arrivalRate
   const open = flags.arrivalRate !== undefined || (flags.users === undefined && profileRate !== undefined)

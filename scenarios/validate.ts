@@ -7,6 +7,7 @@ import { parseDuration } from '../shared/duration.js'
 import type { Expectations, LatencyLimits } from '../shared/types.js'
 import { constant, SCENARIO_MARK } from './define.js'
 import type { ProfileDef, Scenario, ScenarioDef, TaskFn, UserClassDef, WaitTime } from './define.js'
+import { LOAD_DEFAULTS } from '../shared/settings.js'
 
 export interface TaskPlan {
   name: string
@@ -119,7 +120,7 @@ export function validateScenario (value: unknown, file = 'scenario'): ScenarioPl
   if (def.defaultProfile !== undefined && !(def.defaultProfile in profiles)) {
     fail('defaultProfile', `must name one of the profiles (${Object.keys(profiles).join(', ') || 'none defined'})`, def.defaultProfile)
   }
-  const requestTimeoutMs = def.requestTimeout === undefined ? 30_000 : parseDuration(def.requestTimeout, `${file}: requestTimeout`) * 1000
+  const requestTimeoutMs = def.requestTimeout === undefined ? LOAD_DEFAULTS.requestTimeoutS * 1000 : parseDuration(def.requestTimeout, `${file}: requestTimeout`) * 1000
   if (requestTimeoutMs <= 0) fail('requestTimeout', 'must be more than 0')
   const costs = def.costs ?? {}
   if (!isObject(costs)) fail('costs', 'must be an object of request or flow names to unit costs', costs)

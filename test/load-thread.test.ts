@@ -36,7 +36,7 @@ async function blockedRun (workers: number | undefined): Promise<{ p50: number; 
   const plan = await loadScenario(file)
   const blocker = setInterval(() => { const end = Date.now() + 250; while (Date.now() < end) { /* the main thread is busy */ } }, 400)
   try {
-    const out = await startRun({ plan, host: url, model: { kind: 'closed', stages: [{ durationS: 3, users: 5, spawnRate: 100 }] }, durationS: 3, stopTimeoutS: 2, workers })
+    const out = await startRun({ plan, host: url, model: { kind: 'closed', stages: [{ durationS: 3, users: 5, spawnRate: 100 }] }, durationS: 3, stopTimeoutS: 2, settings: { workers } })
     const sum = summarize(decodeHistogram(out.totals.overall.hist))
     return { p50: sum.p50, p99: sum.p99, threads: out.timeline.find(t => t.generator?.workers)?.generator?.workers?.length ?? 0, requests: out.totals.overall.requests }
   } finally {

@@ -261,7 +261,7 @@ describe('stopping', () => {
   it('stops at --max-requests', async () => {
     const s = await server((req, res) => res.end('ok'), { record: false })
     const p = plan({ users: { U: { tasks: { t: async (u: any) => { await u.http.get('/') } } } } })
-    const out = await startRun({ plan: p, host: s.url, ...closed(5, 100, 30), maxRequests: 200 })
+    const out = await startRun({ plan: p, host: s.url, ...closed(5, 100, 30), settings: { maxRequests: 200 } })
     expect(out.stopReason).toBe('max-requests')
     // users finish the request they had in flight
     expect(out.totals.overall.requests).toBeGreaterThanOrEqual(200)

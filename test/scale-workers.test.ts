@@ -36,7 +36,7 @@ describe('worker threads', () => {
     const plan = await loadScenario(sc.closed)
     const base = { plan, host: server.url, model: { kind: 'closed' as const, stages: [{ durationS: 2.5, users: 9, spawnRate: 100 }] }, durationS: 2.5, stopTimeoutS: 5 }
     const one = await startRun(base)
-    const two = await startRun({ ...base, workers: 2 })
+    const two = await startRun({ ...base, settings: { workers: 2 } })
     expect(two.workers).toBe(2)
     for (const o of [one, two]) {
       expect(o.totals.overall.requests).toBe(9 * PER_USER)
@@ -67,7 +67,7 @@ describe('worker threads', () => {
     expect(new RateShape(model.startRate, model.stages).timeOf(39)).toBeCloseTo(1.95)
     expect(new RateShape(model.startRate, model.stages).timeOf(40)).toBe(Infinity)
     const one = await startRun({ plan, host: server.url, model, durationS: 3, stopTimeoutS: 5 })
-    const two = await startRun({ plan, host: server.url, model, durationS: 3, stopTimeoutS: 5, workers: 2 })
+    const two = await startRun({ plan, host: server.url, model, durationS: 3, stopTimeoutS: 5, settings: { workers: 2 } })
     for (const o of [one, two]) {
       expect(o.timeline.reduce((a, t) => a + (t.iterations ?? 0), 0)).toBe(40)
       expect(o.totals.overall.requests).toBe(40)
@@ -77,7 +77,7 @@ describe('worker threads', () => {
 
   it('--max-requests holds for the run, not per thread', async () => {
     const plan = await loadScenario(sc.loop)
-    const out = await startRun({ plan, host: server.url, model: { kind: 'closed', stages: [{ durationS: 30, users: 6, spawnRate: 100 }] }, durationS: 30, stopTimeoutS: 5, workers: 2, maxRequests: 150 })
+    const out = await startRun({ plan, host: server.url, model: { kind: 'closed', stages: [{ durationS: 30, users: 6, spawnRate: 100 }] }, durationS: 30, stopTimeoutS: 5, settings: { workers: 2, maxRequests: 150 } })
     expect(out.stopReason).toBe('max-requests')
     // the users finish the request they had in flight: at most one each beyond the budget
     expect(out.totals.overall.requests).toBeGreaterThanOrEqual(150)
