@@ -7,7 +7,6 @@ import { hostname, cpus, totalmem, platform } from 'node:os'
 import type { Writable } from 'node:stream'
 import { UsageError } from '../shared/errors.js'
 import { parseDuration } from '../shared/duration.js'
-import type { Duration } from '../shared/duration.js'
 import { redactDeep } from '../shared/redact.js'
 import { runIdFor } from '../shared/files.js'
 import { RESULT_FORMAT, RESULT_VERSION } from '../shared/types.js'
@@ -19,8 +18,8 @@ import { LOAD_DEFAULTS, checkLoadSettings, pickLoadSettings } from '../shared/se
 import type { LoadSettings } from '../shared/settings.js'
 import { checkUrl } from '../scenarios/validate.js'
 import type { ScenarioPlan } from '../scenarios/validate.js'
-import { startRun } from '../loadgen/runner.js'
-import type { RunHandle, RunOptions, RunOutcome } from '../loadgen/runner.js'
+import { startLoad } from '../loadgen/runner.js'
+import type { LoadHandle, LoadOptions, LoadOutcome } from '../loadgen/runner.js'
 import { parseSegment } from '../loadgen/share.js'
 import { ProgressPrinter } from '../reports/terminal/progress.js'
 import { formatSummary } from '../reports/terminal/summary.js'
@@ -65,13 +64,13 @@ export interface RunTestOptions extends LoadSettings, OutputOptions {
   /** stop gracefully on SIGINT/SIGTERM (default true) */
   handleSignals?: boolean
   /** called with the live run (web UI, metrics) */
-  onHandle?: (run: RunHandle) => void
+  onHandle?: (run: LoadHandle) => void
   /** called with the probe session once the probes have started (web UI, /metrics) */
   onProbes?: (probes: ProbeSession) => void
   /** the options to record in the result (the CLI's flags); passwords are redacted */
   recordOptions?: Record<string, unknown>
   /** another load generator instead of the engine (`loadlens locust`) */
-  driver?: RunOptions['driver']
+  driver?: LoadOptions['driver']
 }
 
 export interface RunTestOutcome {
@@ -129,7 +128,7 @@ export function startMeta (prep: PreparedRun, startedAt: number, options: Record
   }
 }
 
-export function buildResult (prep: PreparedRun, outcome: RunOutcome, options: Record<string, unknown>): RunResult {
+export function buildResult (prep: PreparedRun, outcome: LoadOutcome, options: Record<string, unknown>): RunResult {
   return {
     format: RESULT_FORMAT,
     version: RESULT_VERSION,
@@ -181,7 +180,7 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
   if (late) stderr.write(`loadlens: warning: ${late}\n`)
   if (probes) o.onProbes?.(probes)
 
-  const run = startRun({
+  const run = startLoad({
     plan: prep.plan,
     model: prep.load.model,
     durationS: prep.load.durationS,
@@ -239,7 +238,7 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
   }
-  let outcome: RunOutcome
+  let outcome: LoadOutcome
   try {
     outcome = await run
   } catch (err) {

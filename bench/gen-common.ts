@@ -1,13 +1,13 @@
 /** What the loadlens generator benches share: a closed-model run measured from inside its process. */
-import { startRun } from '../loadgen/runner.js'
-import type { RunOutcome } from '../loadgen/runner.js'
+import { startLoad } from '../loadgen/runner.js'
+import type { LoadOutcome } from '../loadgen/runner.js'
 import type { ScenarioPlan } from '../scenarios/validate.js'
 import { decodeHistogram, summarize } from '../shared/hist.js'
 import type { LatencySummary } from '../shared/hist.js'
 import type { TimelineSlice } from '../shared/types.js'
 
 export interface ClosedRunMeasure {
-  out: RunOutcome
+  out: LoadOutcome
   /** user + system CPU time of the process, us */
   cpuUs: number
   peakRssMB: number
@@ -21,7 +21,7 @@ export async function measureClosedRun (plan: ScenarioPlan, url: string, users: 
   let peakRss = 0
   const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage.rss()) }, 250)
   const cpu0 = process.cpuUsage()
-  const out = await startRun({
+  const out = await startLoad({
     plan,
     host: url,
     model: { kind: 'closed', stages: [{ durationS: seconds, users, spawnRate }] },

@@ -4,7 +4,7 @@
  * second. Prints one JSON line with the samples.
  */
 import { getHeapSpaceStatistics } from 'node:v8'
-import { startRun } from '../loadgen/runner.js'
+import { startLoad } from '../loadgen/runner.js'
 import { bundledScenario, loadScenario } from '../scenarios/load.js'
 import { resolveLoadPlan } from '../scenarios/profile.js'
 
@@ -16,7 +16,7 @@ const load = resolveLoadPlan(plan, { profile: 'development', runTime: `${seconds
 /** [seconds, rss MB, heap used MB, requests so far, young generation MB] */
 const samples: Array<[number, number, number, number, number]> = []
 const young = (): number => getHeapSpaceStatistics().filter(x => x.space_name.startsWith('new_')).reduce((a, x) => a + x.space_size, 0) / 1e6
-const run = startRun({ plan, host: url, model: load.model, durationS: load.durationS, stopTimeoutS: load.stopTimeoutS })
+const run = startLoad({ plan, host: url, model: load.model, durationS: load.durationS, stopTimeoutS: load.stopTimeoutS })
 const t0 = Date.now()
 const timer = setInterval(() => {
   const m = process.memoryUsage()

@@ -168,19 +168,3 @@ export function pointsIn (grid: Grid, col: Column | number[], w: Window): { x: n
   return { x, y }
 }
 
-/** The typical per-second p95 of a window: the request-weighted median of the seconds' p95. */
-export function typicalP95 (grid: Grid, w: Window): number | null {
-  const a = Math.max(0, w.from - (grid.t[0] ?? 0))
-  const b = Math.min(grid.t.length - 1, w.to - (grid.t[0] ?? 0))
-  const items: Array<[number, number]> = []
-  for (let i = a; i <= b; i++) {
-    const v = grid.p95[i]
-    if (v !== null && v !== undefined) items.push([v, grid.requests[i]!])
-  }
-  if (!items.length) return null
-  items.sort((x, y) => x[0] - y[0])
-  const total = items.reduce((s, [, w]) => s + w, 0)
-  let acc = 0
-  for (const [v, w] of items) { acc += w; if (acc >= total / 2) return v }
-  return items[items.length - 1]![0]
-}

@@ -153,17 +153,3 @@ export function shareOf (values: number[], pred: (v: number) => boolean): number
   return k / values.length
 }
 
-/** The longest run of consecutive indexes where `pred` holds: [start, end] inclusive, or null. */
-export function longestRun<T> (values: T[], pred: (v: T, i: number) => boolean): [number, number] | null {
-  let best: [number, number] | null = null
-  let start = -1
-  for (let i = 0; i <= values.length; i++) {
-    const ok = i < values.length && pred(values[i]!, i)
-    if (ok && start < 0) start = i
-    if (!ok && start >= 0) {
-      if (!best || i - 1 - start > best[1] - best[0]) best = [start, i - 1]
-      start = -1
-    }
-  }
-  return best
-}

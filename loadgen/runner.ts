@@ -1,5 +1,5 @@
 /**
- * startRun(): the load generator's public entry. Returns a RunHandle that is awaitable
+ * startLoad(): the load generator's public entry. Returns a LoadHandle that is awaitable
  * (resolves to the measured outcome) and an event source for live views:
  *   'start'  (startedAt)   the clock started
  *   'report' (SliceReport) one second as the load threads handed it over (before aggregation)
@@ -18,7 +18,7 @@ import type { ScenarioPlan } from '../scenarios/validate.js'
 import { Aggregator } from './aggregate.js'
 import type { LiveStats } from './aggregate.js'
 import { Engine, epochNow } from './engine.js'
-import type { Budget, EngineOutcome } from './engine.js'
+import type { Budget } from './engine.js'
 import type { SliceReport } from './recorder.js'
 import { nameOverflowInfo } from './names.js'
 import type { ExternalGenerator, NameOverflowInfo } from '../shared/types.js'
@@ -32,7 +32,7 @@ import { LOAD_DEFAULTS } from '../shared/settings.js'
 import type { LoadSettings } from '../shared/settings.js'
 import type { HostPolicy } from '../shared/hosts.js'
 
-export interface RunOptions {
+export interface LoadOptions {
   plan: ScenarioPlan
   model: LoadModel
   durationS: number
@@ -62,7 +62,7 @@ export interface DriverHooks {
   onSelfStop: (reason: StopReason, message: string) => void
 }
 
-export interface RunOutcome {
+export interface LoadOutcome {
   startedAt: number
   endedAt: number
   stopReason: StopReason
@@ -87,9 +87,9 @@ export interface RunOutcome {
 
 export type { LoadDriver } from './driver.js'
 
-export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
+export class LoadHandle extends EventEmitter implements PromiseLike<LoadOutcome> {
   readonly aggregator = new Aggregator()
-  private readonly promise: Promise<RunOutcome>
+  private readonly promise: Promise<LoadOutcome>
   private driver!: LoadDriver
   private stopReason: StopReason = 'completed'
   private stopMessage: string | undefined
@@ -98,14 +98,14 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
   private lastCpuAt = performance.now()
   startedAt: number | undefined
 
-  constructor (private readonly options: RunOptions) {
+  constructor (private readonly options: LoadOptions) {
     super()
     this.promise = this.execute()
     // an awaited handle reports errors through the promise; no unhandled 'error' event
     this.promise.catch(() => {})
   }
 
-  then<A = RunOutcome, B = never> (onfulfilled?: ((value: RunOutcome) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+  then<A = LoadOutcome, B = never> (onfulfilled?: ((value: LoadOutcome) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
     return this.promise.then(onfulfilled, onrejected)
   }
 
@@ -150,7 +150,7 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
     this.emit('slice', slice)
   }
 
-  private async execute (): Promise<RunOutcome> {
+  private async execute (): Promise<LoadOutcome> {
     await Promise.resolve() // let the caller attach listeners first
     const o = this.options
     tuneHeapGrowth()
@@ -210,8 +210,8 @@ export class RunHandle extends EventEmitter implements PromiseLike<RunOutcome> {
   }
 }
 
-export function startRun (options: RunOptions): RunHandle {
-  return new RunHandle(options)
+export function startLoad (options: LoadOptions): LoadHandle {
+  return new LoadHandle(options)
 }
 
 export { epochNow, costLookup }

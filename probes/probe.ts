@@ -6,7 +6,6 @@
  * the clock, the timeouts and the reconnect backoff.
  */
 import type { Unit } from '../shared/types.js'
-import { rejectAfter } from '../shared/wait.js'
 
 /** One value of one series at the sample's time. */
 export interface Reading {
@@ -85,11 +84,6 @@ export class Rates {
   clear (): void {
     this.last.clear()
   }
-}
-
-/** Rejects after `ms` unless the promise settles first. */
-export function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return rejectAfter(promise, ms, `${what} timed out after ${ms} ms`)
 }
 
 export function truncate (text: string, max: number): string {

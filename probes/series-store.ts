@@ -28,7 +28,7 @@ export class SeriesBuffer {
     readonly labels: Record<string, string> | undefined,
     readonly unit: Unit,
     readonly description: string | undefined,
-    private readonly maxPoints = DEFAULT_MAX_POINTS
+    maxPoints = DEFAULT_MAX_POINTS
   ) {
     this.id = seriesId(probe, metric, labels)
     const cap = Math.max(2, maxPoints)

@@ -6,7 +6,6 @@
  * Units: CPU in percent (100 = one core busy), ratios 0..1, memory in bytes, ages in seconds,
  * rates per second. A null point is a gap (the probe could not sample).
  */
-import type { Series } from './types.js'
 
 export const METRICS = {
   pg: {
@@ -124,8 +123,6 @@ export const METRICS = {
   }
 } as const
 
-export type ProbeName = keyof typeof METRICS
-
 /** `pg.connections{state="idle"}` */
 export function seriesId (probe: string, metric: string, labels?: Record<string, string>): string {
   const keys = labels ? Object.keys(labels).sort() : []
@@ -133,8 +130,3 @@ export function seriesId (probe: string, metric: string, labels?: Record<string,
   return `${probe}.${metric}{${keys.map(k => `${k}=${JSON.stringify(labels![k])}`).join(',')}}`
 }
 
-/** Every series of a probe's metric, whatever its labels. */
-export function findSeries (series: Series[], probe: string, metric: string, labels?: Record<string, string>): Series[] {
-  return series.filter(s => s.probe === probe && s.metric === metric &&
-    (!labels || Object.entries(labels).every(([k, v]) => s.labels?.[k] === v)))
-}

@@ -2,7 +2,7 @@
  * LoadSettings: every setting that shapes the load, in one serialisable object with its
  * defaults and its validation. The CLI's load flags are generated from LOAD_SETTINGS
  * (cli/flags.ts); the object passes unchanged from the CLI (or a library call) through
- * runTest and startRun to each load thread's Engine.
+ * runTest and startLoad to each load thread's Engine.
  *
  * Adding a load setting: a field of LoadSettings and a row of LOAD_SETTINGS here, a case in
  * test/settings.test.ts, a line in the README; the stage that acts on it reads it from the

@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Mode, ModeOutcome } from '../bench/accuracy-harness.js'
-import { compareResults } from '../reports/compare.js'
+import { compareResults } from '../reports/comparison.js'
 import { checkExpectations } from '../reports/expectations.js'
 import { tableStats } from '../reports/stats.js'
 import type { RunResult } from '../shared/types.js'

@@ -1,7 +1,7 @@
 /** The client a task uses (u.http), against a real server. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import busboy from 'busboy'
-import { startRun } from '../loadgen/runner.js'
+import { startLoad } from '../loadgen/runner.js'
 import { file } from '../scenarios/define.js'
 import { json, startServer } from './helpers/server.js'
 import type { TestServer } from './helpers/server.js'
@@ -38,7 +38,7 @@ afterAll(async () => { await s.close() })
 
 async function once (task: (u: any) => Promise<void>, httpClient?: HttpClientKind) {
   const p = plan({ users: { U: { headers: { 'x-default': 'yes' }, tasks: { t: async (u: any) => { await task(u); u.stop() } } } } })
-  const out = await startRun({ plan: p, host: s.url, model: { kind: 'closed', stages: [{ durationS: 2, users: 1, spawnRate: 10 }] }, durationS: 2, stopTimeoutS: 2, settings: { httpClient } })
+  const out = await startLoad({ plan: p, host: s.url, model: { kind: 'closed', stages: [{ durationS: 2, users: 1, spawnRate: 10 }] }, durationS: 2, stopTimeoutS: 2, settings: { httpClient } })
   // an expect() that fails inside the task is recorded as an exception: none may be
   expect(out.exceptions).toEqual([])
   return out

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startRun } from '../loadgen/runner.js'
+import { startLoad } from '../loadgen/runner.js'
 import { loadScenario } from '../scenarios/load.js'
 import { decodeHistogram, summarize } from '../shared/hist.js'
 import { spawn } from 'node:child_process'
@@ -36,7 +36,7 @@ async function blockedRun (workers: number | undefined): Promise<{ p50: number; 
   const plan = await loadScenario(file)
   const blocker = setInterval(() => { const end = Date.now() + 250; while (Date.now() < end) { /* the main thread is busy */ } }, 400)
   try {
-    const out = await startRun({ plan, host: url, model: { kind: 'closed', stages: [{ durationS: 3, users: 5, spawnRate: 100 }] }, durationS: 3, stopTimeoutS: 2, settings: { workers } })
+    const out = await startLoad({ plan, host: url, model: { kind: 'closed', stages: [{ durationS: 3, users: 5, spawnRate: 100 }] }, durationS: 3, stopTimeoutS: 2, settings: { workers } })
     const sum = summarize(decodeHistogram(out.totals.overall.hist))
     return { p50: sum.p50, p99: sum.p99, threads: out.timeline.find(t => t.generator?.workers)?.generator?.workers?.length ?? 0, requests: out.totals.overall.requests }
   } finally {

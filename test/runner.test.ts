@@ -2,8 +2,8 @@
  * The load generator against real HTTP servers on loopback, over real undici connections.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { startRun } from '../loadgen/runner.js'
-import type { RunOptions } from '../loadgen/runner.js'
+import { startLoad } from '../loadgen/runner.js'
+import type { LoadOptions } from '../loadgen/runner.js'
 import { between, constant } from '../scenarios/define.js'
 import { decodeHistogram, summarize } from '../shared/hist.js'
 import { json, sleep, startServer } from './helpers/server.js'
@@ -22,7 +22,7 @@ async function server (...args: Parameters<typeof startServer>): Promise<TestSer
   return s
 }
 
-function closed (users: number, spawnRate: number, durationS: number): Pick<RunOptions, 'model' | 'durationS' | 'stopTimeoutS'> {
+function closed (users: number, spawnRate: number, durationS: number): Pick<LoadOptions, 'model' | 'durationS' | 'stopTimeoutS'> {
   return { model: { kind: 'closed', stages: [{ durationS, users, spawnRate }] }, durationS, stopTimeoutS: 5 }
 }
 
@@ -41,7 +41,7 @@ describe('closed model', () => {
         }
       }
     })
-    const out = await startRun({ plan: p, host: s.url, ...closed(20, 100, 2.5) })
+    const out = await startLoad({ plan: p, host: s.url, ...closed(20, 100, 2.5) })
     const counts = Object.keys(weights).map(k => out.totals.tasks[`U.${k}`] ?? 0)
     const total = counts.reduce((a, b) => a + b, 0)
     expect(total).toBeGreaterThan(2000)
@@ -65,7 +65,7 @@ describe('closed model', () => {
         Light: { weight: 1, wait: between(0.2, 0.3), headers: { 'x-class': 'Light' }, tasks: { t: async (u: any) => { await u.http.get('/t', { headers: { 'x-user': String(u.id) } }) } } }
       }
     })
-    await startRun({ plan: p, host: s.url, ...closed(8, 100, 2) })
+    await startLoad({ plan: p, host: s.url, ...closed(8, 100, 2) })
     const byUser = new Map<string, { cls: string; at: number[] }>()
     for (const r of s.seen) {
       const id = String(r.headers['x-user'])
@@ -99,7 +99,7 @@ describe('closed model', () => {
         }
       }
     })
-    await startRun({ plan: p, host: s.url, ...closed(10, 5, 3) })
+    await startLoad({ plan: p, host: s.url, ...closed(10, 5, 3) })
     expect(started).toHaveLength(10)
     const rel = started.map(t => t - started[0]!)
     // one user at once, then one every 200 ms
@@ -109,7 +109,7 @@ describe('closed model', () => {
   it('follows stages up and down and records users per second', async () => {
     const s = await server((req, res) => res.end('ok'), { record: false })
     const p = plan({ users: { U: { wait: constant(0.1), tasks: { t: async (u: any) => { await u.http.get('/') } } } } })
-    const out = await startRun({
+    const out = await startLoad({
       plan: p,
       host: s.url,
       model: { kind: 'closed', stages: [{ durationS: 1, users: 10 }, { durationS: 1.5, users: 10 }, { durationS: 1, users: 0 }] },
@@ -131,7 +131,7 @@ describe('closed model', () => {
       setTimeout(() => res.end('x'), slow ? 200 : 20)
     }, { record: false })
     const p = plan({ users: { U: { tasks: { t: async (u: any) => { await u.http.get('/') } } } } })
-    const out = await startRun({ plan: p, host: s.url, ...closed(10, 100, 3) })
+    const out = await startLoad({ plan: p, host: s.url, ...closed(10, 100, 3) })
     const sum = summaryOf(out.totals.overall.hist)
     expect(out.totals.overall.requests).toBeGreaterThan(300)
     // node's timers may fire up to a millisecond early
@@ -147,11 +147,11 @@ describe('closed model', () => {
   it('lets in-flight requests finish at the end, within the stop timeout', async () => {
     const s = await server((req, res) => { setTimeout(() => res.end('late'), 700) }, { record: false })
     const p = plan({ users: { U: { tasks: { t: async (u: any) => { await u.http.get('/') } } } } })
-    const graceful = await startRun({ plan: p, host: s.url, model: { kind: 'closed', stages: [{ durationS: 1, users: 5, spawnRate: 100 }] }, durationS: 1, stopTimeoutS: 5 })
+    const graceful = await startLoad({ plan: p, host: s.url, model: { kind: 'closed', stages: [{ durationS: 1, users: 5, spawnRate: 100 }] }, durationS: 1, stopTimeoutS: 5 })
     expect(graceful.abortedAtStop).toBe(0)
     expect(graceful.totals.overall.failures).toBe(0)
     expect(graceful.endedAt - graceful.startedAt).toBeGreaterThan(1300)
-    const cut = await startRun({ plan: p, host: s.url, model: { kind: 'closed', stages: [{ durationS: 1, users: 5, spawnRate: 100 }] }, durationS: 1, stopTimeoutS: 0.1 })
+    const cut = await startLoad({ plan: p, host: s.url, model: { kind: 'closed', stages: [{ durationS: 1, users: 5, spawnRate: 100 }] }, durationS: 1, stopTimeoutS: 0.1 })
     expect(cut.abortedAtStop).toBe(5)
     expect(cut.totals.overall.failures).toBe(0)
     expect(cut.endedAt - cut.startedAt).toBeLessThan(1500)
@@ -190,7 +190,7 @@ describe('failures', () => {
         }
       }
     })
-    const out = await startRun({ plan: p, host: s.url, ...closed(8, 100, 2.5) })
+    const out = await startLoad({ plan: p, host: s.url, ...closed(8, 100, 2.5) })
     const find = (name: string) => out.errors.filter(e => e.name === name)
     expect(find('/bad')[0]).toMatchObject({ type: 'GET', kind: 'http', status: 500, message: 'HTTP 500' })
     expect(find('/missing')[0]).toMatchObject({ kind: 'http', status: 404 })
@@ -215,7 +215,7 @@ describe('open model', () => {
   it('starts iterations on schedule and times them from their intended start (no coordinated omission)', async () => {
     const s = await server((req, res) => res.end('ok'), { record: false })
     const p = plan({ users: { U: { tasks: { t: async (u: any) => { await u.http.get('/') } } } } })
-    const run = startRun({ plan: p, host: s.url, model: { kind: 'open', startRate: 100, stages: [{ durationS: 3, rate: 100 }], preAllocatedVUs: 10, maxVUs: 50 }, durationS: 3, stopTimeoutS: 2 })
+    const run = startLoad({ plan: p, host: s.url, model: { kind: 'open', startRate: 100, stages: [{ durationS: 3, rate: 100 }], preAllocatedVUs: 10, maxVUs: 50 }, durationS: 3, stopTimeoutS: 2 })
     // block the generator's own event loop for 500 ms in the middle of the run
     setTimeout(() => { const end = Date.now() + 500; while (Date.now() < end) { /* busy */ } }, 1200)
     const out = await run
@@ -237,7 +237,7 @@ describe('open model', () => {
       answer()
     }, { record: false })
     const p = plan({ users: { U: { tasks: { t: async (u: any) => { await u.http.get('/') } } } } })
-    const out = await startRun({ plan: p, host: s.url, model: { kind: 'open', startRate: 50, stages: [{ durationS: 3, rate: 50 }], preAllocatedVUs: 5, maxVUs: 5 }, durationS: 3, stopTimeoutS: 2 })
+    const out = await startLoad({ plan: p, host: s.url, model: { kind: 'open', startRate: 50, stages: [{ durationS: 3, rate: 50 }], preAllocatedVUs: 5, maxVUs: 5 }, durationS: 3, stopTimeoutS: 2 })
     expect(out.droppedIterations).toBeGreaterThan(40)
     expect(out.timeline.some(t => (t.dropped ?? 0) > 0)).toBe(true)
     const sum = summaryOf(out.totals.overall.hist)
@@ -249,7 +249,7 @@ describe('stopping', () => {
   it('stop() ends the run early and keeps what was measured', async () => {
     const s = await server((req, res) => res.end('ok'), { record: false })
     const p = plan({ users: { U: { wait: constant(0.05), tasks: { t: async (u: any) => { await u.http.get('/') } } } } })
-    const run = startRun({ plan: p, host: s.url, ...closed(5, 100, 30) })
+    const run = startLoad({ plan: p, host: s.url, ...closed(5, 100, 30) })
     await sleep(1200)
     run.stop('interrupted')
     const out = await run
@@ -261,7 +261,7 @@ describe('stopping', () => {
   it('stops at --max-requests', async () => {
     const s = await server((req, res) => res.end('ok'), { record: false })
     const p = plan({ users: { U: { tasks: { t: async (u: any) => { await u.http.get('/') } } } } })
-    const out = await startRun({ plan: p, host: s.url, ...closed(5, 100, 30), settings: { maxRequests: 200 } })
+    const out = await startLoad({ plan: p, host: s.url, ...closed(5, 100, 30), settings: { maxRequests: 200 } })
     expect(out.stopReason).toBe('max-requests')
     // users finish the request they had in flight
     expect(out.totals.overall.requests).toBeGreaterThanOrEqual(200)

@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startRun } from '../loadgen/runner.js'
-import type { RunOutcome } from '../loadgen/runner.js'
+import { startLoad } from '../loadgen/runner.js'
+import type { LoadOutcome } from '../loadgen/runner.js'
 import { findSaturation, SATURATION } from '../loadgen/health.js'
 import { RateShape } from '../loadgen/shape.js'
 import { owns, subShare, WHOLE } from '../loadgen/share.js'
@@ -29,14 +29,14 @@ beforeAll(async () => {
 })
 afterAll(async () => { await server?.close() })
 
-const rows = (o: RunOutcome): Record<string, number> => Object.fromEntries(o.totals.entries.map(e => [e.key, e.requests]))
+const rows = (o: LoadOutcome): Record<string, number> => Object.fromEntries(o.totals.entries.map(e => [e.key, e.requests]))
 
 describe('worker threads', () => {
   it('closed model: two threads make the same requests as one, and users add up', async () => {
     const plan = await loadScenario(sc.closed)
     const base = { plan, host: server.url, model: { kind: 'closed' as const, stages: [{ durationS: 2.5, users: 9, spawnRate: 100 }] }, durationS: 2.5, stopTimeoutS: 5 }
-    const one = await startRun(base)
-    const two = await startRun({ ...base, settings: { workers: 2 } })
+    const one = await startLoad(base)
+    const two = await startLoad({ ...base, settings: { workers: 2 } })
     expect(two.workers).toBe(2)
     for (const o of [one, two]) {
       expect(o.totals.overall.requests).toBe(9 * PER_USER)
@@ -66,8 +66,8 @@ describe('worker threads', () => {
     const model = { kind: 'open' as const, startRate: 20, stages: [{ durationS: 2, rate: 20 }, { durationS: 0, rate: 0 }, { durationS: 1, rate: 0 }], preAllocatedVUs: 6, maxVUs: 60 }
     expect(new RateShape(model.startRate, model.stages).timeOf(39)).toBeCloseTo(1.95)
     expect(new RateShape(model.startRate, model.stages).timeOf(40)).toBe(Infinity)
-    const one = await startRun({ plan, host: server.url, model, durationS: 3, stopTimeoutS: 5 })
-    const two = await startRun({ plan, host: server.url, model, durationS: 3, stopTimeoutS: 5, settings: { workers: 2 } })
+    const one = await startLoad({ plan, host: server.url, model, durationS: 3, stopTimeoutS: 5 })
+    const two = await startLoad({ plan, host: server.url, model, durationS: 3, stopTimeoutS: 5, settings: { workers: 2 } })
     for (const o of [one, two]) {
       expect(o.timeline.reduce((a, t) => a + (t.iterations ?? 0), 0)).toBe(40)
       expect(o.totals.overall.requests).toBe(40)
@@ -77,7 +77,7 @@ describe('worker threads', () => {
 
   it('--max-requests holds for the run, not per thread', async () => {
     const plan = await loadScenario(sc.loop)
-    const out = await startRun({ plan, host: server.url, model: { kind: 'closed', stages: [{ durationS: 30, users: 6, spawnRate: 100 }] }, durationS: 30, stopTimeoutS: 5, settings: { workers: 2, maxRequests: 150 } })
+    const out = await startLoad({ plan, host: server.url, model: { kind: 'closed', stages: [{ durationS: 30, users: 6, spawnRate: 100 }] }, durationS: 30, stopTimeoutS: 5, settings: { workers: 2, maxRequests: 150 } })
     expect(out.stopReason).toBe('max-requests')
     // the users finish the request they had in flight: at most one each beyond the budget
     expect(out.totals.overall.requests).toBeGreaterThanOrEqual(150)

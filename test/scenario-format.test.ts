@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadScenario } from '../scenarios/load.js'
 import { resolveLoadPlan } from '../scenarios/profile.js'
 import { between, constant, constantPacing, constantThroughput } from '../scenarios/define.js'
-import { startRun } from '../loadgen/runner.js'
+import { startLoad } from '../loadgen/runner.js'
 import { checkExpectations } from '../reports/expectations.js'
 import { buildResult, prepareRun } from '../app/run.js'
 import { json, startServer } from './helpers/server.js'
@@ -94,7 +94,7 @@ describe('the example scenario', () => {
     // paced iterations: a 1-in-4 task is missed with probability 0.75^30 < 0.02 %)
     const prep = await prepareRun({ scenario: 'scenarios/example/scenario.ts', host: s.url, runTime: '5s', users: 40, spawnRate: 40 })
     expect(prep.plan.classes.map(c => c.name)).toEqual(['Reader', 'Buyer'])
-    const out = await startRun({ plan: prep.plan, model: prep.load.model, durationS: prep.load.durationS, stopTimeoutS: 5, host: s.url })
+    const out = await startLoad({ plan: prep.plan, model: prep.load.model, durationS: prep.load.durationS, stopTimeoutS: 5, host: s.url })
     expect(out.exceptions).toEqual([])
     expect(Object.keys(out.totals.tasks).sort()).toEqual(['Buyer.add_to_cart', 'Buyer.checkout', 'Reader.health', 'Reader.list_items', 'Reader.view_item'])
     // buyers (10 of 40 by the classes' weights 3:1) logged in and sent their token

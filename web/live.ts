@@ -1,10 +1,10 @@
 /**
- * A run as the web UI and /metrics see it: the live RunHandle (and the probe session) while
+ * A run as the web UI and /metrics see it: the live LoadHandle (and the probe session) while
  * it runs, the stored result once it is done. Everything here reads the state the load
  * generator already keeps (its aggregator); nothing is added to the load generator's hot path.
  */
 import { runIdFor } from '../shared/files.js'
-import type { RunHandle } from '../loadgen/runner.js'
+import type { LoadHandle } from '../loadgen/runner.js'
 import type { EntryTotals, ErrorGroup, Finding, LoadModel, RunResult, Series, Unit } from '../shared/types.js'
 import { describeError } from '../shared/errors.js'
 import { decodeHistogram, summarize } from '../shared/hist.js'
@@ -76,7 +76,7 @@ export class LiveRun implements MetricsSource {
   readonly id = nextId++
   state: LiveState = 'starting'
   message: string | undefined
-  handle: RunHandle | undefined
+  handle: LoadHandle | undefined
   probes: ProbeSession | undefined
   result: RunResult | undefined
   files: Record<string, string> = {}
@@ -88,7 +88,7 @@ export class LiveRun implements MetricsSource {
 
   constructor (readonly info: LiveInfo, private readonly prep?: PreparedRun) {}
 
-  attach (handle: RunHandle): void {
+  attach (handle: LoadHandle): void {
     this.handle = handle
     this.state = 'running'
     handle.on('stopping', () => { if (this.state === 'running') this.state = 'stopping' })

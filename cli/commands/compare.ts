@@ -21,7 +21,7 @@ export function registerCompare (program: Command): void {
     .option('--json', 'print the comparison as JSON')
     .option('--force', 'compare results of different scenarios or targets (refused otherwise)')
     .action(async (base: string, next: string, flags: Flags) => {
-      const { compareFiles } = await import('../../app/compare.js')
+      const { compareFiles } = await import('../../app/compare-files.js')
       const { exitCode } = compareFiles(base, next, { tolerance: flags.tolerance, failOnRegression: flags.failOnRegression, md: flags.md, html: flags.html, json: flags.json, force: flags.force })
       process.exitCode = exitCode
     })

@@ -10,7 +10,7 @@ export function registerDiagnose (program: Command): void {
     .option('-o, --out <file>', 'write the result with the new diagnosis to this file')
     .option('--json', 'print the diagnosis as JSON')
     .action(async (file: string, flags: Flags) => {
-      const { diagnoseFile } = await import('../../app/diagnose.js')
+      const { diagnoseFile } = await import('../../app/diagnose-file.js')
       diagnoseFile(file, { write: flags.write, out: flags.out, json: flags.json })
     })
 }

@@ -1,7 +1,7 @@
 /** `loadlens run <scenario>`: a scenario against a host. */
 import type { Command } from 'commander'
 import { parseProbesOn } from '../../app/segments.js'
-import { addGateFlags, addLoadFlags, addOutputFlags, addProbeFlags, addWebFlags, intArg, pickLoadFlags, pickOutputFlags, pickProbeOptions, pickReadiness, startAtArg, portArg } from '../flags.js'
+import { addGateFlags, addLoadFlags, addOutputFlags, addProbeFlags, addWebFlags, pickLoadFlags, pickOutputFlags, pickProbeOptions, pickReadiness, startAtArg, portArg } from '../flags.js'
 import type { Flags } from '../flags.js'
 
 export function registerRun (program: Command): void {

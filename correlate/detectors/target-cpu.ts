@@ -12,7 +12,7 @@
  * typically); every other tuning case in none (at most 21 % of a core typically).
  */
 import { METRICS } from '../../shared/metrics.js'
-import { seriesIds, sumColumns, valuesIn } from '../grid.js'
+import { seriesIds, sumColumns } from '../grid.js'
 import { median } from '../stats.js'
 import { confidenceWith, round, span } from '../context.js'
 import type { Detector, DetectorContext } from '../context.js'

@@ -21,7 +21,7 @@
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { redactUrl } from '../../shared/redact.js'
-import { MONITOR_ROLE, importable, startPythonTarget } from '../python-target.js'
+import { MONITOR_ROLE, startPythonTarget } from '../python-target.js'
 import type { PythonTargetOptions, PythonTargetSpec, PythonVariant } from '../python-target.js'
 import { faultValue } from '../mluvme/faults.js'
 import type { DemoTarget } from '../mluvme/launch.js'
@@ -45,11 +45,6 @@ export function serviceDir (): string {
 }
 
 const IMPORTS = ['fastapi', 'uvicorn', 'asyncpg', 'psycopg2', 'redis', 'celery', 'multipart']
-
-/** Can this Python import what the app and the worker need? The reason when it cannot. */
-export function fastapiImportable (python: string): { ok: boolean; reason?: string } {
-  return importable(python, IMPORTS)
-}
 
 export const FASTAPI_SPEC: PythonTargetSpec = {
   kind: 'fastapi',

@@ -78,8 +78,3 @@ export function redisWithDefaultDb (url: string, db: number): string {
   return u.toString()
 }
 
-/** The db number a Redis URL names (0 when none). */
-export function redisDb (url: string): number {
-  const n = Number(new URL(url).pathname.replace(/^\//, '') || '0')
-  return Number.isInteger(n) ? n : 0
-}

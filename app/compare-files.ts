@@ -1,8 +1,8 @@
 /** `loadlens compare base.json new.json`: the baseline-vs-target table, as a CI gate. */
 import { readResult, writeFileAtomic } from '../shared/files.js'
 import { UsageError } from '../shared/errors.js'
-import { compareResults, comparisonHtml, comparisonMarkdown, formatComparison } from '../reports/compare.js'
-import type { Comparison } from '../reports/compare.js'
+import { compareResults, comparisonHtml, comparisonMarkdown, formatComparison } from '../reports/comparison.js'
+import type { Comparison } from '../reports/comparison.js'
 import { overlayCharts } from '../reports/charts.js'
 
 export interface CompareFilesOptions {
