@@ -1,6 +1,6 @@
 /** `loadlens compare base.json new.json`: the baseline-vs-target table, as a CI gate. */
 import { readResult, writeFileAtomic } from '../shared/files.js'
-import { UsageError } from '../shared/errors.js'
+import { InputFileError } from '../shared/errors.js'
 import { compareResults, comparisonHtml, comparisonMarkdown, formatComparison } from '../reports/comparison.js'
 import type { Comparison } from '../reports/comparison.js'
 import { overlayCharts } from '../reports/charts.js'
@@ -22,7 +22,7 @@ export function compareFiles (basePath: string, nextPath: string, o: CompareFile
   const next = readResult(nextPath)
   const comparison = compareResults(base, next, { tolerance: o.tolerance })
   if (comparison.mismatch.length && !o.force) {
-    throw new UsageError(`${basePath} and ${nextPath} are runs of ${comparison.mismatch.join(' and ')}: their figures do not compare (give --force to compare them anyway)`)
+    throw new InputFileError(`${basePath} and ${nextPath} are runs of ${comparison.mismatch.join(' and ')}: their figures do not compare (give --force to compare them anyway)`)
   }
   const stdout = o.stdout ?? process.stdout
   stdout.write(o.json ? JSON.stringify(comparison, null, 2) + '\n' : formatComparison(comparison) + '\n')

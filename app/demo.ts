@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path'
 import { ensureLocalServers } from '../demo/local-servers.js'
 import type { LocalServers, LocalServersOptions } from '../demo/local-servers.js'
 import { bundledLocustfile, bundledScenario } from '../scenarios/load.js'
-import { UsageError } from '../shared/errors.js'
+import { SettingError } from '../shared/errors.js'
 import { parseFaults } from '../demo/mluvme/faults.js'
 import type { Faults } from '../demo/mluvme/faults.js'
 import { startDemoTarget } from '../demo/mluvme/launch.js'
@@ -97,9 +97,9 @@ export async function runDemo (options: DemoOptions = {}): Promise<RunTestOutcom
   const shaped = o.profile !== undefined || o.users !== undefined || o.stages !== undefined || o.arrivalRate !== undefined
   const load = shaped ? {} : { profile: DEMO_PROFILE, runTime: o.runTime ?? DEMO_RUN_TIME }
   if (o.locust) {
-    if (o.profile !== undefined) throw new UsageError('--profile: not with --locust (a locustfile has no profiles); shape the load with -u, -r, -t and the criteria with --expect')
-    if (o.stages !== undefined || o.arrivalRate !== undefined) throw new UsageError('--stages and --arrival-rate: not with --locust; shape the load with -u, -r and -t')
-    if (o.workers !== undefined) throw new UsageError('--workers: not with --locust (Locust generates the load)')
+    if (o.profile !== undefined) throw new SettingError('--profile: not with --locust (a locustfile has no profiles); shape the load with -u, -r, -t and the criteria with --expect')
+    if (o.stages !== undefined || o.arrivalRate !== undefined) throw new SettingError('--stages and --arrival-rate: not with --locust; shape the load with -u, -r and -t')
+    if (o.workers !== undefined) throw new SettingError('--workers: not with --locust (Locust generates the load)')
   }
 
   const signals = o.handleSignals !== false

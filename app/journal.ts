@@ -13,7 +13,7 @@
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { UsageError, describeError } from '../shared/errors.js'
+import { describeError, InputFileError } from '../shared/errors.js'
 import { redactDeep } from '../shared/redact.js'
 import { makeDirs } from '../shared/files.js'
 import { seriesId } from '../shared/metrics.js'
@@ -130,12 +130,12 @@ export class Journal {
 
 /** Rebuilds a run's result from its journal: the load's seconds through the same aggregation as a live run, the probe series through the same store. */
 export function recoverJournal (path: string): { result: RunResult; header: JournalHeader; seconds: number } {
-  if (!existsSync(path)) throw new UsageError(`${path}: no such journal`)
+  if (!existsSync(path)) throw new InputFileError(`${path}: no such journal`)
   let text: string
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw new UsageError(`${path}: cannot read the journal (${describeError(err)})`)
+    throw new InputFileError(`${path}: cannot read the journal (${describeError(err)})`)
   }
   const lines = text.split('\n')
   let header: JournalHeader | undefined
@@ -158,10 +158,10 @@ export function recoverJournal (path: string): { result: RunResult; header: Jour
     } catch {
       // the last line of a killed run may be cut short: everything before it counts
       if (n >= lines.length - 2) return
-      throw new UsageError(`${path}: line ${n + 1} is not JSON: not a loadlens journal, or damaged`)
+      throw new InputFileError(`${path}: line ${n + 1} is not JSON: not a loadlens journal, or damaged`)
     }
     if (n === 0) {
-      if (doc?.type !== 'header' || doc.format !== 'loadlens/journal') throw new UsageError(`${path}: not a loadlens journal (its first line is not a journal header)`)
+      if (doc?.type !== 'header' || doc.format !== 'loadlens/journal') throw new InputFileError(`${path}: not a loadlens journal (its first line is not a journal header)`)
       header = doc as JournalHeader
       return
     }
@@ -173,7 +173,7 @@ export function recoverJournal (path: string): { result: RunResult; header: Jour
       lastT = Math.max(lastT, doc.report.slice.t)
     } else if (doc.type === 'points') addPoints(doc.points)
   })
-  if (!header) throw new UsageError(`${path}: the journal is empty`)
+  if (!header) throw new InputFileError(`${path}: the journal is empty`)
   const totals = agg.result()
   const probeSeries = store.series()
   const meta: RunMeta = {

@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
-import { UsageError } from '../shared/errors.js'
+import { SettingError, ScenarioError } from '../shared/errors.js'
 import { DEFAULT_OUT_DIR, fileStamp, makeDirs } from '../shared/files.js'
 import type { Expectations } from '../shared/types.js'
 import { parseDuration } from '../shared/duration.js'
@@ -58,36 +58,36 @@ export function readLocustConfig (locustfile: string): { file?: string; config: 
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'))
   } catch (err) {
-    throw new UsageError(`${file}: not valid JSON (${(err as Error).message})`)
+    throw new SettingError(`${file}: not valid JSON (${(err as Error).message})`)
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`${file}: expected an object like {"expect": "p95=500,failures=1%"}`)
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SettingError(`${file}: expected an object like {"expect": "p95=500,failures=1%"}`)
   const o = raw as Record<string, unknown>
   const known = ['expect', 'users', 'spawnRate', 'runTime', 'host', 'allowedHosts']
-  for (const k of Object.keys(o)) if (!known.includes(k)) throw new UsageError(`${file}: unknown field "${k}"; expected one of: ${known.join(', ')}`)
+  for (const k of Object.keys(o)) if (!known.includes(k)) throw new SettingError(`${file}: unknown field "${k}"; expected one of: ${known.join(', ')}`)
   const config: LocustConfig = {}
   if (o.expect !== undefined) {
-    if (typeof o.expect !== 'string') throw new UsageError(`${file}: expect: expected a string like "p95=500,p99=1000,failures=1%"`)
+    if (typeof o.expect !== 'string') throw new SettingError(`${file}: expect: expected a string like "p95=500,p99=1000,failures=1%"`)
     config.expect = parseExpect(o.expect, `${file}: expect`)
   }
   if (o.users !== undefined) {
-    if (!(Number.isInteger(o.users) && (o.users as number) > 0)) throw new UsageError(`${file}: users: expected a whole number > 0, got ${JSON.stringify(o.users)}`)
+    if (!(Number.isInteger(o.users) && (o.users as number) > 0)) throw new SettingError(`${file}: users: expected a whole number > 0, got ${JSON.stringify(o.users)}`)
     config.users = o.users as number
   }
   if (o.spawnRate !== undefined) {
-    if (!(typeof o.spawnRate === 'number' && o.spawnRate > 0)) throw new UsageError(`${file}: spawnRate: expected a number > 0, got ${JSON.stringify(o.spawnRate)}`)
+    if (!(typeof o.spawnRate === 'number' && o.spawnRate > 0)) throw new SettingError(`${file}: spawnRate: expected a number > 0, got ${JSON.stringify(o.spawnRate)}`)
     config.spawnRate = o.spawnRate
   }
   if (o.runTime !== undefined) {
-    if (typeof o.runTime !== 'string') throw new UsageError(`${file}: runTime: expected a duration like "1m"`)
+    if (typeof o.runTime !== 'string') throw new SettingError(`${file}: runTime: expected a duration like "1m"`)
     parseDuration(o.runTime, `${file}: runTime`)
     config.runTime = o.runTime
   }
   if (o.host !== undefined) {
-    if (typeof o.host !== 'string') throw new UsageError(`${file}: host: expected a URL like "http://127.0.0.1:8000"`)
+    if (typeof o.host !== 'string') throw new SettingError(`${file}: host: expected a URL like "http://127.0.0.1:8000"`)
     config.host = o.host
   }
   if (o.allowedHosts !== undefined) {
-    if (!Array.isArray(o.allowedHosts) || !o.allowedHosts.every(h => typeof h === 'string')) throw new UsageError(`${file}: allowedHosts: expected a list of host names`)
+    if (!Array.isArray(o.allowedHosts) || !o.allowedHosts.every(h => typeof h === 'string')) throw new SettingError(`${file}: allowedHosts: expected a list of host names`)
     config.allowedHosts = o.allowedHosts as string[]
   }
   return { file, config }
@@ -116,7 +116,7 @@ const REFUSED: Record<string, string> = {
 function checkLocustArgs (args: string[]): void {
   for (const a of args) {
     const flag = a.split('=')[0]!
-    if (REFUSED[flag]) throw new UsageError(`${a} (after --): ${REFUSED[flag]}`)
+    if (REFUSED[flag]) throw new SettingError(`${a} (after --): ${REFUSED[flag]}`)
   }
 }
 
@@ -138,18 +138,18 @@ export interface PreparedLocust {
  */
 export async function prepareLocust (o: LocustRunOptions): Promise<PreparedLocust> {
   const file = resolve(o.locustfile)
-  if (!existsSync(file)) throw new UsageError(`${o.locustfile}: no such locustfile`)
+  if (!existsSync(file)) throw new ScenarioError(`${o.locustfile}: no such locustfile`)
   if (o.locustArgs) checkLocustArgs(o.locustArgs)
   const { file: configFile, config } = readLocustConfig(file)
   const install = findLocust()
   const info = inspectLocustfile(install, file)
   const known = info.classes.map(c => c.name)
   for (const c of o.userClasses ?? []) {
-    if (!known.includes(c)) throw new UsageError(`${c}: no such user class in ${o.locustfile}; it has: ${known.join(', ') || '(none)'}`)
+    if (!known.includes(c)) throw new ScenarioError(`${c}: no such user class in ${o.locustfile}; it has: ${known.join(', ') || '(none)'}`)
   }
   const chosen = info.classes.filter(c => !o.userClasses?.length || o.userClasses.includes(c.name))
   const hostText = o.host ?? config.host ?? chosen.find(c => c.host)?.host ?? undefined
-  if (!hostText) throw new UsageError(`--host: required (no user class of ${o.locustfile} sets host, nor does ${LOCUST_CONFIG}), e.g. --host http://127.0.0.1:8000`)
+  if (!hostText) throw new SettingError(`--host: required (no user class of ${o.locustfile} sets host, nor does ${LOCUST_CONFIG}), e.g. --host http://127.0.0.1:8000`)
   const allowedHosts = config.allowedHosts ?? []
   // every host the run may use passes the rail before Locust starts: the base, and each class's own
   const hosts = new Set([hostText, ...(o.host || config.host ? [] : chosen.map(c => c.host).filter((h): h is string => Boolean(h)))])
@@ -178,7 +178,7 @@ export async function prepareLocust (o: LocustRunOptions): Promise<PreparedLocus
   }
   const load = resolveLoadPlan(plan, o)
   if (load.model.kind !== 'closed' || load.model.stages.length !== 1) {
-    throw new UsageError('--stages and --arrival-rate: not for a locustfile run; shape the load in the locustfile (a LoadTestShape) or with -u, -r and -t')
+    throw new SettingError('--stages and --arrival-rate: not for a locustfile run; shape the load in the locustfile (a LoadTestShape) or with -u, -r and -t')
   }
   const stage = load.model.stages[0]!
   const outDir = o.noSave ? tmpdir() : o.json ? dirname(resolve(o.json)) : resolve(o.outDir ?? DEFAULT_OUT_DIR)

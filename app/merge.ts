@@ -7,7 +7,7 @@
  * read it. Inputs that cannot be segments of one run are refused with one line (exit 2).
  */
 import type { Writable } from 'node:stream'
-import { UsageError } from '../shared/errors.js'
+import { InputFileError } from '../shared/errors.js'
 import { readResult, runIdFor } from '../shared/files.js'
 import { mergeEncoded, encodeHistogram } from '../shared/hist.js'
 import type {
@@ -65,11 +65,11 @@ function checkCompatible (inputs: MergeInput[]): void {
   const a = first.result.meta
   for (const x of inputs.slice(1)) {
     const b = x.result.meta
-    if (b.scenario !== a.scenario) throw new UsageError(`${x.path}: scenario "${b.scenario}" differs from "${a.scenario}" in ${first.path}; only segments of one run can be merged`)
-    if (b.host !== a.host) throw new UsageError(`${x.path}: host ${b.host} differs from ${a.host} in ${first.path}; only segments of one run can be merged`)
-    if ((b.profile ?? '') !== (a.profile ?? '')) throw new UsageError(`${x.path}: profile "${b.profile ?? '(none)'}" differs from "${a.profile ?? '(none)'}" in ${first.path}; only segments of one run can be merged`)
-    if (JSON.stringify(b.model) !== JSON.stringify(a.model)) throw new UsageError(`${x.path}: the load model (users, rates, stages) differs from the one in ${first.path}; only segments of one run can be merged`)
-    if (b.versions?.loadlens !== a.versions?.loadlens) throw new UsageError(`${x.path}: written by loadlens ${b.versions?.loadlens ?? 'unknown'}, but ${first.path} by loadlens ${a.versions?.loadlens ?? 'unknown'}; merge results of one loadlens version`)
+    if (b.scenario !== a.scenario) throw new InputFileError(`${x.path}: scenario "${b.scenario}" differs from "${a.scenario}" in ${first.path}; only segments of one run can be merged`)
+    if (b.host !== a.host) throw new InputFileError(`${x.path}: host ${b.host} differs from ${a.host} in ${first.path}; only segments of one run can be merged`)
+    if ((b.profile ?? '') !== (a.profile ?? '')) throw new InputFileError(`${x.path}: profile "${b.profile ?? '(none)'}" differs from "${a.profile ?? '(none)'}" in ${first.path}; only segments of one run can be merged`)
+    if (JSON.stringify(b.model) !== JSON.stringify(a.model)) throw new InputFileError(`${x.path}: the load model (users, rates, stages) differs from the one in ${first.path}; only segments of one run can be merged`)
+    if (b.versions?.loadlens !== a.versions?.loadlens) throw new InputFileError(`${x.path}: written by loadlens ${b.versions?.loadlens ?? 'unknown'}, but ${first.path} by loadlens ${a.versions?.loadlens ?? 'unknown'}; merge results of one loadlens version`)
   }
   // every part of the load may be merged once
   const parts = inputs.flatMap(x => segmentsOf(x.result).map(s => ({ path: x.path, s })))
@@ -79,7 +79,7 @@ function checkCompatible (inputs: MergeInput[]): void {
     const cur = parts[i]!
     if (cur.s.share.from < prev.s.share.to - EPS) {
       const same = prev.path === cur.path ? '' : ` of ${prev.path}`
-      throw new UsageError(`${cur.path}: segment ${cur.s.segment} ${shareText(cur.s.share)} overlaps segment ${prev.s.segment} ${shareText(prev.s.share)}${same}; each part of the load can be merged only once`)
+      throw new InputFileError(`${cur.path}: segment ${cur.s.segment} ${shareText(cur.s.share)} overlaps segment ${prev.s.segment} ${shareText(prev.s.share)}${same}; each part of the load can be merged only once`)
     }
   }
 }
@@ -155,7 +155,7 @@ function prepareSlice (s: TimelineSlice, remap: Map<string, string>, segment: st
     const errors: Record<string, number> = {}
     for (const [id, n] of Object.entries(s.errors)) {
       const to = remap.get(id)
-      if (to === undefined) throw new UsageError(`${path}: timeline second ${s.t} counts error group ${id}, which is not in the result's errors (the file was edited or is damaged)`)
+      if (to === undefined) throw new InputFileError(`${path}: timeline second ${s.t} counts error group ${id}, which is not in the result's errors (the file was edited or is damaged)`)
       errors[to] = (errors[to] ?? 0) + n
     }
     out.errors = errors
@@ -213,7 +213,7 @@ function mergeCost (inputs: MergeInput[], merged: RunResult): CostSummary | unde
 
 /** Merges results of segments of one run. Inputs must be in any order; they are sorted by segment. */
 export function mergeResults (given: MergeInput[]): MergeOutcome {
-  if (given.length === 0) throw new UsageError('merge: expected one or more result files')
+  if (given.length === 0) throw new InputFileError('merge: expected one or more result files')
   const inputs = [...given].sort((a, b) => segmentsOf(a.result)[0]!.share.from - segmentsOf(b.result)[0]!.share.from)
   checkCompatible(inputs)
   const warnings: string[] = []
@@ -297,7 +297,7 @@ export interface MergeFilesOptions {
 
 /** Reads, checks, merges and writes; prints the summary unless quiet. */
 export function mergeFiles (paths: string[], o: MergeFilesOptions = {}): MergeOutcome & { files: Record<string, string> } {
-  if (paths.length === 0) throw new UsageError('merge: expected one or more result files (e.g. loadlens merge results/*.json -o merged.json)')
+  if (paths.length === 0) throw new InputFileError('merge: expected one or more result files (e.g. loadlens merge results/*.json -o merged.json)')
   const inputs = paths.map(path => ({ path, result: readResult(path) }))
   const outcome = mergeResults(inputs)
   const files = writeOutputs(outcome.result, { json: o.output, outDir: o.outDir, html: o.html, noHtml: o.noHtml })

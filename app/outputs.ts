@@ -6,7 +6,7 @@
 import { rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, extname, join } from 'node:path'
-import { UsageError, describeError } from '../shared/errors.js'
+import { describeError, OutputPathError } from '../shared/errors.js'
 import { makeDirs, writeFileAtomic, writeResult } from '../shared/files.js'
 import { redactDeep } from '../shared/redact.js'
 import type { RunResult } from '../shared/types.js'
@@ -56,7 +56,7 @@ function checkWritable (path: string, flag: string, isDir = false): void {
     rmSync(probe, { force: true })
   } catch (err) {
     const why = describeError(err).replace(/^E[A-Z]+: /, '')
-    throw new UsageError(`${flag}: cannot write ${isDir ? 'into ' : ''}${path} (${why})`)
+    throw new OutputPathError(`${flag}: cannot write ${isDir ? 'into ' : ''}${path} (${why})`)
   }
 }
 

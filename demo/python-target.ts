@@ -17,7 +17,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync } from 
 import { hostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import pg from 'pg'
-import { HarnessError, UsageError } from '../shared/errors.js'
+import { SettingError, MissingDependencyError, DemoStartError } from '../shared/errors.js'
 import { fileStamp } from '../shared/files.js'
 import { freePort } from '../shared/ports.js'
 import { redactUrl } from '../shared/redact.js'
@@ -104,7 +104,7 @@ export function importable (python: string, modules: string[]): { ok: boolean; r
 }
 
 function aborted (signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new HarnessError('the demo target start was interrupted')
+  if (signal?.aborted) throw new DemoStartError('the demo target start was interrupted')
 }
 
 /** Creates the database when missing; switches pg_stat_statements on or off in it; makes the monitoring role. */
@@ -143,12 +143,12 @@ function seed (spec: PythonTargetSpec, python: string, env: NodeJS.ProcessEnv, l
     closeSync(fd)
     child.stdout!.setEncoding('utf8')
     child.stdout!.on('data', (text: string) => { for (const line of text.trim().split('\n')) if (line) say(`  ${line}`) })
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new HarnessError(`seeding ${spec.appLabel}'s database took over ${timeoutMs / 1000} s (log: ${logFile})`)) }, timeoutMs)
-    child.on('error', (err) => { clearTimeout(timer); reject(new HarnessError(`could not run the seed script: ${err.message}`)) })
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new DemoStartError(`seeding ${spec.appLabel}'s database took over ${timeoutMs / 1000} s (log: ${logFile})`)) }, timeoutMs)
+    child.on('error', (err) => { clearTimeout(timer); reject(new DemoStartError(`could not run the seed script: ${err.message}`)) })
     child.on('exit', (code) => {
       clearTimeout(timer)
       if (code === 0) resolve()
-      else reject(new HarnessError(`${spec.appLabel}'s seed failed (exit ${code}): ${tail(logFile, 3)} (log: ${logFile})`))
+      else reject(new DemoStartError(`${spec.appLabel}'s seed failed (exit ${code}): ${tail(logFile, 3)} (log: ${logFile})`))
     })
   })
 }
@@ -157,8 +157,8 @@ function seed (spec: PythonTargetSpec, python: string, env: NodeJS.ProcessEnv, l
 async function healthy (spec: PythonTargetSpec, url: string, child: ChildProcess, logFile: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const until = Date.now() + timeoutMs
   while (Date.now() < until) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new HarnessError(`${spec.appLabel} exited during start: ${tail(logFile)} (log: ${logFile})`)
-    if (signal?.aborted) throw new HarnessError('the demo target start was interrupted')
+    if (child.exitCode !== null || child.signalCode !== null) throw new DemoStartError(`${spec.appLabel} exited during start: ${tail(logFile)} (log: ${logFile})`)
+    if (signal?.aborted) throw new DemoStartError('the demo target start was interrupted')
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) })
       if (res.ok) return
@@ -167,7 +167,7 @@ async function healthy (spec: PythonTargetSpec, url: string, child: ChildProcess
     }
     await new Promise(r => setTimeout(r, 100))
   }
-  throw new HarnessError(`${spec.appLabel} was not ready within ${timeoutMs / 1000} s: ${tail(logFile)} (log: ${logFile})`)
+  throw new DemoStartError(`${spec.appLabel} was not ready within ${timeoutMs / 1000} s: ${tail(logFile)} (log: ${logFile})`)
 }
 
 function fileReady (child: ChildProcess, file: string, logFile: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
@@ -179,7 +179,7 @@ function fileReady (child: ChildProcess, file: string, logFile: string, timeoutM
       if (child.exitCode !== null || child.signalCode !== null) err = `the Celery worker exited during start: ${tail(logFile)} (log: ${logFile})`
       else if (signal?.aborted) err = 'the demo target start was interrupted'
       else if (Date.now() - t0 > timeoutMs) err = `the Celery worker was not ready within ${timeoutMs / 1000} s: ${tail(logFile)} (log: ${logFile})`
-      if (err) { clearInterval(poll); reject(new HarnessError(err)) }
+      if (err) { clearInterval(poll); reject(new DemoStartError(err)) }
     }, 100)
   })
 }
@@ -198,14 +198,14 @@ export async function startPythonTarget (spec: PythonTargetSpec, o: PythonTarget
   const faults = typeof o.faults === 'string' || Array.isArray(o.faults) ? parseFaults(o.faults) : (o.faults ?? {})
   const variant: Required<PythonVariant> = { pool: 'fixed', pgStatStatements: true, redis: 'shared', ...o.variant }
   const database = o.database ?? spec.database
-  if (!/^[a-z_][a-z0-9_]*$/i.test(database)) throw new UsageError(`database: expected a plain database name (letters, digits, _), got "${database}"`)
+  if (!/^[a-z_][a-z0-9_]*$/i.test(database)) throw new SettingError(`database: expected a plain database name (letters, digits, _), got "${database}"`)
   const python = o.python ?? env.LOADLENS_PYTHON ?? DEFAULT_PYTHON
   const can = importable(python, spec.imports)
   if (!can.ok) {
-    throw new HarnessError(`${spec.appLabel} needs ${python} with ${spec.imports.join(', ')} (${can.reason}); install ${spec.packages.join(' ')}, or set LOADLENS_PYTHON`)
+    throw new MissingDependencyError(`${spec.appLabel} needs ${python} with ${spec.imports.join(', ')} (${can.reason}); install ${spec.packages.join(' ')}, or set LOADLENS_PYTHON`)
   }
   const pgServer = resolveUrl(o.pgUrl, env, PG_ENV, DEFAULT_PG_URL)
-  try { new URL(pgServer.url) } catch { throw new UsageError(`${pgServer.source === 'option' ? 'PostgreSQL URL' : pgServer.source}: expected a URL, got "${redactUrl(pgServer.url)}"`) }
+  try { new URL(pgServer.url) } catch { throw new SettingError(`${pgServer.source === 'option' ? 'PostgreSQL URL' : pgServer.source}: expected a URL, got "${redactUrl(pgServer.url)}"`) }
   await checkPostgres(pgServer, PG_ENV)
   const ownRedis = redisServerAvailable(env)
   aborted(o.signal)
@@ -267,7 +267,7 @@ export async function startPythonTarget (spec: PythonTargetSpec, o: PythonTarget
     try {
       await prepareDatabase(pgServer.url, database, variant.pgStatStatements)
     } catch (err) {
-      throw new HarnessError(`could not prepare the database ${database} on ${redactUrl(pgServer.url)}: ${(err as Error).message}`, { cause: err })
+      throw new DemoStartError(`could not prepare the database ${database} on ${redactUrl(pgServer.url)}: ${(err as Error).message}`, { cause: err })
     }
     const dsn = withPath(pgServer.url, database)
     const probeUrl = variant.pgStatStatements ? dsn : monitorUrl(dsn)
@@ -350,7 +350,7 @@ export function parseVariant (text: string | undefined, flag = '--variant'): Pyt
     const [key, value, extra] = item.split('=')
     const values = allowed[key!]
     if (!values || value === undefined || extra !== undefined || !values.includes(value)) {
-      throw new UsageError(`${flag}: "${item}": expected ${Object.entries(allowed).map(([k, v]) => `${k}=${v.join('|')}`).join(', ')}`)
+      throw new SettingError(`${flag}: "${item}": expected ${Object.entries(allowed).map(([k, v]) => `${k}=${v.join('|')}`).join(', ')}`)
     }
     if (key === 'pool') out.pool = value as 'fixed' | 'growing'
     else if (key === 'pgss') out.pgStatStatements = value === 'on'

@@ -20,7 +20,7 @@ import type { AddressInfo, Server, Socket } from 'node:net'
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { UsageError } from '../shared/errors.js'
+import { LocustError, ScenarioError } from '../shared/errors.js'
 import { procCpuUs } from '../shared/proc.js'
 import type { ExternalGenerator, FailureKind, StopReason } from '../shared/types.js'
 import { Recorder } from './recorder.js'
@@ -78,7 +78,7 @@ export function findLocust (explicit = process.env.LOADLENS_LOCUST_PYTHON): Locu
     tried.push(`${c.python} (${r.error ? ((r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : r.error.message) : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`)})`)
     if (c.how === 'LOADLENS_LOCUST_PYTHON') break
   }
-  throw new UsageError(`Locust is not installed: none of these Python interpreters can import it: ${tried.join('; ')}. ` +
+  throw new LocustError(`Locust is not installed: none of these Python interpreters can import it: ${tried.join('; ')}. ` +
     'Install it (pip install locust, or apt install python3-locust), or name the interpreter with LOADLENS_LOCUST_PYTHON')
 }
 
@@ -99,18 +99,18 @@ export interface LocustfileInfo {
 
 /** Imports the locustfile in a Python of its own: its user classes and hosts, or a clear error naming the file and line. */
 export function inspectLocustfile (install: LocustInstall, file: string): LocustfileInfo {
-  if (!existsSync(file)) throw new UsageError(`${file}: no such locustfile`)
+  if (!existsSync(file)) throw new ScenarioError(`${file}: no such locustfile`)
   const r = spawnSync(install.python, [join(locustSupportDir(), 'discover.py'), file], { encoding: 'utf8', timeout: 120_000, cwd: dirname(resolve(file)) })
-  if (r.error) throw new UsageError(`${file}: could not be read by ${install.python}: ${r.error.message}`)
+  if (r.error) throw new ScenarioError(`${file}: could not be read by ${install.python}: ${r.error.message}`)
   let out: Record<string, any> | undefined
   try {
     out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
   } catch {
     out = undefined
   }
-  if (!out) throw new UsageError(`${file}: the locustfile could not be imported (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`)
-  if (out.error) throw new UsageError(`the locustfile failed to import: ${out.error}`)
-  if (!out.classes?.length && !out.shape) throw new UsageError(`${file}: no user class found (a class deriving from HttpUser, FastHttpUser or User)`)
+  if (!out) throw new ScenarioError(`${file}: the locustfile could not be imported (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`)
+  if (out.error) throw new ScenarioError(`the locustfile failed to import: ${out.error}`)
+  if (!out.classes?.length && !out.shape) throw new ScenarioError(`${file}: no user class found (a class deriving from HttpUser, FastHttpUser or User)`)
   return out as LocustfileInfo
 }
 
@@ -328,7 +328,7 @@ export class LocustDriver implements LoadDriver {
     this.server!.close()
     const endedAt = Date.now()
     if (this.started) this.closeUntil(Math.floor(endedAt / 1000) + 1)
-    if (this.spawnError) throw new UsageError(`${o.install.python}: could not start Locust: ${this.spawnError.message}`)
+    if (this.spawnError) throw new LocustError(`${o.install.python}: could not start Locust: ${this.spawnError.message}`)
     const how = this.exited?.signal ? `on ${this.exited.signal}` : `with code ${this.exited?.code}`
     if (this.started && !this.quitLine && !this.stopped) {
       // Locust died during the run: what it measured until then stays
@@ -337,7 +337,7 @@ export class LocustDriver implements LoadDriver {
     }
     if (!this.started) {
       const tail = logTail(o.logFile)
-      throw new UsageError(`Locust exited ${how} before the test started${tail ? `: ${tail}` : ''} (its log: ${o.logFile})`)
+      throw new LocustError(`Locust exited ${how} before the test started${tail ? `: ${tail}` : ''} (its log: ${o.logFile})`)
     }
     return {
       startedAt: this.startedAt,

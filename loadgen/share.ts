@@ -4,7 +4,7 @@
  * fixed subset of the global user slots and arrival iterations; the shares of a partition
  * of [0, 1) together own every slot and every iteration exactly once.
  */
-import { UsageError } from '../shared/errors.js'
+import { SettingError } from '../shared/errors.js'
 import type { Share } from '../shared/types.js'
 
 export const WHOLE: Share = { from: 0, to: 1 }
@@ -35,7 +35,7 @@ export function parseSegment (text: string, flag = '--segment'): { share: Share;
     const n = Number(m[2])
     if (n >= 1 && i >= 1 && i <= n) return { share: { from: (i - 1) / n, to: i / n }, label: `${i}/${n}` }
   }
-  throw new UsageError(`${flag}: expected i/N with 1 <= i <= N (e.g. 1/4 for the first of four segments), got "${text}"`)
+  throw new SettingError(`${flag}: expected i/N with 1 <= i <= N (e.g. 1/4 for the first of four segments), got "${text}"`)
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import { existsSync } from 'node:fs'
-import { HarnessError, WorkerError, deserializeError } from '../shared/errors.js'
+import { HarnessError, WorkerError, deserializeError, MissingDependencyError } from '../shared/errors.js'
 import type { SerializedError } from '../shared/errors.js'
 import type { LoadModel, Share, StopReason, ThreadHealth } from '../shared/types.js'
 import { mergeSlices } from './aggregate.js'
@@ -77,7 +77,7 @@ function workerEntry (): URL {
   // running from the TypeScript sources (tests): use the built copy
   const built = new URL('../dist/loadgen/worker-main.js', import.meta.url)
   if (existsSync(built)) return built
-  throw new HarnessError('worker threads need the built package: run `npm run build` first')
+  throw new MissingDependencyError('worker threads need the built package: run `npm run build` first')
 }
 
 /** Adds two SliceReports of the same second. */

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { HarnessError } from '../shared/errors.js'
+import { MissingDependencyError } from '../shared/errors.js'
 
 /** The path of `rel` relative to the module at `base` (import.meta.url), in the source tree. */
 export function sourcePath (base: string, rel: string): string {
@@ -15,7 +15,7 @@ export function sourcePath (base: string, rel: string): string {
   // dist/reports/html/x -> reports/html/x
   const alt = p.replace(/([\\/])dist([\\/])(?!.*[\\/]dist[\\/])/, '$1')
   if (existsSync(alt)) return alt
-  throw new HarnessError(`a file of loadlens is missing: ${p} (the installation is incomplete)`)
+  throw new MissingDependencyError(`a file of loadlens is missing: ${p} (the installation is incomplete)`)
 }
 
 const cache = new Map<string, string>()

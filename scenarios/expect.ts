@@ -13,7 +13,7 @@
  *   find-max-users           a stress run: the most users held within the limits
  *   NAME:p95=200             a limit for one request name ("GET /api/users/[id]:p95=200")
  */
-import { UsageError } from '../shared/errors.js'
+import { SettingError } from '../shared/errors.js'
 import { nearestWord } from '../shared/nearest.js'
 import type { Expectations, LatencyLimits } from '../shared/types.js'
 
@@ -28,7 +28,7 @@ export const EXPECT_KEYS = [...LATENCY, 'failures', 'db-connections-max', 'db-co
 
 function ms (value: string, where: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s)?$/.exec(value.trim())
-  if (!m) throw new UsageError(`${where}: expected milliseconds like 500, 500ms or 1.5s, got "${value}"`)
+  if (!m) throw new SettingError(`${where}: expected milliseconds like 500, 500ms or 1.5s, got "${value}"`)
   return m[2] === 's' ? Number(m[1]) * 1000 : Number(m[1])
 }
 
@@ -36,18 +36,18 @@ function ratio (value: string, where: string): number {
   const v = value.trim()
   const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(v)
   const n = pct ? Number(pct[1]) / 100 : /^\d+(?:\.\d+)?$/.test(v) ? Number(v) : NaN
-  if (!(n >= 0 && n <= 1)) throw new UsageError(`${where}: expected a percentage like 1% or a ratio from 0 to 1, got "${value}"`)
+  if (!(n >= 0 && n <= 1)) throw new SettingError(`${where}: expected a percentage like 1% or a ratio from 0 to 1, got "${value}"`)
   return n
 }
 
 function bool (value: string | undefined, where: string): boolean {
   if (value === undefined || value === 'true') return true
   if (value === 'false') return false
-  throw new UsageError(`${where}: expected no value, true or false, got "${value}"`)
+  throw new SettingError(`${where}: expected no value, true or false, got "${value}"`)
 }
 
 function count (value: string, where: string): number {
-  if (!/^\d+$/.test(value.trim())) throw new UsageError(`${where}: expected a whole number, got "${value}"`)
+  if (!/^\d+$/.test(value.trim())) throw new SettingError(`${where}: expected a whole number, got "${value}"`)
   return Number(value)
 }
 
@@ -79,7 +79,7 @@ function items (text: string): string[] {
 export function parseExpect (text: string, where = '--expect'): Expectations {
   const out: Expectations = {}
   const parts = items(text)
-  if (!parts.length) throw new UsageError(`${where}: expected limits like p95=500,p99=1000,failures=1%, got "${text}"`)
+  if (!parts.length) throw new SettingError(`${where}: expected limits like p95=500,p99=1000,failures=1%, got "${text}"`)
   for (const part of parts) {
     const eq = part.lastIndexOf('=')
     let key = (eq < 0 ? part : part.slice(0, eq)).trim()
@@ -93,28 +93,28 @@ export function parseExpect (text: string, where = '--expect'): Expectations {
       key = key.slice(colon + 1).trim()
       out.byName ??= {}
       limits = out.byName[name] ??= {}
-      if (!(LATENCY as readonly string[]).includes(key) && key !== 'failures') throw new UsageError(`${at}: a request name's limit is one of ${LATENCY.join(', ')}, failures; got "${key}"`)
+      if (!(LATENCY as readonly string[]).includes(key) && key !== 'failures') throw new SettingError(`${at}: a request name's limit is one of ${LATENCY.join(', ')}, failures; got "${key}"`)
     }
     key = key.toLowerCase().replace(/_/g, '-')
     if ((LATENCY as readonly string[]).includes(key)) {
-      if (value === undefined) throw new UsageError(`${at}: ${key} needs a value in ms, e.g. ${key}=500`)
+      if (value === undefined) throw new SettingError(`${at}: ${key} needs a value in ms, e.g. ${key}=500`)
       limits[key as typeof LATENCY[number]] = ms(value, at)
     } else if (key === 'failures') {
-      if (value === undefined) throw new UsageError(`${at}: failures needs a value, e.g. failures=1%`)
+      if (value === undefined) throw new SettingError(`${at}: failures needs a value, e.g. failures=1%`)
       limits.failureRatio = ratio(value, at)
     } else if (key === 'db-connections-max') {
-      if (value === undefined) throw new UsageError(`${at}: db-connections-max needs a count, e.g. db-connections-max=50`)
+      if (value === undefined) throw new SettingError(`${at}: db-connections-max needs a count, e.g. db-connections-max=50`)
       out.dbConnectionsMax = count(value, at)
     } else if (key === 'cache-hit-rate-min') {
-      if (value === undefined) throw new UsageError(`${at}: cache-hit-rate-min needs a value, e.g. cache-hit-rate-min=90%`)
+      if (value === undefined) throw new SettingError(`${at}: cache-hit-rate-min needs a value, e.g. cache-hit-rate-min=90%`)
       out.cacheHitRateMin = ratio(value, at)
     } else if (key === 'db-query-mean') {
-      if (value === undefined) throw new UsageError(`${at}: db-query-mean needs a value in ms, e.g. db-query-mean=50`)
+      if (value === undefined) throw new SettingError(`${at}: db-query-mean needs a value in ms, e.g. db-query-mean=50`)
       out.dbQueryMeanMs = ms(value, at)
     } else if (FLAGS[key]) {
       (out as Record<string, unknown>)[FLAGS[key]!] = bool(value, at)
     } else {
-      throw new UsageError(`${at}: unknown limit "${key}"${nearest(key)}; expected one of: ${EXPECT_KEYS.join(', ')}, or NAME:p95=...`)
+      throw new SettingError(`${at}: unknown limit "${key}"${nearest(key)}; expected one of: ${EXPECT_KEYS.join(', ')}, or NAME:p95=...`)
     }
   }
   return out

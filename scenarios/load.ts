@@ -17,7 +17,7 @@ import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire, register as registerHooks } from 'node:module'
 import { basename, dirname, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { UsageError, describeError } from '../shared/errors.js'
+import { describeError, ScenarioError } from '../shared/errors.js'
 import { validateScenario } from './validate.js'
 import type { ScenarioPlan } from './validate.js'
 
@@ -104,16 +104,16 @@ async function importScenario (abs: string): Promise<{ default?: unknown }> {
 
 export async function loadScenario (file: string): Promise<ScenarioPlan> {
   const abs = resolvePath(file)
-  if (!existsSync(abs)) throw new UsageError(`${file}: no such scenario file`)
-  if (!statSync(abs).isFile()) throw new UsageError(`${file}: expected a scenario file (.ts or .js), got a directory`)
+  if (!existsSync(abs)) throw new ScenarioError(`${file}: no such scenario file`)
+  if (!statSync(abs).isFile()) throw new ScenarioError(`${file}: expected a scenario file (.ts or .js), got a directory`)
   let mod: { default?: unknown }
   try {
     mod = await importScenario(abs)
   } catch (err) {
-    throw new UsageError(`${file}: the scenario file failed to load: ${loadError(err)}`, { cause: err })
+    throw new ScenarioError(`${file}: the scenario file failed to load: ${loadError(err)}`, { cause: err })
   }
   if (mod.default === undefined) {
-    throw new UsageError(`${file}: expected a default export: export default defineScenario({...})`)
+    throw new ScenarioError(`${file}: expected a default export: export default defineScenario({...})`)
   }
   return validateScenario(mod.default, file)
 }

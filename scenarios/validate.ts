@@ -2,7 +2,7 @@
  * Checks a scenario object and turns it into the plan the load generator runs. Every error
  * names the file and the field and says what was expected.
  */
-import { UsageError } from '../shared/errors.js'
+import { ScenarioError } from '../shared/errors.js'
 import { parseDuration } from '../shared/duration.js'
 import type { Expectations, LatencyLimits } from '../shared/types.js'
 import { constant, SCENARIO_MARK } from './define.js'
@@ -56,7 +56,7 @@ function positiveInt (value: unknown): boolean {
 export function validateScenario (value: unknown, file = 'scenario'): ScenarioPlan {
   const fail = (field: string, expected: string, got?: unknown): never => {
     const shown = got === undefined ? '' : `, got ${typeof got === 'string' ? JSON.stringify(got) : typeof got === 'function' ? 'a function' : JSON.stringify(got) ?? String(got)}`
-    throw new UsageError(`${file}: ${field} ${expected}${shown}`)
+    throw new ScenarioError(`${file}: ${field} ${expected}${shown}`)
   }
   if (!isObject(value)) fail('default export', 'must be defineScenario({...})', value)
   const def = value as unknown as ScenarioDef
@@ -151,60 +151,60 @@ export function checkUrl (value: unknown, where: string): URL {
   try {
     url = new URL(String(value))
   } catch {
-    throw new UsageError(`${where}: expected a URL like http://127.0.0.1:8080, got ${JSON.stringify(value)}`)
+    throw new ScenarioError(`${where}: expected a URL like http://127.0.0.1:8080, got ${JSON.stringify(value)}`)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`${where}: expected an http:// or https:// URL, got ${JSON.stringify(value)}`)
+    throw new ScenarioError(`${where}: expected an http:// or https:// URL, got ${JSON.stringify(value)}`)
   }
   return url
 }
 
 function checkLimits (limits: unknown, where: string): void {
-  if (!isObject(limits)) throw new UsageError(`${where}: expected an object of limits`)
+  if (!isObject(limits)) throw new ScenarioError(`${where}: expected an object of limits`)
   for (const [k, v] of Object.entries(limits as LatencyLimits)) {
     if (k === 'failureRatio') {
-      if (typeof v !== 'number' || v < 0 || v > 1) throw new UsageError(`${where}.failureRatio: expected a ratio between 0 and 1 (0.01 = 1%), got ${JSON.stringify(v)}`)
+      if (typeof v !== 'number' || v < 0 || v > 1) throw new ScenarioError(`${where}.failureRatio: expected a ratio between 0 and 1 (0.01 = 1%), got ${JSON.stringify(v)}`)
     } else if (['p50', 'p90', 'p95', 'p99'].includes(k)) {
-      if (typeof v !== 'number' || !(v > 0)) throw new UsageError(`${where}.${k}: expected a limit in milliseconds > 0, got ${JSON.stringify(v)}`)
+      if (typeof v !== 'number' || !(v > 0)) throw new ScenarioError(`${where}.${k}: expected a limit in milliseconds > 0, got ${JSON.stringify(v)}`)
     }
   }
 }
 
 function validateProfile (p: unknown, where: string): void {
-  if (!isObject(p)) throw new UsageError(`${where}: expected an object`)
+  if (!isObject(p)) throw new ScenarioError(`${where}: expected an object`)
   const prof = p as ProfileDef
-  if (prof.users !== undefined && !(Number.isInteger(prof.users) && prof.users >= 0)) throw new UsageError(`${where}.users: expected a whole number of users, got ${JSON.stringify(prof.users)}`)
-  if (prof.spawnRate !== undefined && !(typeof prof.spawnRate === 'number' && prof.spawnRate > 0)) throw new UsageError(`${where}.spawnRate: expected users per second > 0, got ${JSON.stringify(prof.spawnRate)}`)
+  if (prof.users !== undefined && !(Number.isInteger(prof.users) && prof.users >= 0)) throw new ScenarioError(`${where}.users: expected a whole number of users, got ${JSON.stringify(prof.users)}`)
+  if (prof.spawnRate !== undefined && !(typeof prof.spawnRate === 'number' && prof.spawnRate > 0)) throw new ScenarioError(`${where}.spawnRate: expected users per second > 0, got ${JSON.stringify(prof.spawnRate)}`)
   if (prof.runTime !== undefined) parseDuration(prof.runTime, `${where}.runTime`)
   if (prof.stopTimeout !== undefined) parseDuration(prof.stopTimeout, `${where}.stopTimeout`)
   if (prof.stages !== undefined) {
-    if (!Array.isArray(prof.stages) || prof.stages.length === 0) throw new UsageError(`${where}.stages: expected a list of { duration, users }`)
+    if (!Array.isArray(prof.stages) || prof.stages.length === 0) throw new ScenarioError(`${where}.stages: expected a list of { duration, users }`)
     prof.stages.forEach((s, i) => {
       parseDuration(s.duration, `${where}.stages[${i}].duration`)
-      if (!(Number.isInteger(s.users) && s.users >= 0)) throw new UsageError(`${where}.stages[${i}].users: expected a whole number of users, got ${JSON.stringify(s.users)}`)
-      if (s.spawnRate !== undefined && !(s.spawnRate > 0)) throw new UsageError(`${where}.stages[${i}].spawnRate: expected users per second > 0, got ${JSON.stringify(s.spawnRate)}`)
+      if (!(Number.isInteger(s.users) && s.users >= 0)) throw new ScenarioError(`${where}.stages[${i}].users: expected a whole number of users, got ${JSON.stringify(s.users)}`)
+      if (s.spawnRate !== undefined && !(s.spawnRate > 0)) throw new ScenarioError(`${where}.stages[${i}].spawnRate: expected users per second > 0, got ${JSON.stringify(s.spawnRate)}`)
     })
   }
   if (prof.arrivalRate !== undefined) {
     const a = typeof prof.arrivalRate === 'number' ? { rate: prof.arrivalRate } : prof.arrivalRate
-    if (!isObject(a) || typeof a.rate !== 'number' || a.rate < 0) throw new UsageError(`${where}.arrivalRate: expected iterations per second >= 0 or { rate, maxVUs, stages }`)
-    if (a.timeUnit !== undefined && !(parseDuration(a.timeUnit, `${where}.arrivalRate.timeUnit`) > 0)) throw new UsageError(`${where}.arrivalRate.timeUnit: expected a duration > 0`)
+    if (!isObject(a) || typeof a.rate !== 'number' || a.rate < 0) throw new ScenarioError(`${where}.arrivalRate: expected iterations per second >= 0 or { rate, maxVUs, stages }`)
+    if (a.timeUnit !== undefined && !(parseDuration(a.timeUnit, `${where}.arrivalRate.timeUnit`) > 0)) throw new ScenarioError(`${where}.arrivalRate.timeUnit: expected a duration > 0`)
     for (const k of ['preAllocatedVUs', 'maxVUs'] as const) {
-      if (a[k] !== undefined && !(Number.isInteger(a[k]) && (a[k] as number) > 0)) throw new UsageError(`${where}.arrivalRate.${k}: expected a positive whole number, got ${JSON.stringify(a[k])}`)
+      if (a[k] !== undefined && !(Number.isInteger(a[k]) && (a[k] as number) > 0)) throw new ScenarioError(`${where}.arrivalRate.${k}: expected a positive whole number, got ${JSON.stringify(a[k])}`)
     }
     a.stages?.forEach((s, i) => {
       parseDuration(s.duration, `${where}.arrivalRate.stages[${i}].duration`)
-      if (!(typeof s.target === 'number' && s.target >= 0)) throw new UsageError(`${where}.arrivalRate.stages[${i}].target: expected a rate >= 0, got ${JSON.stringify(s.target)}`)
+      if (!(typeof s.target === 'number' && s.target >= 0)) throw new ScenarioError(`${where}.arrivalRate.stages[${i}].target: expected a rate >= 0, got ${JSON.stringify(s.target)}`)
     })
   }
   if (prof.expect !== undefined) {
     checkLimits(prof.expect, `${where}.expect`)
     const e = prof.expect as Expectations
     if (e.byName !== undefined) {
-      if (!isObject(e.byName)) throw new UsageError(`${where}.expect.byName: expected an object of request names to limits`)
+      if (!isObject(e.byName)) throw new ScenarioError(`${where}.expect.byName: expected an object of request names to limits`)
       for (const [n, l] of Object.entries(e.byName)) checkLimits(l, `${where}.expect.byName[${JSON.stringify(n)}]`)
     }
-    if (e.dbConnectionsMax !== undefined && !(Number.isInteger(e.dbConnectionsMax) && e.dbConnectionsMax > 0)) throw new UsageError(`${where}.expect.dbConnectionsMax: expected a positive whole number`)
-    if (e.cacheHitRateMin !== undefined && !(e.cacheHitRateMin >= 0 && e.cacheHitRateMin <= 1)) throw new UsageError(`${where}.expect.cacheHitRateMin: expected a ratio between 0 and 1 (0.85 = 85%)`)
+    if (e.dbConnectionsMax !== undefined && !(Number.isInteger(e.dbConnectionsMax) && e.dbConnectionsMax > 0)) throw new ScenarioError(`${where}.expect.dbConnectionsMax: expected a positive whole number`)
+    if (e.cacheHitRateMin !== undefined && !(e.cacheHitRateMin >= 0 && e.cacheHitRateMin <= 1)) throw new ScenarioError(`${where}.expect.cacheHitRateMin: expected a ratio between 0 and 1 (0.85 = 85%)`)
   }
 }

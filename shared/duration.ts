@@ -1,4 +1,4 @@
-import { UsageError } from './errors.js'
+import { SettingError } from './errors.js'
 
 const UNIT_S: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy
@@ -13,7 +13,7 @@ export type Duration = number | string
 export function parseDuration (value: Duration, where: string): number {
   if (typeof value === 'number') {
     if (Number.isFinite(value) && value >= 0) return value
-    throw new UsageError(`${where}: expected a duration of 0 or more seconds, got ${value}`)
+    throw new SettingError(`${where}: expected a duration of 0 or more seconds, got ${value}`)
   }
   const text = String(value).trim()
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text)
@@ -28,7 +28,7 @@ export function parseDuration (value: Duration, where: string): number {
     pos = PART.lastIndex
   }
   if (text.length === 0 || pos !== text.length) {
-    throw new UsageError(`${where}: expected a duration like 30s, 2m, 1h30m or 500ms, got "${text}"`)
+    throw new SettingError(`${where}: expected a duration like 30s, 2m, 1h30m or 500ms, got "${text}"`)
   }
   return total
 }

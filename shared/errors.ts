@@ -55,6 +55,105 @@ export class WorkerError extends HarnessError {
   }
 }
 
+// ---------------------------------------------------------------------------------------
+// the families of user-facing failures, each with a code of its own (the class decides the exit code)
+
+/** A flag's or an option's value is missing, malformed or not allowed (--users 0, --probe-interval 0, --host missing). */
+export class SettingError extends UsageError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'LOADLENS_SETTING_INVALID' })
+    this.name = 'SettingError'
+  }
+}
+
+/** The scenario (a scenario file, a locustfile) is missing, does not load, or does not describe a valid scenario. */
+export class ScenarioError extends UsageError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'LOADLENS_SCENARIO_INVALID' })
+    this.name = 'ScenarioError'
+  }
+}
+
+/** An input file (a result, a journal, a folder of results) is missing, unreadable, not loadlens's, or does not fit the others. */
+export class InputFileError extends UsageError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'LOADLENS_INPUT_INVALID' })
+    this.name = 'InputFileError'
+  }
+}
+
+/** An output cannot be written where it was asked for (found before any load is sent). */
+export class OutputPathError extends UsageError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'LOADLENS_OUTPUT_UNWRITABLE' })
+    this.name = 'OutputPathError'
+  }
+}
+
+/** The loopback rail: load would go to a host that is neither loopback nor allowed. */
+export class HostRefusedError extends UsageError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'LOADLENS_HOST_REFUSED' })
+    this.name = 'HostRefusedError'
+  }
+}
+
+/** A port asked for (--web-port, --metrics-port) is taken. */
+export class PortTakenError extends UsageError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'LOADLENS_PORT_TAKEN' })
+    this.name = 'PortTakenError'
+  }
+}
+
+/** Locust cannot run the locustfile: not installed, or it exited before the test started. */
+export class LocustError extends UsageError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'LOADLENS_LOCUST' })
+    this.name = 'LocustError'
+  }
+}
+
+/** A request that does not fit the run's state: start while one is going, change users with none going (the web UI's 409). */
+export class RunStateError extends UsageError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'LOADLENS_RUN_STATE' })
+    this.name = 'RunStateError'
+  }
+}
+
+/** The target does not answer before any load is sent. */
+export class TargetUnreachableError extends HarnessError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'LOADLENS_TARGET_UNREACHABLE' })
+    this.name = 'TargetUnreachableError'
+  }
+}
+
+/** A probe cannot start and --strict-probes makes that fatal. */
+export class ProbeStartFailedError extends HarnessError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'LOADLENS_PROBE_START' })
+    this.name = 'ProbeStartFailedError'
+  }
+}
+
+/** Something loadlens needs is not there: a file of its own, the built package, Python packages. */
+export class MissingDependencyError extends HarnessError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'LOADLENS_MISSING_DEPENDENCY' })
+    this.name = 'MissingDependencyError'
+  }
+}
+
+/** A demo target (its API, workers, broker, database) could not start, or its start was interrupted. */
+export class DemoStartError extends HarnessError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'LOADLENS_DEMO_START' })
+    this.name = 'DemoStartError'
+  }
+}
+
 /** An error as it crosses a thread: its name, code, message and stack (structured clone keeps neither class nor code). */
 export interface SerializedError { name: string; message: string; code?: string; stack?: string; usage: boolean }
 

@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, rmSync } from 'node:fs'
 import { dirname, basename, join, relative, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { UsageError, describeError } from './errors.js'
+import { describeError, InputFileError } from './errors.js'
 import { RESULT_FORMAT, RESULT_VERSION } from './types.js'
 import type { RunResult } from './types.js'
 
@@ -55,13 +55,13 @@ export function readResult (path: string): RunResult {
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw new UsageError(`${path}: cannot read the result file (${describeError(err)})`)
+    throw new InputFileError(`${path}: cannot read the result file (${describeError(err)})`)
   }
   let doc: unknown
   try {
     doc = JSON.parse(text)
   } catch {
-    throw new UsageError(`${path}: not a loadlens result (the file is not valid JSON)`)
+    throw new InputFileError(`${path}: not a loadlens result (the file is not valid JSON)`)
   }
   return checkResult(doc, path)
 }
@@ -69,13 +69,13 @@ export function readResult (path: string): RunResult {
 export function checkResult (doc: unknown, path: string): RunResult {
   const r = doc as Partial<RunResult>
   if (!r || typeof r !== 'object' || r.format !== RESULT_FORMAT) {
-    throw new UsageError(`${path}: not a loadlens result (expected "format": "${RESULT_FORMAT}")`)
+    throw new InputFileError(`${path}: not a loadlens result (expected "format": "${RESULT_FORMAT}")`)
   }
   if (r.version !== RESULT_VERSION) {
-    throw new UsageError(`${path}: result version ${String(r.version)} is not supported (this loadlens reads version ${RESULT_VERSION})`)
+    throw new InputFileError(`${path}: result version ${String(r.version)} is not supported (this loadlens reads version ${RESULT_VERSION})`)
   }
   if (!r.meta || !r.totals || !Array.isArray(r.timeline)) {
-    throw new UsageError(`${path}: the result is incomplete (meta, totals or timeline missing)`)
+    throw new InputFileError(`${path}: the result is incomplete (meta, totals or timeline missing)`)
   }
   r.errors ??= []
   r.exceptions ??= []

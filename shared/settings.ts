@@ -9,7 +9,7 @@
  * settings it already receives.
  */
 import { availableParallelism } from 'node:os'
-import { UsageError } from './errors.js'
+import { SettingError } from './errors.js'
 import { parseDuration } from './duration.js'
 import type { Duration } from './duration.js'
 import type { Expectations } from './types.js'
@@ -148,7 +148,7 @@ export function parseSettingText (spec: SettingSpec, text: string): unknown {
 /** One setting's value checked: a UsageError naming its flag and what was expected. */
 function checkSetting (spec: SettingSpec, value: unknown): void {
   const k = spec.kind
-  const bad = (expected: string): never => { throw new UsageError(`${spec.flag}: expected ${expected}, got ${typeof value === 'string' ? `"${value}"` : String(value)}`) }
+  const bad = (expected: string): never => { throw new SettingError(`${spec.flag}: expected ${expected}, got ${typeof value === 'string' ? `"${value}"` : String(value)}`) }
   switch (k.type) {
     case 'text':
       if (spec.key === 'expect' && typeof value === 'object' && value !== null) return

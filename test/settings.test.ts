@@ -49,7 +49,7 @@ describe('LoadSettings: one table for the CLI, the library and the load threads'
       [{ insecure: 'yes' as never }, '--insecure: expected true or false, got "yes"']
     ]
     for (const [settings, message] of cases) {
-      expect(() => checkLoadSettings(settings), message).toThrow(expect.objectContaining({ code: 'LOADLENS_USAGE', message }))
+      expect(() => checkLoadSettings(settings), message).toThrow(expect.objectContaining({ code: 'LOADLENS_SETTING_INVALID', exitCode: 2, message }))
     }
     // a parsed --expect is a setting too
     expect(() => checkLoadSettings({ expect: { p95: 300 } as never })).not.toThrow()

@@ -3,7 +3,7 @@
  * (one at a time); `loadlens run` without --headless hands its own run to it (autostart), and
  * the page can then change the users and stop it, but not start another.
  */
-import { UsageError } from '../shared/errors.js'
+import { RunStateError, SettingError, UsageError } from '../shared/errors.js'
 import { parseDuration } from '../shared/duration.js'
 import { loadScenario } from '../scenarios/load.js'
 import type { ScenarioPlan } from '../scenarios/validate.js'
@@ -35,7 +35,7 @@ export const UI_MAX_RUN_TIME = '1h'
 function num (v: number | string | undefined, what: string, int: boolean): number | undefined {
   if (v === undefined || v === '') return undefined
   const n = typeof v === 'number' ? v : Number(String(v).trim())
-  if (!Number.isFinite(n) || n < 0 || (int && !Number.isInteger(n))) throw new UsageError(`${what}: expected ${int ? 'a whole number' : 'a number'} >= 0, got "${String(v)}"`)
+  if (!Number.isFinite(n) || n < 0 || (int && !Number.isInteger(n))) throw new SettingError(`${what}: expected ${int ? 'a whole number' : 'a number'} >= 0, got "${String(v)}"`)
   return n
 }
 
@@ -78,12 +78,12 @@ export class RunController {
 
   /** Starts a run with the page's settings; resolves once it is under way (or refused). */
   async start (params: StartParams): Promise<LiveRun> {
-    if (!this.allowStart) throw new UsageError('this UI serves a run started from the command line; it cannot start another')
-    if (this.current?.running) throw new UsageError('a run is already going; stop it first')
+    if (!this.allowStart) throw new RunStateError('this UI serves a run started from the command line; it cannot start another')
+    if (this.current?.running) throw new RunStateError('a run is already going; stop it first')
     const plan = await this.scenarioPlan()
     const users = num(params.users, 'users', true)
     const spawnRate = num(params.spawnRate, 'spawn rate', false)
-    if (spawnRate === 0) throw new UsageError('spawn rate: expected users per second > 0, got 0')
+    if (spawnRate === 0) throw new SettingError('spawn rate: expected users per second > 0, got 0')
     const runTime = params.runTime?.trim() ? params.runTime.trim() : undefined
     if (runTime !== undefined) parseDuration(runTime, 'run time')
     const o: RunTestOptions = {
@@ -139,18 +139,18 @@ export class RunController {
 
   setUsers (users: number | string, spawnRate?: number | string): void {
     const live = this.current
-    if (!live?.handle || live.state !== 'running') throw new UsageError('no run is going')
-    if (live.info.model.kind !== 'closed') throw new UsageError('users can only be changed in a closed-model run (this run has an arrival rate)')
+    if (!live?.handle || live.state !== 'running') throw new RunStateError('no run is going')
+    if (live.info.model.kind !== 'closed') throw new RunStateError('users can only be changed in a closed-model run (this run has an arrival rate)')
     const u = num(users, 'users', true)
     const r = num(spawnRate, 'spawn rate', false) ?? 10
-    if (u === undefined) throw new UsageError('users: expected a whole number >= 0')
-    if (!(r > 0)) throw new UsageError('spawn rate: expected users per second > 0')
-    if (!live.handle.setUsers(u, r)) throw new UsageError('the run did not accept the new user count')
+    if (u === undefined) throw new SettingError('users: expected a whole number >= 0')
+    if (!(r > 0)) throw new SettingError('spawn rate: expected users per second > 0')
+    if (!live.handle.setUsers(u, r)) throw new RunStateError('the run did not accept the new user count')
   }
 
   stop (): void {
     const live = this.current
-    if (!live?.handle || !live.running) throw new UsageError('no run is going')
+    if (!live?.handle || !live.running) throw new RunStateError('no run is going')
     live.handle.stop('stopped', 'stopped from the web UI')
   }
 

@@ -5,7 +5,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Writable } from 'node:stream'
-import { UsageError, describeError } from '../shared/errors.js'
+import { describeError, SettingError, PortTakenError } from '../shared/errors.js'
 import { loadScenario } from '../scenarios/load.js'
 import { prepareRun } from '../app/run.js'
 import type { RunTestOptions, RunTestOutcome } from '../app/run.js'
@@ -36,7 +36,7 @@ function portTaken (err: unknown): boolean {
 function badAddress (err: unknown, host: string): never {
   const code = (err as NodeJS.ErrnoException)?.code
   if (code && ['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'EINVAL', 'EAFNOSUPPORT'].includes(code)) {
-    throw new UsageError(`--web-host: cannot listen on "${host}" (${code}); give an address of this machine, e.g. 127.0.0.1 or 0.0.0.0`)
+    throw new SettingError(`--web-host: cannot listen on "${host}" (${code}); give an address of this machine, e.g. 127.0.0.1 or 0.0.0.0`)
   }
   throw err
 }
@@ -63,7 +63,7 @@ export async function startMetricsServer (port: number, host: string, source: ()
     server.once('error', reject)
     server.listen(port, host, () => { server.off('error', reject); resolve() })
   }).catch((err) => {
-    if (portTaken(err)) throw new UsageError(`--metrics-port: port ${port} on ${host} is taken (${(err as NodeJS.ErrnoException).code})`)
+    if (portTaken(err)) throw new PortTakenError(`--metrics-port: port ${port} on ${host} is taken (${(err as NodeJS.ErrnoException).code})`)
     badAddress(err, host)
   })
   const bound = (server.address() as AddressInfo).port
@@ -130,7 +130,7 @@ export async function startUi (o: UiOptions): Promise<{ web: WebServer; controll
     const web = await startWebServer({ port, host, resultsDir: o.outDir ?? DEFAULT_OUT_DIR, controller })
     return { web, controller }
   } catch (err) {
-    if (portTaken(err)) throw new UsageError(`--web-port: port ${port} on ${host} is taken (${(err as NodeJS.ErrnoException).code}); choose another with --web-port`)
+    if (portTaken(err)) throw new PortTakenError(`--web-port: port ${port} on ${host} is taken (${(err as NodeJS.ErrnoException).code}); choose another with --web-port`)
     badAddress(err, host)
   }
 }
@@ -143,7 +143,7 @@ export async function serveResults (dir: string, o: { webPort?: number; webHost?
   try {
     return await startWebServer({ port, host, resultsDir: dir })
   } catch (err) {
-    if (portTaken(err)) throw new UsageError(`--web-port: port ${port} on ${host} is taken (${(err as NodeJS.ErrnoException).code}); choose another with --web-port`)
+    if (portTaken(err)) throw new PortTakenError(`--web-port: port ${port} on ${host} is taken (${(err as NodeJS.ErrnoException).code}); choose another with --web-port`)
     badAddress(err, host)
   }
 }

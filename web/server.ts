@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import express from 'express'
 import type { Request, Response, NextFunction } from 'express'
 import ejs from 'ejs'
-import { UsageError, describeError } from '../shared/errors.js'
+import { RunStateError, UsageError, describeError } from '../shared/errors.js'
 import { redactDeep, redactText } from '../shared/redact.js'
 import type { RunResult } from '../shared/types.js'
 import { renderHtml, pageAssets, fmt } from '../reports/html/report.js'
@@ -181,7 +181,7 @@ export function createWebApp (o: WebOptions, bindHost: string, token: string | u
 
   app.use((_req: Request, res: Response) => { res.status(404).type('text/plain').send('not found\n') })
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const status = err instanceof UsageError ? 400 : (err as { status?: number }).status ?? 500
+    const status = err instanceof RunStateError ? 409 : err instanceof UsageError ? 400 : (err as { status?: number }).status ?? 500
     const message = redactText(describeError(err))
     if (req.path.startsWith('/api/')) res.status(status).json({ error: message })
     else res.status(status).type('text/plain').send(`loadlens: ${message}\n`)

@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { DEMO_TARGETS } from '../../demo/targets.js'
 import type { DemoTargetKind } from '../../demo/targets.js'
-import { UsageError } from '../../shared/errors.js'
+import { SettingError } from '../../shared/errors.js'
 import { FAULT_NAMES, faultHelp } from '../../demo/mluvme/faults.js'
 import { addGateFlags, addLoadFlags, addOutputFlags, addWebFlags, pickLoadFlags, pickOutputFlags, pickReadiness, portArg } from '../flags.js'
 import type { Flags } from '../flags.js'
@@ -38,11 +38,11 @@ Default load: the development profile shortened to 30 s.`)
   addWebFlags(demo)
   demo.action(async (flags: Flags) => {
     const targetKind = (flags.target ?? 'express') as DemoTargetKind
-    if (!DEMO_TARGETS.includes(targetKind)) throw new UsageError(`--target: expected ${DEMO_TARGETS.join(' or ')}, got "${flags.target}"`)
-    if (flags.variant !== undefined && targetKind === 'express') throw new UsageError('--variant: only for --target fastapi or sync')
+    if (!DEMO_TARGETS.includes(targetKind)) throw new SettingError(`--target: expected ${DEMO_TARGETS.join(' or ')}, got "${flags.target}"`)
+    if (flags.variant !== undefined && targetKind === 'express') throw new SettingError('--variant: only for --target fastapi or sync')
     const [{ runDemo }, { parseVariant }] = await Promise.all([import('../../app/demo.js'), import('../../demo/python-target.js')])
     const variant = parseVariant(flags.variant)
-    if (targetKind === 'sync' && variant.pool === 'growing') throw new UsageError('--variant: the sync target\'s pool is fixed (pool=growing is for --target fastapi)')
+    if (targetKind === 'sync' && variant.pool === 'growing') throw new SettingError('--variant: the sync target\'s pool is fixed (pool=growing is for --target fastapi)')
     const outcome = await runDemo({
       targetKind,
       variant,

@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { existsSync, statSync } from 'node:fs'
 import { DEFAULT_OUT_DIR } from '../../shared/files.js'
-import { UsageError } from '../../shared/errors.js'
+import { InputFileError } from '../../shared/errors.js'
 import { addWebFlags } from '../flags.js'
 import type { Flags } from '../flags.js'
 
@@ -12,7 +12,7 @@ export function registerServe (program: Command): void {
     .argument('[dir]', 'the folder of result files', DEFAULT_OUT_DIR)
   addWebFlags(serve)
   serve.action(async (dir: string, flags: Flags) => {
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${dir}: no such folder of results`)
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputFileError(`${dir}: no such folder of results`)
     const { serveResults } = await import('../../web/entry.js')
     const web = await serveResults(dir, { webPort: flags.webPort, webHost: flags.webHost })
     process.stdout.write(`loadlens results of ${dir}: ${web.url}\n${web.token ? 'It is bound to a non-loopback address: the token in this URL is required.\n' : ''}Ctrl-C stops it.\n`)

@@ -13,7 +13,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import { Redis } from 'ioredis'
-import { HarnessError } from '../../shared/errors.js'
+import { DemoStartError } from '../../shared/errors.js'
 import { freePort } from '../../shared/ports.js'
 import { killGroup, tail } from './children.js'
 
@@ -72,7 +72,7 @@ async function ready (child: ChildProcess, port: number, timeoutMs: number, what
   const until = Date.now() + timeoutMs
   while (Date.now() < until) {
     if (child.exitCode !== null || child.signalCode !== null) return null
-    if (signal?.aborted) throw new HarnessError('the demo target start was interrupted')
+    if (signal?.aborted) throw new DemoStartError('the demo target start was interrupted')
     const r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
     r.on('error', () => {})
     try {
@@ -86,7 +86,7 @@ async function ready (child: ChildProcess, port: number, timeoutMs: number, what
     }
     await new Promise(resolve => setTimeout(resolve, 50))
   }
-  throw new HarnessError(`${what} (redis-server on 127.0.0.1:${port}) did not answer within ${timeoutMs / 1000} s`)
+  throw new DemoStartError(`${what} (redis-server on 127.0.0.1:${port}) did not answer within ${timeoutMs / 1000} s`)
 }
 
 /** Starts a private redis-server for the broker; throws HarnessError when it cannot (the sh is stopped). */
@@ -114,5 +114,5 @@ export async function startPrivateBroker (o: PrivateBrokerOptions): Promise<Priv
     // the port was taken meanwhile (or the server failed): another port
     lastLog = tail(o.logFile, 3)
   }
-  throw new HarnessError(`${o.what ?? 'the demo\'s Celery broker'} (a private redis-server) could not start: ${lastLog || 'no output'} (log: ${o.logFile})`)
+  throw new DemoStartError(`${o.what ?? 'the demo\'s Celery broker'} (a private redis-server) could not start: ${lastLog || 'no output'} (log: ${o.logFile})`)
 }

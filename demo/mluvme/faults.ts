@@ -3,7 +3,7 @@
  * single, real bottleneck that a probe can see. Written `NAME` or `NAME=VALUE`
  * (`--fault pool`, `--fault leak=256`, `--fault cache-off,cpu=40`).
  */
-import { UsageError } from '../../shared/errors.js'
+import { SettingError } from '../../shared/errors.js'
 
 export interface FaultSpec {
   /** what VALUE means, when the fault takes one */
@@ -79,17 +79,17 @@ export function parseFaults (values: string | string[] | undefined, flag = '--fa
     const [rawName, rawValue, extra] = item.split('=')
     const name = rawName!.trim()
     if (!isFaultName(name)) {
-      throw new UsageError(`${flag}: unknown fault "${name}"; expected one of: ${FAULT_NAMES.join(', ')}`)
+      throw new SettingError(`${flag}: unknown fault "${name}"; expected one of: ${FAULT_NAMES.join(', ')}`)
     }
     const spec: FaultSpec = FAULTS[name]
     if (rawValue === undefined) { out[name] = true; continue }
     if (extra !== undefined || !spec.param) {
-      throw new UsageError(`${flag}: "${item}": ${spec.param ? `expected ${name}=<${spec.param.name} in ${spec.param.unit}>` : `the fault ${name} takes no value`}`)
+      throw new SettingError(`${flag}: "${item}": ${spec.param ? `expected ${name}=<${spec.param.name} in ${spec.param.unit}>` : `the fault ${name} takes no value`}`)
     }
     const n = Number(rawValue)
     const p = spec.param
     if (rawValue.trim() === '' || !Number.isFinite(n) || n < p.min || n > p.max) {
-      throw new UsageError(`${flag}: "${item}": expected ${p.name} in ${p.unit} from ${p.min} to ${p.max}, got "${rawValue}"`)
+      throw new SettingError(`${flag}: "${item}": expected ${p.name} in ${p.unit} from ${p.min} to ${p.max}, got "${rawValue}"`)
     }
     out[name] = n
   }

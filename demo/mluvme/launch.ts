@@ -21,7 +21,7 @@ import { hostname, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
-import { HarnessError, UsageError } from '../../shared/errors.js'
+import { SettingError, MissingDependencyError, DemoStartError } from '../../shared/errors.js'
 import { redactUrl } from '../../shared/redact.js'
 import { redisServerAvailable, startPrivateBroker } from './broker.js'
 import { killGroup, stopChild, tail } from './children.js'
@@ -161,7 +161,7 @@ export function celeryImportable (python: string): { ok: boolean; reason?: strin
 }
 
 function aborted (signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new HarnessError('the demo target start was interrupted')
+  if (signal?.aborted) throw new DemoStartError('the demo target start was interrupted')
 }
 
 export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoTarget> {
@@ -170,12 +170,12 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
   const say = (line: string): void => { if (!o.quiet) out.write(`${line}\n`) }
   const faults = typeof o.faults === 'string' || Array.isArray(o.faults) ? parseFaults(o.faults) : (o.faults ?? {})
   const database = o.database ?? DEMO_DATABASE
-  if (!/^[a-z_][a-z0-9_]*$/i.test(database)) throw new UsageError(`database: expected a plain database name (letters, digits, _), got "${database}"`)
+  if (!/^[a-z_][a-z0-9_]*$/i.test(database)) throw new SettingError(`database: expected a plain database name (letters, digits, _), got "${database}"`)
 
   const pgServer = resolveUrl(o.pgUrl, env, PG_ENV, DEFAULT_PG_URL)
   const redis = resolveUrl(o.redisUrl, env, REDIS_ENV, DEFAULT_REDIS_URL)
   for (const [r, what] of [[pgServer, 'PostgreSQL URL'], [redis, 'Redis URL']] as const) {
-    try { new URL(r.url) } catch { throw new UsageError(`${r.source === 'option' ? what : r.source}: expected a URL, got "${redactUrl(r.url)}"`) }
+    try { new URL(r.url) } catch { throw new SettingError(`${r.source === 'option' ? what : r.source}: expected a URL, got "${redactUrl(r.url)}"`) }
   }
   redis.url = redisWithDefaultDb(redis.url, CACHE_REDIS_DB)
   const brokerDefault = new URL(redis.url)
@@ -193,7 +193,7 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
   if (o.celery !== false) {
     const can = celeryImportable(python)
     if (can.ok) celery = true
-    else if (o.celery === true) throw new HarnessError(`Celery: ${python} cannot import celery, redis and psycopg2 (${can.reason}); install python3-celery python3-redis python3-psycopg2, or set LOADLENS_PYTHON`)
+    else if (o.celery === true) throw new MissingDependencyError(`Celery: ${python} cannot import celery, redis and psycopg2 (${can.reason}); install python3-celery python3-redis python3-psycopg2, or set LOADLENS_PYTHON`)
     else say(`Celery is not installed for ${python} (${can.reason}): voice jobs are processed inside the API process, and the Celery probe reports "not configured". Install python3-celery python3-redis python3-psycopg2 for a real worker.`)
   }
   // a broker of its own unless one was given
@@ -208,7 +208,7 @@ export async function startDemoTarget (o: DemoTargetOptions = {}): Promise<DemoT
   try {
     await ensureDemoDatabase(pgServer.url, database, say)
   } catch (err) {
-    throw new HarnessError(`could not prepare the demo database ${database} on ${redactUrl(pgServer.url)}: ${(err as Error).message}`, { cause: err })
+    throw new DemoStartError(`could not prepare the demo database ${database} on ${redactUrl(pgServer.url)}: ${(err as Error).message}`, { cause: err })
   }
   aborted(o.signal)
 
@@ -371,11 +371,11 @@ function apiReady (api: ChildProcess, logFile: string, timeoutMs: number, signal
     const done = (fn: () => void): void => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); api.off('message', onMessage); api.off('exit', onExit); fn() }
     const onMessage = (m: { type?: string; port?: number; message?: string }): void => {
       if (m?.type === 'ready' && typeof m.port === 'number') done(() => resolve(m.port!))
-      else if (m?.type === 'error') done(() => reject(new HarnessError(`the demo API could not start: ${m.message ?? 'unknown error'} (log: ${logFile})`)))
+      else if (m?.type === 'error') done(() => reject(new DemoStartError(`the demo API could not start: ${m.message ?? 'unknown error'} (log: ${logFile})`)))
     }
-    const onExit = (code: number | null): void => done(() => reject(new HarnessError(`the demo API exited during start (code ${code}): ${tail(logFile)} (log: ${logFile})`)))
-    const onAbort = (): void => done(() => reject(new HarnessError('the demo target start was interrupted')))
-    const timer = setTimeout(() => done(() => reject(new HarnessError(`the demo API was not ready within ${timeoutMs / 1000} s (log: ${logFile})`))), timeoutMs)
+    const onExit = (code: number | null): void => done(() => reject(new DemoStartError(`the demo API exited during start (code ${code}): ${tail(logFile)} (log: ${logFile})`)))
+    const onAbort = (): void => done(() => reject(new DemoStartError('the demo target start was interrupted')))
+    const timer = setTimeout(() => done(() => reject(new DemoStartError(`the demo API was not ready within ${timeoutMs / 1000} s (log: ${logFile})`))), timeoutMs)
     api.on('message', onMessage)
     api.once('exit', onExit)
     signal?.addEventListener('abort', onAbort)
@@ -385,11 +385,11 @@ function apiReady (api: ChildProcess, logFile: string, timeoutMs: number, signal
 function workerReady (worker: ChildProcess, readyFile: string, logFile: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now()
-    const onExit = (code: number | null): void => { clearInterval(poll); reject(new HarnessError(`the Celery worker exited during start (code ${code}): ${tail(logFile)} (log: ${logFile})`)) }
+    const onExit = (code: number | null): void => { clearInterval(poll); reject(new DemoStartError(`the Celery worker exited during start (code ${code}): ${tail(logFile)} (log: ${logFile})`)) }
     const poll = setInterval(() => {
       if (existsSync(readyFile)) { clearInterval(poll); worker.off('exit', onExit); resolve(); return }
-      if (signal?.aborted) { clearInterval(poll); worker.off('exit', onExit); reject(new HarnessError('the demo target start was interrupted')); return }
-      if (Date.now() - t0 > timeoutMs) { clearInterval(poll); worker.off('exit', onExit); reject(new HarnessError(`the Celery worker was not ready within ${timeoutMs / 1000} s: ${tail(logFile)} (log: ${logFile})`)) }
+      if (signal?.aborted) { clearInterval(poll); worker.off('exit', onExit); reject(new DemoStartError('the demo target start was interrupted')); return }
+      if (Date.now() - t0 > timeoutMs) { clearInterval(poll); worker.off('exit', onExit); reject(new DemoStartError(`the Celery worker was not ready within ${timeoutMs / 1000} s: ${tail(logFile)} (log: ${logFile})`)) }
     }, 100)
     worker.once('exit', onExit)
   })

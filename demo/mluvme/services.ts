@@ -5,7 +5,7 @@
  */
 import pg from 'pg'
 import { Redis } from 'ioredis'
-import { HarnessError, describeError } from '../../shared/errors.js'
+import { DemoStartError, describeError } from '../../shared/errors.js'
 import { redactUrl } from '../../shared/redact.js'
 import type { ResolvedUrl } from './settings.js'
 
@@ -34,7 +34,7 @@ export async function checkPostgres (r: ResolvedUrl, envNames: string[]): Promis
     await client.connect()
     await client.query('SELECT 1')
   } catch (err) {
-    throw new HarnessError(
+    throw new DemoStartError(
       `PostgreSQL is not reachable at ${redactUrl(r.url)} (${why(err)}); ${setBy(r, envNames)}. ` +
       'Start PostgreSQL (e.g. `sudo service postgresql start`, or `docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16`) and run again.',
       { cause: err }
@@ -52,7 +52,7 @@ export async function checkRedis (r: ResolvedUrl, envNames: string[], role: stri
     await redis.connect()
     await redis.ping()
   } catch (err) {
-    throw new HarnessError(
+    throw new DemoStartError(
       `Redis (${role}) is not reachable at ${redactUrl(r.url)} (${why(cause ?? err)}); ${setBy(r, envNames)}. ` +
       'Start Redis (e.g. `sudo service redis-server start`, or `docker run -d -p 6379:6379 redis:7`) and run again.',
       { cause: cause ?? err }
