@@ -36,6 +36,8 @@ export type DetectorResult = Finding[] | { skipped: string } | { noted: string }
  * findings they explain (for the ranking), the checklist item they fail, what it needs.
  */
 export interface Detector {
+  /** where it breaks ties in the ranking: lower first (the more specific causes before the general ones) */
+  order: number
   id: string
   /** finding ids it makes (the first is its own id) */
   findings: string[]

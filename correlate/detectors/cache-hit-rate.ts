@@ -35,6 +35,7 @@ const EXPIRED_SHARE = 0.2
 const DB_TRACK_R = 0.6
 
 export const cacheHitRate: Detector = {
+  order: 100,
   id: 'cache-hit-rate',
   findings: ['cache-hit-rate'],
   kind: 'cause',

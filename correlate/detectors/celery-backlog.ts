@@ -31,6 +31,7 @@ const SATURATED_SHARE = 0.8
 const MIN_STANDING = 3
 
 export const celeryBacklog: Detector = {
+  order: 80,
   id: 'celery-backlog',
   findings: ['celery-backlog'],
   kind: 'cause',

@@ -14,6 +14,7 @@ const MIN_SAMPLES = 8
 const MIN_SHORT = 3
 
 export const celeryWorkersMissing: Detector = {
+  order: 90,
   id: 'celery-workers-missing',
   findings: ['celery-workers-missing'],
   kind: 'cause',

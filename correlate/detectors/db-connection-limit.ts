@@ -17,6 +17,7 @@ import { noPg } from '../pg.js'
 const NEAR_MAX_SHARE = 0.9
 
 export const dbConnectionLimit: Detector = {
+  order: 50,
   id: 'db-connection-limit',
   findings: ['db-connection-limit'],
   kind: 'cause',

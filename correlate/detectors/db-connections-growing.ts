@@ -18,6 +18,7 @@ import { appSessions, noPg } from '../pg.js'
 const MIN_SAMPLES = 16
 
 export const dbConnectionsGrowing: Detector = {
+  order: 70,
   id: 'db-connections-growing',
   findings: ['db-connections-growing'],
   kind: 'cause',

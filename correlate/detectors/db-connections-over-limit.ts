@@ -6,6 +6,7 @@ import { impact, impactFact } from '../impact.js'
 import { appSessions, noPg } from '../pg.js'
 
 export const dbConnectionsOverLimit: Detector = {
+  order: 60,
   id: 'db-connections-over-limit',
   findings: ['db-connections-over-limit'],
   kind: 'cause',

@@ -43,6 +43,7 @@ const KIND_ADVICE: Record<FailureKind, string> = {
 interface Burst { groups: ErrorGroup[]; from: number; to: number; count: number }
 
 export const errorBursts: Detector = {
+  order: 140,
   id: 'error-burst',
   findings: ['error-burst'],
   kind: 'symptom',

@@ -32,6 +32,7 @@ export function hostBusy (ctx: DetectorContext): { busy: boolean; typical: numbe
 }
 
 export const hostCpu: Detector = {
+  order: 130,
   id: 'host-cpu',
   findings: ['host-cpu'],
   kind: 'cause',

@@ -29,6 +29,7 @@ const IDLE_TX_SHARE = 0.3
 const IDLE_TX_AGE_S = 0.02
 
 export const idleInTransaction: Detector = {
+  order: 10,
   id: 'idle-in-transaction',
   findings: ['idle-in-transaction'],
   kind: 'cause',

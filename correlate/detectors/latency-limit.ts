@@ -17,6 +17,7 @@ function percentileOf (hist: string, p: number): number {
 }
 
 export const latencyLimits: Detector = {
+  order: 150,
   id: 'latency-limit',
   findings: ['latency-limit'],
   kind: 'symptom',

@@ -31,6 +31,7 @@ const LOCK_MEANING: Record<string, string> = {
 }
 
 export const lockWaits: Detector = {
+  order: 30,
   id: 'lock-waits',
   findings: ['lock-waits'],
   kind: 'cause',

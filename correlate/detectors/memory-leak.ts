@@ -34,6 +34,7 @@ const TAIL_SHARE = 0.4
 const MIN_GROWTH = 15e6
 
 export const memoryLeak: Detector = {
+  order: 110,
   id: 'memory-leak',
   findings: ['memory-leak'],
   kind: 'cause',

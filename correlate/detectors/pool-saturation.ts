@@ -63,6 +63,7 @@ const CHEAP_MS = 10
 const LIKE_SHARE = 0.5
 
 export const poolSaturation: Detector = {
+  order: 40,
   id: 'pool-saturation',
   findings: ['pool-saturation'],
   kind: 'cause',

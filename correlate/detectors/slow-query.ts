@@ -168,6 +168,7 @@ function scannedTable (ctx: DetectorContext, query: string): PgTableActivity | n
 }
 
 export const slowQuery: Detector = {
+  order: 20,
   id: 'slow-query',
   findings: ['slow-query'],
   kind: 'cause',

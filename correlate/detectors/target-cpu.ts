@@ -56,6 +56,7 @@ export function cpuBusy (ctx: DetectorContext): { busy: boolean; typical: number
 }
 
 export const targetCpu: Detector = {
+  order: 120,
   id: 'target-cpu',
   findings: ['target-cpu'],
   kind: 'cause',
