@@ -13,6 +13,7 @@ import type { Judged } from './accuracy-harness.js'
 import { selectCases } from './matrix.js'
 import type { CaseSpec } from './matrix.js'
 import { readCase, readIndex, writeCase } from './corpus.js'
+import type { ExternalCaseSpec } from './corpus.js'
 import { versions } from '../app/versions.js'
 
 function arg (name: string): string | undefined {
@@ -21,7 +22,7 @@ function arg (name: string): string | undefined {
   return a.includes('=') ? a.slice(name.length + 3) : ''
 }
 
-type Row = Judged & { label: string; spec: CaseSpec }
+type Row = Judged & { label: string; spec: CaseSpec | ExternalCaseSpec }
 
 export function printScores (rows: Row[], log: (line: string) => void = console.log): void {
   const groups: Array<[string, (r: Row) => boolean]> = [

@@ -21,7 +21,18 @@ export function corpusDir (): string {
   return here.split('/').includes('dist') ? resolve(here, '..', '..', 'test', 'fixtures', 'cases') : fromSrc
 }
 
-export interface CorpusEntry extends CaseSpec {
+/**
+ * A case recorded by hand against a backend that is not one of the demo targets (written
+ * independently of loadlens; its code, scenario and the commands that ran it are kept under
+ * test/fixtures/<source>): the live matrix does not re-record it.
+ */
+export interface ExternalCaseSpec extends Omit<CaseSpec, 'target'> {
+  target: 'flask'
+  /** the folder of test/fixtures with the backend's code and how it was run */
+  source: string
+}
+
+export type CorpusEntry = (CaseSpec | ExternalCaseSpec) & {
   file: string
   /** when and with which loadlens it was recorded */
   recordedAt: string
@@ -62,13 +73,13 @@ export function readCase (entry: CorpusEntry, dir = corpusDir()): RunResult {
 }
 
 /** Writes (or replaces) one recorded case and its label. */
-export function writeCase (spec: CaseSpec, result: RunResult, found: string[], loadlens: string, dir = corpusDir()): CorpusEntry {
+export function writeCase (spec: CaseSpec | ExternalCaseSpec, result: RunResult, found: string[], loadlens: string, dir = corpusDir()): CorpusEntry {
   mkdirSync(dir, { recursive: true })
   const file = `${spec.id}.json.gz`
   writeFileSync(join(dir, file), gzipSync(JSON.stringify(trimResult(result)), { level: 9 }))
   const index = readIndex(dir)
   const entry: CorpusEntry = { ...spec, file, recordedAt: new Date().toISOString().slice(0, 10), loadlens, foundAtRecording: found }
-  index.about = 'Recorded cases of the accuracy matrix (bench/matrix.ts): one live run each, labelled with the expected top cause (null: healthy) and the findings allowed beside it; set = tuning (thresholds chosen on these) or held-out (never tuned on). Written by `npm run bench -- accuracy --record`.'
+  index.about = 'Recorded cases of the accuracy matrix (bench/matrix.ts): one live run each, labelled with the expected top cause (null: healthy) and the findings allowed beside it; set = tuning (thresholds chosen on these), held-out (never tuned on) or seen (held out until a first run that changed a rule). Written by `npm run bench -- accuracy --record`; cases with a `source` were recorded by hand against a backend outside the demo targets (its code in test/fixtures/<source>).'
   index.cases = [...index.cases.filter(c => c.id !== spec.id), entry].sort((a, b) => a.id.localeCompare(b.id))
   writeFileSync(join(dir, 'index.json'), JSON.stringify(index, null, 1) + '\n')
   return entry

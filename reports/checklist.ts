@@ -141,7 +141,9 @@ export function evaluateChecklist (result: RunResult, readiness: Readiness = res
     const gap = gapsIn(result, 'redis', measures?.window ?? steady(result))
     if (gap) items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, 'fail', gap.text, advisory))
     else if (h + m === 0) items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, 'not measured', 'Redis saw no key lookups during the steady state', advisory))
-    else {
+    else if (c?.warming && h / (h + m) < min && !bad.length) {
+      items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, 'not measured', `the cache was still filling: hit rate ${(c.warming.firstRate * 100).toFixed(1)}% in the first third of the steady state, ${(c.warming.lastRate * 100).toFixed(1)}% in the last (${(h / (h + m) * 100).toFixed(1)}% over it): run longer, or warm the cache first`, advisory))
+    } else {
       const rate = h / (h + m)
       const ok = rate >= min && !bad.length
       items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, ok ? 'pass' : 'fail', `hit rate ${(rate * 100).toFixed(1)}% over the steady state after warm-up (${Math.round(h)} hits, ${Math.round(m)} misses)${bad.length ? `: ${titles(bad)}` : ''}`, advisory))

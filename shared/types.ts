@@ -497,7 +497,11 @@ export interface Measures {
   /** the window the steady-state figures cover: the steady state without its warm-up */
   window: Window
   /** Redis keyspace hit rate over `window` (lookups the probes caused left out) */
-  cache?: { rate: number; hits: number; misses: number; expired: number; evicted: number }
+  cache?: {
+    rate: number; hits: number; misses: number; expired: number; evicted: number
+    /** set when the cache was still filling through the window (correlate/measures.ts cacheWarming): the hit rate of its first and last thirds */
+    warming?: { firstRate: number; lastRate: number }
+  }
   /** the target's PostgreSQL sessions: peak over the run, typical in `window`, and how they were told apart */
   dbConnections?: { peak: number; typical: number; attribution: string }
   /** seconds in `window` a probe had no data, by probe */

@@ -40,6 +40,34 @@ describe('cache hit rate', () => {
     const o = { ...lowHits, facts: { ...lowHits.facts, redis: { sharedWithBroker: true } } }
     expect(run(o).findings[0]!.unmeasured!.join(' ')).toMatch(/also the Celery broker/)
   })
+  it('a cache still filling (hit rate rising through the window, nothing evicted or expired) is noted, not found; the checklist says it was not measured', () => {
+    // each new key misses once: a cold cache over many keys climbs from 30 % towards 90 %
+    const rising = (i: number): number => Math.min(0.9, 0.3 + 0.01 * i)
+    const filling = withSeries(healthy(), [
+      { probe: 'redis', metric: 'hits_per_s', unit: 'per_s', value: (i) => 20 * rising(i) },
+      { probe: 'redis', metric: 'misses_per_s', unit: 'per_s', value: (i) => 20 * (1 - rising(i)) },
+      { probe: 'redis', metric: 'expired_per_s', unit: 'per_s', value: () => 0 }
+    ])
+    const d = run(filling)
+    expect(d.findings).toEqual([])
+    expect(d.notes?.find(n => n.id === 'cache-hit-rate')?.text).toMatch(/^The cache was still filling: its hit rate rose from \d+(\.\d)?% to \d+(\.\d)?% through the steady state/)
+    expect(d.measures!.cache!.warming!.lastRate).toBeGreaterThan(d.measures!.cache!.warming!.firstRate + 0.1)
+    const r = synthetic(filling)
+    r.diagnosis = d
+    const item = evaluateChecklist(r).find(i => i.id === 'cache')!
+    expect(item.state).toBe('not measured')
+    expect(item.evidence).toMatch(/still filling/)
+    // the same rise with most misses on expired keys is a TTL too short, not a filling cache
+    const expiring = withSeries(filling, [{ probe: 'redis', metric: 'expired_per_s', unit: 'per_s', value: (i) => 15 * (1 - rising(i)) }])
+    expect(ids(expiring)).toEqual(['cache-hit-rate'])
+    // and a flat low rate with noise is found as before
+    let k = 0
+    const flat = withSeries(healthy(), [
+      { probe: 'redis', metric: 'hits_per_s', unit: 'per_s', value: () => 8 + ((k++ * 7) % 5) - 2 },
+      { probe: 'redis', metric: 'misses_per_s', unit: 'per_s', value: () => 12 }
+    ])
+    expect(ids(flat)).toEqual(['cache-hit-rate'])
+  })
   it('the checklist states the same hit rate as the diagnosis (one source)', () => {
     const r = synthetic(withPgFacts(lowHits, {}))
     r.diagnosis = run(lowHits)
