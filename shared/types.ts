@@ -443,6 +443,8 @@ export interface RowImpact {
   /** at low load, when the run had one with enough requests of the row */
   lowP50Ms?: number
   lowP95Ms?: number
+  /** slowed at the tail only: its p95 at least doubled, by a delay users feel, while its median held */
+  tail?: boolean
 }
 
 export interface Finding {

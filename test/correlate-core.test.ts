@@ -136,6 +136,31 @@ describe('a fast ramp still gives each request name a reference', () => {
   })
 })
 
+describe('a queue that forms only at peaks', () => {
+  /** 20 users ramped over 10 s; a cheap read whose median holds while its tail grows */
+  const peaks = (tailMs: number): SyntheticOptions => ({
+    seconds: 40,
+    users: (i) => Math.min(20, 2 * (i + 1)),
+    rps: () => 0,
+    p50: () => 0,
+    rows: [{ type: 'GET', name: '/accounts/[id]', rps: (i) => Math.min(20, 2 * (i + 1)), p50: () => 3, p95: (i) => (i < 10 ? 5 : tailMs) }],
+    expectations: {}
+  })
+  const view = (o: SyntheticOptions): ReturnType<typeof latencyView> => latencyView(context(synthetic(o)))
+  it('a row whose p95 at least doubled by a delay users feel (>= 100 ms) slowed at the tail, its median unchanged', () => {
+    const v = view(peaks(300))
+    expect(v.slowed.map(r => r.key)).toEqual(['GET /accounts/[id]'])
+    expect(v.slowed[0]!.tail).toBe(true)
+    expect(v.raised).toBe(true)
+    expect(v.why).toMatch(/GET \/accounts\/\[id\] p95 \d+(\.\d)? -> \d+(\.\d)? ms \(median 3(\.\d)? ms\)/)
+  })
+  it('... and a tail that doubled by less than users feel did not', () => {
+    const v = view(peaks(60))
+    expect(v.slowed).toEqual([])
+    expect(v.raised).toBe(false)
+  })
+})
+
 describe('severity from impact, one rule for every detector', () => {
   it('critical when users feel it: requests 100 ms slower at the median, within every limit', () => {
     const o = withSeries({ ...healthy(), p50: (i) => (i < 3 ? 2 : 150), p95: (i) => (i < 3 ? 5 : 300) }, [{ probe: 'target', metric: 'cpu', unit: 'percent', value: () => 95 }])
