@@ -54,8 +54,12 @@ describe('slow query from pg_stat_statements', () => {
     expect(d.notes![0]!.text).toMatch(/^a slow statement \(60 ms a call, pg_stat_statements\) ran outside the app's sessions .* the workers' or another client's: SELECT learner_id/)
     // the same statement seen in the app's sessions is the app's
     expect(ids(withPgFacts(healthy(), { topQueries: [{ ...workers, seenActive: { samples: 9, onCpu: 9, waits: {} } }, lookup] }))).toContain('slow-query')
-    // ... and so is one a request name is slow enough to run (its median at least half the statement's time)
-    expect(ids(withPgFacts({ ...healthy(), p50: () => 45, p95: () => 90 }, { topQueries: [workers, lookup] }))).toContain('slow-query')
+    // ... and so is one a request name is slow enough to run (its median at least half the statement's time), when the requests slowed
+    expect(ids(withPgFacts({ ...healthy(), p50: (i) => (i < RAMP ? 5 : 45), p95: (i) => (i < RAMP ? 10 : 90) }, { topQueries: [workers, lookup] }))).toContain('slow-query')
+    // a name slow by design beside it, the requests not slowed: never seen in the app's sessions, not shown to be the app's: noted
+    const beside = run(withPgFacts({ ...healthy(), p50: () => 45, p95: () => 90 }, { topQueries: [workers, lookup] }))
+    expect(beside.findings.map(f => f.id)).toEqual([])
+    expect(beside.notes![0]!.text).toMatch(/^a slow statement \(60 ms a call, 14 s in all, pg_stat_statements\) was never seen in the app's sessions, and the app's requests did not slow: not shown to be the app's/)
   })
 })
 
