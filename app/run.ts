@@ -189,7 +189,7 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
     requestTimeoutMs: prep.requestTimeoutMs,
     share: prep.segment?.share,
     // the load settings as given, unchanged down to every load thread's engine
-    settings: pickLoadSettings(o as unknown as Record<string, unknown>),
+    settings: pickLoadSettings(o),
     startAt: o.startAt,
     unitCosts: prep.plan.costs,
     // every request that leaves the base origin (an absolute URL, a redirect) is checked against the same rule

@@ -53,8 +53,8 @@ const WARMING_MAX_P = 0.01
  * counts when it brought the last third to the target (flask-healthy-150u, seen: 80.6 -> 85.6 %).
  */
 const WARMING_RISE = 0.05
-/** expirations this share of the misses mean entries expire before they are read (cache-hit-rate.ts's EXPIRED_SHARE): not a cache filling */
-const WARMING_EXPIRED_SHARE = 0.2
+/** expired keys this share of the misses: entries expire before they are read again (a TTL too short), not a cache filling */
+export const EXPIRED_SHARE = 0.2
 
 /**
  * A cache still filling: its hit rate rose through the window, significantly and by at least
@@ -71,11 +71,11 @@ const WARMING_EXPIRED_SHARE = 0.2
  * Limit: a cache that fills and then settles under the target inside a short window rises the
  * same way; the note says its settled rate was not measured, which is then true.
  */
-/** the cache hit rate to reach, unless the profile sets one (expect.cacheHitRateMin): the seed's checklist's */
+/** the cache hit rate to reach unless the profile sets one (expect.cacheHitRateMin); the checklist's cache item uses it too */
 export const HIT_RATE_TARGET = 0.85
 
 export function cacheWarming (grid: Grid, w: Window, c: CacheMeasure, target = HIT_RATE_TARGET): { firstRate: number; lastRate: number } | null {
-  if (c.evicted > 0 || (c.misses > 0 && c.expired >= WARMING_EXPIRED_SHARE * c.misses)) return null
+  if (c.evicted > 0 || (c.misses > 0 && c.expired >= EXPIRED_SHARE * c.misses)) return null
   const hitCol = sumColumns(grid, seriesIds(grid, 'redis', METRICS.redis.hitsPerS))
   const missCol = sumColumns(grid, seriesIds(grid, 'redis', METRICS.redis.missesPerS))
   const a = Math.max(0, w.from - grid.t[0]!)

@@ -6,14 +6,13 @@
 import type { ChecklistId, ChecklistItem, Expectations, Finding, Readiness, RunResult, Series } from '../shared/types.js'
 import { METRICS } from '../shared/metrics.js'
 import { checkExpectations } from './expectations.js'
+import { HIT_RATE_TARGET } from '../correlate/measures.js'
 
 export { CHECKLIST_IDS } from '../shared/types.js'
 export type { ChecklistId } from '../shared/types.js'
 
 /** failure ratio allowed when the profile says nothing (the seed: < 1 %) */
 const DEFAULT_FAILURE_RATIO = 0.01
-/** the seed's cache target */
-const DEFAULT_HIT_RATE = 0.85
 
 /** finding ids of each item, for results diagnosed before findings named their checklist item */
 const LEGACY_ITEMS: Partial<Record<ChecklistId, string[]>> = {
@@ -129,7 +128,7 @@ export function evaluateChecklist (result: RunResult, readiness: Readiness = res
   // 4. cache hit rate
   const hits = has(result, 'redis', METRICS.redis.hitsPerS)
   const misses = has(result, 'redis', METRICS.redis.missesPerS)
-  const min = e.cacheHitRateMin ?? DEFAULT_HIT_RATE
+  const min = e.cacheHitRateMin ?? HIT_RATE_TARGET
   if (!hits.length) items.push(item('cache', `Redis cache hit rate above ${Math.round(min * 100)}%`, 'not measured', 'no Redis probe (run with --redis URL)', advisory))
   else {
     // the diagnosis's figure (steady state after warm-up), so both say the same number

@@ -61,7 +61,8 @@ export const LOAD_DEFAULTS: Readonly<{ stopTimeoutS: number; requestTimeoutS: nu
 
 /** What kind of value a setting takes: how its flag's text is read and how a value is checked. */
 type SettingKind =
-  | { type: 'text' }
+  /** text; `parsed`: a library call may give the parsed object instead (--expect) */
+  | { type: 'text'; parsed?: boolean }
   | { type: 'flag' }
   | { type: 'duration'; positive?: boolean }
   /** a number; `min` is the smallest allowed (inclusive) or `above` the bound it must exceed */
@@ -85,7 +86,7 @@ export const LOAD_SETTINGS: readonly SettingSpec[] = [
   { key: 'users', flag: '--users', short: '-u', value: '<n>', help: 'peak number of concurrent users (closed model)', kind: { type: 'number', integer: true, above: 0, what: 'a number of users' } },
   { key: 'spawnRate', flag: '--spawn-rate', short: '-r', value: '<n>', help: 'users started per second', kind: { type: 'number', above: 0, what: 'users per second' } },
   { key: 'runTime', flag: '--run-time', short: '-t', value: '<duration>', help: 'stop after this long, e.g. 30s, 2m, 1h30m', kind: { type: 'duration' } },
-  { key: 'expect', flag: '--expect', value: '<limits>', help: 'pass criteria on top of the profile\'s, k6-threshold style: "p95=500,p99=1000,failures=1%" (also db-connections-max, cache-hit-rate-min, no-memory-leak, NAME:p95=...)', kind: { type: 'text' } },
+  { key: 'expect', flag: '--expect', value: '<limits>', help: 'pass criteria on top of the profile\'s, k6-threshold style: "p95=500,p99=1000,failures=1%" (also db-connections-max, cache-hit-rate-min, no-memory-leak, NAME:p95=...)', kind: { type: 'text', parsed: true } },
   { key: 'stages', flag: '--stages', value: '<list>', help: 'load shape "30s:10,1m:10,30s:0" (users, or rates with --arrival-rate; target@rate for a spawn rate)', kind: { type: 'text' } },
   { key: 'arrivalRate', flag: '--arrival-rate', value: '<n>', help: 'open model: iterations started per second', kind: { type: 'number', above: 0, what: 'iterations per second' } },
   { key: 'maxVUs', flag: '--max-vus', value: '<n>', help: 'open model: most virtual users (iterations beyond are dropped)', kind: { type: 'number', integer: true, above: 0, what: 'a number of virtual users' } },
@@ -151,7 +152,7 @@ function checkSetting (spec: SettingSpec, value: unknown): void {
   const bad = (expected: string): never => { throw new SettingError(`${spec.flag}: expected ${expected}, got ${typeof value === 'string' ? `"${value}"` : String(value)}`) }
   switch (k.type) {
     case 'text':
-      if (spec.key === 'expect' && typeof value === 'object' && value !== null) return
+      if (k.parsed && typeof value === 'object' && value !== null) return
       if (typeof value !== 'string') bad('text')
       return
     case 'flag':
@@ -186,8 +187,9 @@ export function checkLoadSettings<T extends LoadSettings> (settings: T): T {
 }
 
 /** Just the load settings of a larger object (run options, parsed flags), as a plain serialisable object. */
-export function pickLoadSettings (from: Record<string, unknown>): LoadSettings {
+export function pickLoadSettings (from: object): LoadSettings {
+  const src = from as Record<string, unknown>
   const out: Record<string, unknown> = {}
-  for (const spec of LOAD_SETTINGS) if (from[spec.key] !== undefined) out[spec.key] = from[spec.key]
+  for (const spec of LOAD_SETTINGS) if (src[spec.key] !== undefined) out[spec.key] = src[spec.key]
   return out as LoadSettings
 }

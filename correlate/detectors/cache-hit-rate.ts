@@ -21,7 +21,7 @@ import { confidenceWith, pct, round } from '../context.js'
 import type { Detector } from '../context.js'
 import { asImpact, latencyView } from '../latency.js'
 import { impact, impactFact } from '../impact.js'
-import { HIT_RATE_TARGET, cacheMeasure, cacheWarming } from '../measures.js'
+import { EXPIRED_SHARE, HIT_RATE_TARGET, cacheMeasure, cacheWarming } from '../measures.js'
 
 const M = METRICS.redis
 /** the checklist's target */
@@ -30,8 +30,6 @@ export const HIT_RATE_MIN = HIT_RATE_TARGET
 const MIN_LOOKUPS = 50
 /** fewest seconds with samples */
 const MIN_SAMPLES = 8
-/** expired keys this share of the misses: the TTL is shorter than the time between reads */
-const EXPIRED_SHARE = 0.2
 /** misses track the database load from this correlation */
 const DB_TRACK_R = 0.6
 
