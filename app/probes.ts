@@ -61,6 +61,8 @@ export interface ProbeSession {
   status (): ProbeStatus[]
   /** every point as it is stored (the run's journal writes them to disk) */
   onPoint (fn: PointListener | null): void
+  /** moments (epoch ms) of the run's plan at which probes read their costly figures */
+  readAt (moments: number[]): void
 }
 
 function checkUrl (value: string, flag: string, protocols: string[], hint = ''): string {
@@ -148,6 +150,7 @@ export async function startProbeSession (options: ProbeOptions | undefined, log:
     stop: () => scheduler.stop(),
     series: () => scheduler.series(),
     status: () => [...scheduler.status(), ...notConfigured],
-    onPoint: (fn) => scheduler.onPoint(fn)
+    onPoint: (fn) => scheduler.onPoint(fn),
+    readAt: (moments) => scheduler.readAt(moments)
   }
 }

@@ -10,7 +10,7 @@ import { parseDuration } from '../shared/duration.js'
 import { redactDeep } from '../shared/redact.js'
 import { runIdFor } from '../shared/files.js'
 import { RESULT_FORMAT, RESULT_VERSION } from '../shared/types.js'
-import type { RunMeta, RunResult } from '../shared/types.js'
+import type { LoadModel, RunMeta, RunResult } from '../shared/types.js'
 import { loadScenario } from '../scenarios/load.js'
 import { resolveLoadPlan } from '../scenarios/profile.js'
 import type { LoadPlan } from '../scenarios/profile.js'
@@ -36,6 +36,7 @@ import type { OutputOptions } from './outputs.js'
 import { analyse } from './analyse.js'
 import type { ReadinessOptions } from './readiness.js'
 import { CapacityWatch } from './capacity-watch.js'
+import { plannedWarmWindow } from '../correlate/phases.js'
 import { JOURNAL_SUFFIX, Journal } from './journal.js'
 import { DEFAULT_OUT_DIR } from './outputs.js'
 import { dirname, join } from 'node:path'
@@ -153,6 +154,15 @@ export function buildResult (prep: PreparedRun, outcome: LoadOutcome, options: R
   }
 }
 
+/**
+ * When the planned steady state after warm-up starts, and just before the run's end (the
+ * last probe tick inside the load), in epoch ms.
+ */
+export function planMoments (model: LoadModel, durationS: number, startedAt: number): number[] {
+  const w = plannedWarmWindow(model, durationS)
+  return w ? [startedAt + w.from * 1000, startedAt + durationS * 1000 - 1500] : []
+}
+
 /** The exit code of a run stopped by a signal: 128 + its number, as a shell reports it (SIGINT 130, SIGTERM 143). */
 export function interruptedExitCode (sig: NodeJS.Signals | undefined): number {
   return sig === 'SIGTERM' ? 143 : 130
@@ -197,6 +207,12 @@ export async function runTest (o: RunTestOptions): Promise<RunTestOutcome> {
     driver: o.driver
   })
   o.onHandle?.(run)
+  if (probes) {
+    // the probes' costly reads (pg_stat_statements' sums) at the edges of the steady state the
+    // diagnosis will judge, and at an early stop
+    run.once('start', (startedAt: number) => probes.readAt(planMoments(prep.load.model, prep.load.durationS, startedAt)))
+    run.on('stopping', (reason: string) => { if (reason !== 'completed') probes.readAt([Date.now()]) })
+  }
   // the crash-safe journal: every second on disk while the run goes on (removed once the result is written)
   let journal: Journal | null = null
   if (!o.noSave) {

@@ -6,7 +6,7 @@ import type { RunResult, Window } from '../shared/types.js'
 import { METRICS } from '../shared/metrics.js'
 import { decodeHistogram } from '../shared/hist.js'
 import { diagnose } from './diagnose.js'
-import { median } from './stats.js'
+import { statementMeanOf } from './pg.js'
 
 export interface KeyMetrics {
   p50Ms: number | null
@@ -25,9 +25,6 @@ function steadyOf (result: RunResult): Window | undefined {
   return s ? { from: s.from, to: s.to } : undefined
 }
 
-function inWindow (t: number, w?: Window): boolean {
-  return !w || (t >= w.from && t <= w.to)
-}
 
 export function keyMetrics (result: RunResult): KeyMetrics {
   const h = decodeHistogram(result.totals.overall.hist)
@@ -36,11 +33,7 @@ export function keyMetrics (result: RunResult): KeyMetrics {
   h.destroy()
   const w = steadyOf(result)
   const series = result.probes.series
-  const values = (probe: string, metric: string): number[] => series
-    .filter(s => s.probe === probe && s.metric === metric)
-    .flatMap(s => s.points.filter(([t, v]) => v !== null && inWindow(t, w)).map(([, v]) => v as number))
-  const means = values('pg', METRICS.pg.queryMeanMs)
-  let dbQueryMs: number | null = means.length ? median(means) : null
+  let dbQueryMs: number | null = statementMeanOf(series, w)
   if (dbQueryMs === null) {
     const top = result.probes.status.find(s => s.probe === 'pg')?.facts?.topQueries
     if (Array.isArray(top) && top.length) {

@@ -4,11 +4,10 @@
  * time per statement.
  */
 import { METRICS } from '../shared/metrics.js'
-import type { PgFacts, Window } from '../shared/types.js'
+import type { PgFacts, Series, Window } from '../shared/types.js'
 import { seriesIds, sumColumns, valuesIn } from './grid.js'
 import type { Column } from './grid.js'
 import type { DetectorContext } from './context.js'
-import { median } from './stats.js'
 
 const M = METRICS.pg
 
@@ -62,10 +61,42 @@ export function stateColumn (ctx: DetectorContext, state: string): Column {
   return sumColumns(ctx.grid, seriesIds(ctx.grid, 'pg', M.connections, { state }))
 }
 
-/** The database's own time per statement in a window: pg_stat_statements' mean, when the probe had it. */
+/**
+ * The database's own time per statement over a window, from pg_stat_statements: each read of
+ * its sums covers the seconds since the read before (query_mean_ms and calls_per_s at the
+ * read's second); the reads whose intervals lie inside the window are pooled, each weighted
+ * by its calls (by its length when no calls were recorded), so the figure is the window's
+ * total statement time over its statements. The probe reads the sums sparingly (a read scans
+ * every entry of the server) and on the run's plan at the start of the steady state after
+ * warm-up and before its end, so the window is covered by few, long intervals. Null when the
+ * intervals cover less than half the window.
+ */
 export function statementMean (ctx: DetectorContext, w: Window): number | null {
-  const means = valuesIn(ctx.grid, sumColumns(ctx.grid, seriesIds(ctx.grid, 'pg', M.queryMeanMs)), w)
-  return means.length >= 3 ? median(means) : null
+  return statementMeanOf(ctx.result.probes.series, w)
+}
+
+/** over the whole run when no window is given */
+export function statementMeanOf (series: Series[], w?: Window): number | null {
+  const means = series.find(s => s.probe === 'pg' && s.metric === M.queryMeanMs)
+  if (!means) return null
+  const calls = new Map(series.find(s => s.probe === 'pg' && s.metric === M.callsPerS)?.points ?? [])
+  let weighted = 0
+  let weight = 0
+  let covered = 0
+  for (let i = 1; i < means.points.length; i++) {
+    const from = means.points[i - 1]![0] + 1
+    const [to, mean] = means.points[i]!
+    if ((w && (from < w.from || to > w.to)) || to < from) continue
+    const seconds = to - from + 1
+    covered += seconds
+    if (mean === null) continue
+    const rate = calls.get(to)
+    const n = rate === undefined ? seconds : rate === null ? 0 : rate * seconds
+    weighted += mean * n
+    weight += n
+  }
+  if ((w && covered < (w.to - w.from + 1) / 2) || weight <= 0) return null
+  return weighted / weight
 }
 
 export function hasStatements (pg: PgFacts | undefined): boolean {

@@ -2,8 +2,8 @@
  * The phases of a run (ramp-up, steady state, ramp-down) and, for rising load, the
  * capacity: the most concurrent users the system held within the profile's criteria.
  */
-import type { Expectations, Phase, RunMeta, Window } from '../shared/types.js'
-import { RateShape } from '../loadgen/shape.js'
+import type { Expectations, LoadModel, Phase, RunMeta, Window } from '../shared/types.js'
+import { RateShape, UserShape } from '../loadgen/shape.js'
 import type { Grid } from './grid.js'
 import { median, quantile } from './stats.js'
 
@@ -27,10 +27,21 @@ export function loadLevel (grid: Grid, meta: RunMeta): number[] {
 export function findPhases (grid: Grid, meta: RunMeta): Phase[] {
   const n = grid.t.length
   if (n === 0) return []
-  const level = loadLevel(grid, meta)
+  const stretch = steadyStretch(loadLevel(grid, meta))
+  if (!stretch) return [{ kind: 'steady', from: grid.t[0]!, to: grid.t[n - 1]! }]
+  const [a, b] = stretch
+  const phases: Phase[] = []
+  if (a > 0) phases.push({ kind: 'ramp-up', from: grid.t[0]!, to: grid.t[a - 1]! })
+  phases.push({ kind: 'steady', from: grid.t[a]!, to: grid.t[b]! })
+  if (b < n - 1) phases.push({ kind: 'ramp-down', from: grid.t[b + 1]!, to: grid.t[n - 1]! })
+  return phases
+}
+
+/** the longest stretch of seconds at (nearly) the peak level, as [first, last] indices; null without load */
+function steadyStretch (level: number[]): [number, number] | null {
+  const n = level.length
   const peak = Math.max(...level)
-  if (!(peak > 0)) return [{ kind: 'steady', from: grid.t[0]!, to: grid.t[n - 1]! }]
-  // the longest stretch at (nearly) the peak level is the steady state
+  if (!(peak > 0)) return null
   let best: [number, number] | null = null
   let start = -1
   for (let i = 0; i <= n; i++) {
@@ -41,12 +52,26 @@ export function findPhases (grid: Grid, meta: RunMeta): Phase[] {
       start = -1
     }
   }
-  const [a, b] = best!
-  const phases: Phase[] = []
-  if (a > 0) phases.push({ kind: 'ramp-up', from: grid.t[0]!, to: grid.t[a - 1]! })
-  phases.push({ kind: 'steady', from: grid.t[a]!, to: grid.t[b]! })
-  if (b < n - 1) phases.push({ kind: 'ramp-down', from: grid.t[b + 1]!, to: grid.t[n - 1]! })
-  return phases
+  return best
+}
+
+/**
+ * The steady state after warm-up as the load model plans it, in seconds since the start
+ * ([from, to], whole seconds), found by the same rules the diagnosis applies to the load that
+ * ran; null for a run with no load. Probes read their costly figures at its edges.
+ */
+export function plannedWarmWindow (model: LoadModel, durationS: number): Window | null {
+  const seconds = Math.max(1, Math.ceil(durationS))
+  const level: number[] = []
+  if (model.kind === 'open') {
+    const shape = new RateShape(model.startRate, model.stages)
+    for (let i = 0; i < seconds; i++) level.push(shape.rateAt(i + 0.5))
+  } else {
+    const shape = new UserShape(model.stages)
+    for (let i = 0; i < seconds; i++) level.push(shape.usersAt(i + 0.5))
+  }
+  const stretch = steadyStretch(level)
+  return stretch ? warmWindow({ from: stretch[0], to: stretch[1] }) : null
 }
 
 export function steadyWindow (phases: Phase[], grid: Grid): Window {

@@ -15,12 +15,15 @@
  * `loadlens-probe`: one call of pg_stat_get_activity() (the function behind the
  * pg_stat_activity view, without the view's joins; ages computed only for the rows that need
  * them, database names from a cached map), the database's counters through the
- * pg_stat_get_db_* functions, and every fifth sample the sums of pg_stat_statements (which
- * scans every statement entry of the server; less often past 2,500 entries), read without
- * query texts except for the top queries at the end. The probe's own statements are left out
- * by the query id each reports for itself (PostgreSQL 14+; before, found once by their text).
- * query_mean_ms and calls_per_s therefore have a point every 5 samples, covering those 5
- * samples. About 0.4 ms of server CPU per sample at 1 s (`npm run bench -- probes`).
+ * pg_stat_get_db_* functions, and now and then the sums of pg_stat_statements (a read scans
+ * every statement entry of the server: about 0.75 us of server CPU an entry, so the probe
+ * measures what a read costs against a sample without one and reads them as often as that
+ * adds at most a fifth to its statements' time, every 5th sample at most often; and at the
+ * moments the run's plan asks for: where its steady state after warm-up starts and just before
+ * its end, the window the diagnosis judges), read without query texts except for the top
+ * queries at the end. The probe's own statements are left out by the query id each reports
+ * for itself (PostgreSQL 14+; before, found once by their text). query_mean_ms and
+ * calls_per_s therefore have a point at each read, covering the seconds since the one before.
  */
 import pg from 'pg'
 import { describeError } from '../shared/errors.js'
@@ -54,6 +57,19 @@ const MAX_SEEN_STATEMENTS = 1000
  * diagnosis reads the run's deltas, the chart a point every half minute
  */
 const TABLES_EVERY = 30
+/**
+ * pg_stat_statements' sums may add at most this share to the server time of the probe's own
+ * sample statement: a read scans every entry of the server (about 0.75 us of server CPU an
+ * entry here, 3.9 ms at the default 5,000), so the probe measures what a read costs (its own
+ * statements' time in pg_stat_statements: a sample with the sums against one without) and
+ * reads them that many samples apart. Execution time leaves out what every statement costs
+ * the server besides (protocol, snapshot, sending the rows), so the share of the backend's
+ * CPU is smaller still (`npm run bench -- probes` measures it against a client that only
+ * reads pg_stat_activity).
+ */
+const SUMS_SHARE = 0.2
+/** the sums are read at least this many samples apart when the rule would read them less often */
+const SUMS_EVERY_MAX = 300
 
 export interface PgProbeOptions {
   url: string
@@ -71,9 +87,9 @@ export interface PgProbeOptions {
   createExtension?: boolean
   timeoutMs?: number
   /**
-   * read pg_stat_statements every this many samples at least (default 5: it scans every entry
-   * of the server; with more than 2,500 entries the probe reads it less often, see
-   * statementsEveryFor)
+   * read pg_stat_statements' sums every this many samples, whatever a read costs (tests);
+   * by default every 5th sample at most often, less often when a read costs more than
+   * SUMS_SHARE of a sample (sumsEveryFor), and always at the moments the run asks for (readAt)
    */
   statementsEvery?: number
 }
@@ -116,8 +132,15 @@ export class PgProbe implements Probe {
   private sampleCount = 0
   private readonly statementRates = new Rates()
   private readonly statementsEvery: number
-  /** statementsEvery, stretched when pg_stat_statements holds many entries */
+  /** statementsEvery, stretched to what a read of the sums costs */
   private statementsEveryNow: number
+  /** moments (epoch ms) at which the run asks for the sums (its plan's steady state edges) */
+  private readMoments: number[] = []
+  /** the query id of the sample statement without the sums, and the probe's own statements' figures at the last read of the sums */
+  private plainQid: string | null = null
+  private lastOwn: Map<string, { calls: number; ms: number }> | null = null
+  /** what a read of the sums and a sample without them took the server, in ms of execution (measured) */
+  private readCost: { sumsMs: number; sampleMs: number } | null = null
   private lastStatementsSample = -Infinity
   /** the probe's own and the database's other statement time (ms) summed over the intervals between reads, and the latest read */
   private ownTime = { probeMs: 0, databaseMs: 0, entries: 0, last: null as null | { own: number; app: number; version: number } }
@@ -288,13 +311,15 @@ export class PgProbe implements Probe {
     if (withStatements) {
       // one scan of pg_stat_statements: the database's statements without the probe's own (left
       // out by queryid, given as one array constant: a parameter would have the server plan the
-      // statement again on each of its first executions), the probe's own time, the entry count;
-      // as one array [calls, ms, own ms, entries]
+      // statement again on each of its first executions), the probe's own time, the entry count,
+      // the probe's own statements; as one array [calls, ms, own ms, entries, [[id, calls, ms]]]
       const own = client.escapeLiteral(`{${this.ownQueryIds.join(',')}}`)
-      counters.push(mine('(SELECT ARRAY[coalesce(sum(calls) FILTER (WHERE app), 0)::float8, ' +
+      counters.push(mine('(SELECT json_build_array(coalesce(sum(calls) FILTER (WHERE app), 0)::float8, ' +
         'coalesce(sum(total_exec_time) FILTER (WHERE app), 0)::float8, ' +
-        'coalesce(sum(total_exec_time) FILTER (WHERE mine), 0)::float8, count(*)::float8] ' +
-        `FROM (SELECT calls, total_exec_time, dbid = ${d} AND queryid <> ALL(${own}::bigint[]) AS app, ` +
+        'coalesce(sum(total_exec_time) FILTER (WHERE mine), 0)::float8, count(*)::float8, ' +
+        // the probe's own statements one by one: what a read of these sums costs
+        'json_agg(json_build_array(queryid::text, calls, total_exec_time)) FILTER (WHERE mine)) ' +
+        `FROM (SELECT queryid, calls, total_exec_time, dbid = ${d} AND queryid <> ALL(${own}::bigint[]) AS app, ` +
         `dbid = ${d} AND queryid = ANY(${own}::bigint[]) AS mine FROM pg_stat_statements(false)) x)`, 'stm'))
     }
     const text = `SELECT ${MARK} state, wait_event_type AS wait, wait_event AS event, datid, application_name AS app, ` +
@@ -333,7 +358,9 @@ export class PgProbe implements Probe {
         this.ownQueriesStale = false
         this.probeTxns++
       }
-      const withStatements = this.statements === 'available' && this.sampleCount - this.lastStatementsSample >= this.statementsEveryNow
+      const asked = this.readMoments.length > 0 && now >= this.readMoments[0]!
+      if (asked) this.readMoments = this.readMoments.filter(m => m > now)
+      const withStatements = this.statements === 'available' && (asked || this.sampleCount - this.lastStatementsSample >= this.statementsEveryNow)
       // the set of the probe's own statements the sums leave out
       const version = this.ownQueriesVersion
       if (withStatements) this.lastStatementsSample = this.sampleCount
@@ -445,12 +472,15 @@ export class PgProbe implements Probe {
     let idleXactAge: number | null = null
     let oldest: { query: string; age: number } | null = null
     let total = 0
+    let selfQid: string | null = null
     const serverN = activity.length
     const sessions = new Map<string, number>()
     const events = new Map<string, number>()
     for (const row of activity) {
       if (row.self) {
         this.noteOwnQuery(row.qid)
+        if (row.qid && statementsVersion === null) this.plainQid = String(row.qid)
+        selfQid = row.qid ? String(row.qid) : null
         continue
       }
       const datid = row.datid === null ? null : Number(row.datid)
@@ -529,7 +559,8 @@ export class PgProbe implements Probe {
       out.push({ metric: M.conflicts, unit: 'count', value: this.rates.delta('conflicts', d.conflicts, now)?.delta ?? null })
     }
     if (statementsVersion !== null && d && Array.isArray(d.stm)) {
-      const [calls0, ms0, ownMs, entries] = (d.stm as Array<number | string>).map(Number) as [number, number, number, number]
+      const [calls0, ms0, ownMs, entries] = (d.stm as unknown[]).slice(0, 4).map(Number) as [number, number, number, number]
+      this.measureReadCost(d.stm[4], selfQid)
       const stm = { calls: calls0, ms: ms0, ownMs, entries }
       const last = this.ownTime.last
       if (last && last.version === statementsVersion) {
@@ -543,12 +574,49 @@ export class PgProbe implements Probe {
       this.ownTime.entries = stm.entries
       const calls = this.statementRates.delta('calls', stm.calls, now)
       const ms = this.statementRates.delta('ms', stm.ms, now)
-      // a large pg_stat_statements costs more to scan: read it less often
-      this.statementsEveryNow = statementsEveryFor(stm.entries, this.statementsEvery)
+      // a read costs what scanning every entry costs: read them as often as SUMS_SHARE allows
+      if (this.o.statementsEvery === undefined) this.statementsEveryNow = this.readCost
+        ? sumsEveryFor(this.readCost.sumsMs, this.readCost.sampleMs, this.statementsEvery)
+        : statementsEveryFor(stm.entries, this.statementsEvery)
       out.push({ metric: M.callsPerS, unit: 'per_s', value: calls ? calls.delta / calls.seconds : null })
       out.push({ metric: M.queryMeanMs, unit: 'ms', value: calls && ms && calls.delta > 0 ? ms.delta / calls.delta : null })
     }
     return out
+  }
+
+  /**
+   * What the last read of the sums cost against a sample without them, from the probe's own
+   * statements' figures in pg_stat_statements since the read before (the sample statement
+   * with the sums is the one this sample ran, stmQid; its figures are its earlier reads').
+   */
+  private measureReadCost (rows: unknown, stmQid: string | null): void {
+    const own = new Map<string, { calls: number; ms: number }>()
+    if (Array.isArray(rows)) {
+      for (const r of rows) {
+        if (!Array.isArray(r)) continue
+        const id = String(r[0])
+        const o = own.get(id) ?? { calls: 0, ms: 0 }
+        o.calls += Number(r[1]) || 0
+        o.ms += Number(r[2]) || 0
+        own.set(id, o)
+      }
+    }
+    const last = this.lastOwn
+    this.lastOwn = own
+    if (!last || !stmQid || !this.plainQid || stmQid === this.plainQid) return
+    const mean = (id: string): number | null => {
+      // both reads must know the statement: its figures before the first span earlier runs
+      const a = own.get(id)
+      const b = last.get(id)
+      return a && b && a.calls > b.calls ? (a.ms - b.ms) / (a.calls - b.calls) : null
+    }
+    const withSums = mean(stmQid)
+    const plain = mean(this.plainQid)
+    if (withSums !== null && plain !== null && plain > 0) this.readCost = { sumsMs: Math.max(0, withSums - plain), sampleMs: plain }
+  }
+
+  readAt (moments: number[]): void {
+    this.readMoments = [...this.readMoments, ...moments.filter(Number.isFinite)].sort((a, b) => a - b)
   }
 
   /** the statements that took the most time since the probe started, with their text */
@@ -639,7 +707,8 @@ export class PgProbe implements Probe {
         databaseStatementMs: round(databaseMs, 2),
         share: databaseMs > 0 ? round(probeMs / databaseMs, 4) : null,
         statementEntries: this.ownTime.entries,
-        statementsEverySamples: this.statementsEveryNow
+        statementsEverySamples: this.statementsEveryNow,
+        ...(this.readCost ? { sumsReadMs: round(this.readCost.sumsMs, 3), sampleMs: round(this.readCost.sampleMs, 3) } : {})
       }
     }
     return f
@@ -681,6 +750,16 @@ class LabelGroups {
  */
 export function statementsEveryFor (entries: number, every: number): number {
   return Math.min(Math.max(30, every), Math.max(every, Math.ceil(entries / 500)))
+}
+
+/**
+ * How many samples apart the sums are read once their cost is measured: so that a read
+ * (sumsMs of server time more than a sample without them, sampleMs) adds at most SUMS_SHARE
+ * to the samples' time; never more often than `every`, and at least once in SUMS_EVERY_MAX.
+ */
+export function sumsEveryFor (sumsMs: number, sampleMs: number, every: number): number {
+  if (!(sampleMs > 0)) return Math.max(every, SUMS_EVERY_MAX)
+  return Math.min(Math.max(every, SUMS_EVERY_MAX), Math.max(every, Math.ceil(sumsMs / (SUMS_SHARE * sampleMs))))
 }
 
 function round (x: number, digits: number): number {

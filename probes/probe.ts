@@ -36,6 +36,13 @@ export interface Probe {
   gapReadings? (): Reading[]
   /** what it could not measure (e.g. pg_stat_statements missing), for ProbeStatus.message */
   note? (): string | undefined
+  /**
+   * moments (epoch ms) the run's plan marks: the start of its steady state after warm-up and
+   * its end (or now, when it stops early). A probe that reads a costly figure only now and
+   * then reads it at its first sample from each, so the diagnosis's window has a reading at
+   * both edges.
+   */
+  readAt? (moments: number[]): void
 }
 
 /** A probe that cannot start: bad URL, auth, missing permission, nothing to watch. */

@@ -230,6 +230,11 @@ export class ProbeScheduler {
     return this.store.series()
   }
 
+  /** the run's plan: moments at which probes read their costly figures (Probe.readAt) */
+  readAt (moments: number[]): void {
+    for (const e of this.entries) if (e.state === 'running') safe(() => e.probe.readAt?.(moments))
+  }
+
   /** every point as it is stored, gaps included (the run's journal) */
   onPoint (fn: PointListener | null): void {
     this.store.listen(fn)

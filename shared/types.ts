@@ -382,7 +382,16 @@ export interface PgFacts {
   activitySamples?: number
   tables?: PgTableActivity[]
   parallelWorkersPeak?: number
-  probeCost?: { statementMs: number; databaseStatementMs: number; share: number | null; statementEntries: number; statementsEverySamples: number }
+  probeCost?: {
+    statementMs: number
+    databaseStatementMs: number
+    share: number | null
+    statementEntries: number
+    statementsEverySamples: number
+    /** server execution ms a read of pg_stat_statements' sums added to a sample, and a sample without them took (measured from the probe's own statements) */
+    sumsReadMs?: number
+    sampleMs?: number
+  }
 }
 
 export interface RedisFacts {

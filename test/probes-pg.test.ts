@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { PgProbe, statementsEveryFor } from '../probes/pg.js'
+import { PgProbe, statementsEveryFor, sumsEveryFor } from '../probes/pg.js'
 import { ProbeScheduler } from '../probes/scheduler.js'
 import { startTcpProxy } from './helpers/tcp-proxy.js'
 import type { TcpProxy } from './helpers/tcp-proxy.js'
@@ -214,6 +214,53 @@ describe('pg probe', () => {
     expect(cost.statementMs).toBeGreaterThan(0)
     expect(cost.databaseStatementMs).toBeGreaterThan(0)
     expect(cost.statementsEverySamples).toBe(1)
+  })
+
+  it('reads the sums as often as their measured cost allows, and at the moments the run asks for', async () => {
+    const db = 'loadlens_probes_cadence'
+    await ensureDatabase(db)
+    const probe = new PgProbe({ url: `postgres://postgres@127.0.0.1:5432/${db}` })
+    await probe.start()
+    // samples back to back on a made-up clock, one "second" apart
+    const t0 = Math.floor(Date.now() / 1000) * 1000
+    const sumsAt: number[] = []
+    const ac = new AbortController()
+    try {
+      for (let i = 0; i < 40; i++) {
+        const r = await probe.sample(t0 + i * 1000, ac.signal)
+        if (r.some(x => x.metric === 'calls_per_s')) sumsAt.push(i)
+      }
+      const cost = (probe.facts() as any).probeCost
+      // measured from the probe's own statements: a sample with the sums costs more than one without
+      expect(cost.sampleMs).toBeGreaterThan(0)
+      expect(cost.sumsReadMs).toBeGreaterThan(0)
+      const every = sumsEveryFor(cost.sumsReadMs, cost.sampleMs, 5)
+      expect(cost.statementsEverySamples).toBe(every)
+      // reads before the cost was known were every 5th sample; after, the measured cadence
+      expect(sumsAt.slice(0, 3)).toEqual([0, 5, 10])
+      const last = sumsAt[sumsAt.length - 1]!
+      // the run asks for the sums at two moments: the first sample from each reads them, whatever the cadence
+      probe.readAt([t0 + (last + 1) * 1000 + 500, t0 + (last + 3) * 1000])
+      const asked: number[] = []
+      for (let i = last + 1; i <= last + 4; i++) {
+        const r = await probe.sample(t0 + i * 1000, ac.signal)
+        if (r.some(x => x.metric === 'calls_per_s')) asked.push(i)
+      }
+      expect(asked).toEqual(expect.arrayContaining([last + 2, last + 3]))
+      // and no other sample read them, unless the cadence itself came round
+      if (every > 4) expect(asked).toEqual([last + 2, last + 3])
+    } finally {
+      await probe.stop()
+    }
+  })
+
+  it('stretches the sums\' cadence to their cost', () => {
+    // a read that costs as much as a sample: one in five samples at most adds a fifth
+    expect(sumsEveryFor(0.1, 0.1, 5)).toBe(5)
+    expect(sumsEveryFor(1, 0.1, 5)).toBe(50)
+    expect(sumsEveryFor(4, 0.05, 5)).toBe(300)
+    expect(sumsEveryFor(0, 0.1, 1)).toBe(1)
+    expect(sumsEveryFor(1, 0, 5)).toBe(300)
   })
 
   it('reads a large pg_stat_statements less often', () => {
