@@ -265,7 +265,7 @@ export async function probes (): Promise<void> {
     console.log(`the probe: ${probe.calls.toFixed(0)} statements, ${probe.ms.toFixed(1)} ms of execution`)
     console.log(`pg_stat_statements execution time: probe share ${pct(shareMs)}; share of statements ${pct(shareCalls)}; ` +
       `the probe adds ${(probe.ms / secs).toFixed(3)} ms of execution a second, the app's statements averaged ${(other.ms / Math.max(1, other.calls)).toFixed(3)} ms ` +
-      `(execution time includes lock waits, so this share moves with the app's contention); pg_stat_statements held ${after.entries} entries (its sums, read every 5th sample, scan them all)`)
+      `(execution time includes lock waits, so this share moves with the app's contention); pg_stat_statements held ${after.entries} entries (a read of its sums scans them all)`)
     // the server's CPU: what the probe takes from the database, lock waits and I/O waits aside
     const otherUs = serverCpu.otherMs * 1000 / secs
     const shareCpu = serverCpu.probeMs / Math.max(1e-9, serverCpu.probeMs + serverCpu.otherMs)
@@ -281,6 +281,7 @@ export async function probes (): Promise<void> {
     })
     const selfCost = (outcome.result.probes.status.find(st => st.probe === 'pg')?.facts as any)?.probeCost
     if (selfCost) console.log(`the pg probe's own account (facts.probeCost): ${selfCost.statementMs} ms of its statements against ${selfCost.databaseStatementMs} ms of the database's, share ${selfCost.share === null ? '-' : (selfCost.share * 100).toFixed(2) + ' %'}`)
+    if (selfCost?.sumsReadMs !== undefined) console.log(`  a read of pg_stat_statements' sums added ${selfCost.sumsReadMs} ms of execution to a sample of ${selfCost.sampleMs} ms: read every ${selfCost.statementsEverySamples} samples, and at the run's planned steady state after warm-up and before its end`)
     for (const st of outcome.result.probes.status) {
       if (st.state === 'not configured') continue
       console.log(`  ${st.probe.padEnd(10)} ${st.state.padEnd(9)} ${st.samples} samples, mean ${st.meanSampleMs ?? '-'} ms, max ${st.maxSampleMs ?? '-'} ms, skipped ${st.skippedTicks}, gaps ${st.gaps.length}`)

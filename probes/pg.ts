@@ -18,7 +18,7 @@
  * pg_stat_get_db_* functions, and now and then the sums of pg_stat_statements (a read scans
  * every statement entry of the server: about 0.75 us of server CPU an entry, so the probe
  * measures what a read costs against a sample without one and reads them as often as that
- * adds at most a fifth to its statements' time, every 5th sample at most often; and at the
+ * adds at most a tenth to its statements' time, every 5th sample at most often; and at the
  * moments the run's plan asks for: where its steady state after warm-up starts and just before
  * its end, the window the diagnosis judges), read without query texts except for the top
  * queries at the end. The probe's own statements are left out by the query id each reports
@@ -53,13 +53,14 @@ const OTHER = '(other)'
 /** statements (by query id) whose running samples are counted; later ones are not */
 const MAX_SEEN_STATEMENTS = 1000
 /**
- * The tables' counters are read every this many samples (and at the end): the missing-index
- * diagnosis reads the run's deltas, the chart a point every half minute
+ * The tables' counters are read every this many samples (and at the start and the end): the
+ * missing-index diagnosis reads the run's deltas, the chart a point a minute
  */
-const TABLES_EVERY = 30
+const TABLES_EVERY = 60
 /**
  * pg_stat_statements' sums may add at most this share to the server time of the probe's own
- * sample statement: a read scans every entry of the server (about 0.75 us of server CPU an
+ * sample statement (the diagnosis's window has its reads at the run's planned moments; these
+ * fill the chart between): a read scans every entry of the server (about 0.75 us of server CPU an
  * entry here, 3.9 ms at the default 5,000), so the probe measures what a read costs (its own
  * statements' time in pg_stat_statements: a sample with the sums against one without) and
  * reads them that many samples apart. Execution time leaves out what every statement costs
@@ -67,9 +68,19 @@ const TABLES_EVERY = 30
  * CPU is smaller still (`npm run bench -- probes` measures it against a client that only
  * reads pg_stat_activity).
  */
-const SUMS_SHARE = 0.2
+const SUMS_SHARE = 0.1
 /** the sums are read at least this many samples apart when the rule would read them less often */
 const SUMS_EVERY_MAX = 300
+/**
+ * The database's counters (commits, blocks, deadlocks, temp bytes) are read every this many
+ * samples: their rates are charts, no finding reads them second by second
+ */
+const COUNTERS_EVERY = 5
+/** a backend younger than this sends what it keeps for its life with every sample (it may become visible after a slow login) */
+const NEW_BACKEND_S = 10
+
+/** what a backend keeps for its life, read while it is new */
+interface BackendLife { datid: number | null; addr: string | null; port: number | null; started: string | null; parallel: boolean; leader: number | null }
 
 export interface PgProbeOptions {
   url: string
@@ -92,6 +103,8 @@ export interface PgProbeOptions {
    * SUMS_SHARE of a sample (sumsEveryFor), and always at the moments the run asks for (readAt)
    */
   statementsEvery?: number
+  /** a backend younger than this many seconds sends what it keeps for its life with every sample (default 10) */
+  newBackendS?: number
 }
 
 /** blocks: shared, local and temp blocks the statement touched (hit, read, written) */
@@ -166,6 +179,13 @@ export class PgProbe implements Probe {
   private leaderPid = false
   private parallelPeak = 0
   private lastTablesSample = -Infinity
+  private lastCountersSample = -Infinity
+  /** the probe's own backend (its connection's pid) */
+  private backendPid = 0
+  /** what each backend keeps for its life, by pid, as last read */
+  private lives = new Map<number, BackendLife>()
+  /** the next sample reads every row's life (after a connect, or when a row was not known) */
+  private fullNext = true
 
   constructor (private readonly o: PgProbeOptions) {
     this.target = redactUrl(o.url) + (o.application ? ` (application_name ${o.application})` : '')
@@ -189,6 +209,11 @@ export class PgProbe implements Probe {
     client.on('end', () => { if (this.client === client) this.client = null })
     await client.connect()
     this.client = client
+    // the backend's pid, from the connection's BackendKeyData (no statement needed)
+    const pid = (client as unknown as { processID?: number | null }).processID
+    this.backendPid = typeof pid === 'number' && pid > 0 ? pid : Number((await client.query(`SELECT ${MARK} pg_backend_pid() AS p`)).rows[0].p)
+    this.lives.clear()
+    this.fullNext = true
     return client
   }
 
@@ -290,50 +315,102 @@ export class PgProbe implements Probe {
 
   /**
    * The sample statement, prepared once per connection (so the server parses and plans it once,
-   * not every second): one call of pg_stat_get_activity (every client backend of the server,
-   * the columns pg_stat_activity shows, ages only where they are read). The probe's own row
-   * (always there: the statement runs in it) also carries the database's counters, read
-   * through the pg_stat_get_db_* functions (cheaper than the pg_stat_database view, which
-   * computes every column of every database) and, on every statementsEvery-th sample, the
-   * sums of pg_stat_statements without query texts (a subquery run once). No join: joining
-   * the counters to the rows cost as much as reading the rows. One round trip, one transaction.
+   * not every second): one call of pg_stat_get_activity (every client backend of the server).
+   * What a row costs the server is mostly what it sends (every value is turned into text), so
+   * each row carries only what changes: its state, pid and application_name; what a backend
+   * keeps for its life (database, client address and port, start, parallel leader) only while
+   * it is new (`full`: for every row, after a connect or when a row was not known); what it is
+   * doing (query id, wait, ages, query text) only when it is not idle. The probe's own row (its
+   * backend pid, a constant of the connection) carries, every COUNTERS_EVERY-th sample, the
+   * database's counters (the pg_stat_get_db_* functions: cheaper than the pg_stat_database
+   * view) and, when asked, the sums of pg_stat_statements without query texts (a subquery run
+   * once). No join: joining the counters to the rows cost as much as reading the rows. One
+   * round trip, one transaction.
    */
-  private sampleQuery (client: pg.Client, withStatements: boolean): pg.QueryConfig {
+  private sampleQuery (client: pg.Client, o: { full: boolean; counters: boolean; statements: boolean }): pg.QueryConfig {
     const d = this.datid
-    const mine = (expr: string, as: string): string => `CASE WHEN pid = pg_backend_pid() THEN ${expr} END AS ${as}`
-    const counters = [
-      mine('true', 'counters'),
-      mine(`pg_stat_get_db_xact_commit(${d})::float8`, 'commits'), mine(`pg_stat_get_db_xact_rollback(${d})::float8`, 'rollbacks'),
-      mine(`pg_stat_get_db_blocks_hit(${d})::float8`, 'hit'), mine(`(pg_stat_get_db_blocks_fetched(${d}) - pg_stat_get_db_blocks_hit(${d}))::float8`, 'read'),
-      mine(`pg_stat_get_db_deadlocks(${d})::float8`, 'deadlocks'), mine(`pg_stat_get_db_temp_bytes(${d})::float8`, 'temp'),
-      mine(`pg_stat_get_db_conflict_all(${d})::float8`, 'conflicts')
-    ]
-    if (withStatements) {
+    const self = `pid = ${this.backendPid}`
+    const counters = o.counters
+      ? [`, CASE WHEN ${self} THEN ARRAY[pg_stat_get_db_xact_commit(${d}), pg_stat_get_db_xact_rollback(${d}), pg_stat_get_db_blocks_hit(${d}), ` +
+          `pg_stat_get_db_blocks_fetched(${d}) - pg_stat_get_db_blocks_hit(${d}), pg_stat_get_db_deadlocks(${d}), pg_stat_get_db_temp_bytes(${d})::int8, ` +
+          `pg_stat_get_db_conflict_all(${d})]::float8[] END AS db`]
+      : []
+    if (o.statements) {
       // one scan of pg_stat_statements: the database's statements without the probe's own (left
       // out by queryid, given as one array constant: a parameter would have the server plan the
       // statement again on each of its first executions), the probe's own time, the entry count,
       // the probe's own statements; as one array [calls, ms, own ms, entries, [[id, calls, ms]]]
       const own = client.escapeLiteral(`{${this.ownQueryIds.join(',')}}`)
-      counters.push(mine('(SELECT json_build_array(coalesce(sum(calls) FILTER (WHERE app), 0)::float8, ' +
+      counters.push(`, CASE WHEN ${self} THEN (SELECT json_build_array(coalesce(sum(calls) FILTER (WHERE app), 0)::float8, ` +
         'coalesce(sum(total_exec_time) FILTER (WHERE app), 0)::float8, ' +
         'coalesce(sum(total_exec_time) FILTER (WHERE mine), 0)::float8, count(*)::float8, ' +
         // the probe's own statements one by one: what a read of these sums costs
         'json_agg(json_build_array(queryid::text, calls, total_exec_time)) FILTER (WHERE mine)) ' +
         `FROM (SELECT queryid, calls, total_exec_time, dbid = ${d} AND queryid <> ALL(${own}::bigint[]) AS app, ` +
-        `dbid = ${d} AND queryid = ANY(${own}::bigint[]) AS mine FROM pg_stat_statements(false)) x)`, 'stm'))
+        `dbid = ${d} AND queryid = ANY(${own}::bigint[]) AS mine FROM pg_stat_statements(false)) x) END AS stm`)
     }
-    const text = `SELECT ${MARK} state, wait_event_type AS wait, wait_event AS event, datid, application_name AS app, ` +
-      'host(client_addr) AS addr, pid = pg_backend_pid() AS self, pid, client_port AS port, ' +
-      "date_part('epoch', backend_start)::text AS started, backend_type = 'parallel worker' AS parallel, " +
-      (this.leaderPid ? 'leader_pid AS leader, ' : 'NULL::int AS leader, ') +
-      (this.selfQueryIds ? "CASE WHEN pid = pg_backend_pid() OR state = 'active' THEN query_id::text END AS qid, " : '') +
-      "CASE WHEN state = 'active' THEN date_part('epoch', now() - query_start) END AS query_age, " +
-      "CASE WHEN xact_start IS NOT NULL THEN date_part('epoch', now() - xact_start) END AS xact_age, " +
-      "CASE WHEN state LIKE 'idle in%' THEN date_part('epoch', now() - state_change) END AS state_age, " +
-      `CASE WHEN state = 'active' THEN left(query, ${QUERY_TEXT_MAX}) END AS query, ` +
-      counters.join(', ') + ' ' +
+    const life = "ARRAY[datid::text, client_addr::text, client_port::text, date_part('epoch', backend_start)::text, " +
+      `(backend_type = 'parallel worker')::text, ${this.leaderPid ? 'leader_pid::text' : 'NULL::text'}]`
+    const busy = `ARRAY[${this.selfQueryIds ? 'query_id::text' : 'NULL::text'}, wait_event_type, wait_event, ` +
+      "date_part('epoch', now() - query_start)::text, date_part('epoch', now() - xact_start)::text, " +
+      `date_part('epoch', now() - state_change)::text, left(query, ${QUERY_TEXT_MAX})]`
+    const text = `SELECT ${MARK} state, pid, application_name AS app, ` +
+      // every row's life, or a new backend's: one statement either way for pg_stat_statements (a
+      // constant differs, not the shape), so a full sample is no new statement of the probe's own
+      `CASE WHEN backend_start > now() - interval '${o.full ? '1000 years' : `${this.o.newBackendS ?? NEW_BACKEND_S} seconds`}' THEN ${life} END AS life, ` +
+      `CASE WHEN state <> 'idle' THEN ${busy} END AS busy` +
+      counters.join('') + ' ' +
       "FROM pg_stat_get_activity(NULL) WHERE backend_type IN ('client backend', 'parallel worker')"
-    return { name: `loadlens_probe_sample_${d}${withStatements ? `_stm_${this.ownQueriesVersion}` : ''}`, text }
+    const name = `loadlens_probe_sample_${d}_${o.full ? 'f' : 'n'}${o.counters ? 'c' : ''}${o.statements ? `_stm_${this.ownQueriesVersion}` : ''}`
+    return { name, text }
+  }
+
+  /**
+   * The sample's rows in the shape the rest of the probe reads, each with what its backend
+   * keeps for its life (from this row or an earlier one); false when some row's was not known
+   * (the next sample then reads it for every row).
+   */
+  private expandRows (rows: Array<Record<string, any>>): { rows: Array<Record<string, any>>; complete: boolean } {
+    let complete = true
+    const seen = new Map<number, BackendLife>()
+    const out = rows.map((row) => {
+      const pid = Number(row.pid)
+      let life: BackendLife | undefined = this.lives.get(pid)
+      if (Array.isArray(row.life)) {
+        const [datid, addr, port, started, parallel, leader] = row.life as Array<string | null>
+        life = { datid: datid === null ? null : Number(datid), addr: addr === null ? null : addr.replace(/\/(32|128)$/, ''), port: port === null ? null : Number(port), started, parallel: parallel === 'true', leader: leader === null ? null : Number(leader) }
+      }
+      if (!life) complete = false
+      else seen.set(pid, life)
+      const busy = Array.isArray(row.busy) ? row.busy as Array<string | null> : null
+      const num = (x: string | null | undefined): number | null => x === null || x === undefined ? null : Number(x)
+      const db = Array.isArray(row.db) ? (row.db as Array<string | number>).map(Number) : null
+      return {
+        state: row.state,
+        pid,
+        app: row.app,
+        self: pid === this.backendPid,
+        datid: life?.datid ?? null,
+        addr: life?.addr ?? null,
+        port: life?.port ?? null,
+        started: life?.started ?? null,
+        parallel: life?.parallel ?? false,
+        leader: life?.leader ?? null,
+        qid: busy?.[0] ?? null,
+        wait: busy?.[1] ?? null,
+        event: busy?.[2] ?? null,
+        query_age: row.state === 'active' ? num(busy?.[3]) : null,
+        xact_age: num(busy?.[4]),
+        state_age: String(row.state).startsWith('idle in') ? num(busy?.[5]) : null,
+        query: row.state === 'active' ? busy?.[6] ?? null : null,
+        counters: db !== null || row.stm !== undefined && row.stm !== null ? true : undefined,
+        ...(db ? { commits: db[0], rollbacks: db[1], hit: db[2], read: db[3], deadlocks: db[4], temp: db[5], conflicts: db[6] } : {}),
+        stm: row.stm ?? null
+      }
+    })
+    // backends that ended are forgotten (a pid the system gives again comes with its new start)
+    this.lives = seen
+    return { rows: out, complete }
   }
 
   async sample (now: number, signal: AbortSignal): Promise<Reading[]> {
@@ -361,10 +438,14 @@ export class PgProbe implements Probe {
       const asked = this.readMoments.length > 0 && now >= this.readMoments[0]!
       if (asked) this.readMoments = this.readMoments.filter(m => m > now)
       const withStatements = this.statements === 'available' && (asked || this.sampleCount - this.lastStatementsSample >= this.statementsEveryNow)
+      const withCounters = withStatements || this.sampleCount - this.lastCountersSample >= COUNTERS_EVERY
       // the set of the probe's own statements the sums leave out
       const version = this.ownQueriesVersion
       if (withStatements) this.lastStatementsSample = this.sampleCount
-      const result = await client.query(this.sampleQuery(client, withStatements))
+      if (withCounters) this.lastCountersSample = this.sampleCount
+      const raw = await client.query(this.sampleQuery(client, { full: this.fullNext, counters: withCounters, statements: withStatements }))
+      const result = this.expandRows(raw.rows)
+      this.fullNext = !result.complete
       this.probeTxns++
       // a database created since the names were read: read them again before counting
       if (result.rows.some(row => row.datid !== null && !this.datnames.has(Number(row.datid)))) {
