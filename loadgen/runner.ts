@@ -184,7 +184,7 @@ export class LoadHandle extends EventEmitter implements PromiseLike<LoadOutcome>
     } else if (inThread) {
       this.driver = new Engine({ ...common, plan: o.plan, budget, onSlice: r => this.onSlice(r), onStart, onSelfStop })
     } else {
-      this.driver = new WorkerPool({ ...common, planFile: o.plan.file, workers, unitCosts: o.unitCosts, onSlice: r => this.onSlice(r), onStart, onSelfStop })
+      this.driver = new WorkerPool({ ...common, planFile: o.plan.file, planCode: o.plan.compiled, workers, unitCosts: o.unitCosts, onSlice: r => this.onSlice(r), onStart, onSelfStop })
     }
     if (this.stopCount > 0) this.driver.stop()
     const outcome = await this.driver.run()

@@ -11,7 +11,7 @@ const port = parentPort!
 const send = (m: FromWorker): void => port.postMessage(m)
 
 async function main (): Promise<void> {
-  const plan = await loadScenario(init.planFile)
+  const plan = await loadScenario(init.planFile, init.planCode)
   let engine: Engine | null = null
   let pendingStop: boolean | null = null
   let users: { users: number; spawnRate: number } | null = null

@@ -17,9 +17,12 @@ import { subShare } from './share.js'
 import type { LoadDriver } from './driver.js'
 import type { LoadSettings } from '../shared/settings.js'
 import type { HostPolicy } from '../shared/hosts.js'
+import type { CompiledScenario } from '../scenarios/validate.js'
 
 export interface WorkerPoolOptions {
   planFile?: string
+  /** the scenario compiled by the main thread's load (ScenarioPlan.compiled) */
+  planCode?: CompiledScenario
   workers: number
   model: LoadModel
   durationS: number
@@ -55,6 +58,7 @@ export type FromWorker =
 
 export interface WorkerInit {
   planFile: string
+  planCode?: CompiledScenario
   index: number
   count: number
   model: LoadModel
@@ -141,6 +145,7 @@ export class WorkerPool implements LoadDriver {
     for (let i = 0; i < o.workers; i++) {
       const init: WorkerInit = {
         planFile: o.planFile,
+        planCode: o.planCode,
         index: i,
         count: o.workers,
         model: o.model,

@@ -19,7 +19,7 @@ import { basename, dirname, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describeError, ScenarioError } from '../shared/errors.js'
 import { validateScenario } from './validate.js'
-import type { ScenarioPlan } from './validate.js'
+import type { CompiledScenario, ScenarioPlan } from './validate.js'
 
 let registered = false
 
@@ -80,8 +80,10 @@ async function bundle (abs: string): Promise<string | null> {
   return result.outputFiles[0]!.text
 }
 
-async function importScenario (abs: string): Promise<{ default?: unknown }> {
-  const code = await bundle(abs)
+async function importScenario (abs: string, compiled?: CompiledScenario): Promise<{ mod: { default?: unknown }; code: string | null }> {
+  // a module compiled against another scenario API (a thread that runs the built code, while
+  // the caller ran the sources) is compiled again
+  const code = compiled && compiled.api === scenarioApiUrl() ? compiled.code : await bundle(abs)
   if (code !== null) {
     const out = join(dirname(abs), `.${basename(abs)}.loadlens-${process.pid}-${Math.random().toString(36).slice(2, 8)}.mjs`)
     let written = false
@@ -92,30 +94,37 @@ async function importScenario (abs: string): Promise<{ default?: unknown }> {
     if (written) {
       process.setSourceMapsEnabled(true)
       try {
-        return await import(pathToFileURL(out).href) as { default?: unknown }
+        return { mod: await import(pathToFileURL(out).href) as { default?: unknown }, code }
       } finally {
         rmSync(out, { force: true })
       }
     }
   }
   await registerLoaders()
-  return await import(pathToFileURL(abs).href) as { default?: unknown }
+  return { mod: await import(pathToFileURL(abs).href) as { default?: unknown }, code: null }
 }
 
-export async function loadScenario (file: string): Promise<ScenarioPlan> {
+/**
+ * Loads a scenario file. `compiled`: the module a load of the same file already compiled
+ * (plan.compiled: the main thread's, given to each load thread), loaded without esbuild.
+ */
+export async function loadScenario (file: string, compiled?: CompiledScenario): Promise<ScenarioPlan> {
   const abs = resolvePath(file)
   if (!existsSync(abs)) throw new ScenarioError(`${file}: no such scenario file`)
   if (!statSync(abs).isFile()) throw new ScenarioError(`${file}: expected a scenario file (.ts or .js), got a directory`)
   let mod: { default?: unknown }
+  let code: string | null
   try {
-    mod = await importScenario(abs)
+    ({ mod, code } = await importScenario(abs, compiled))
   } catch (err) {
     throw new ScenarioError(`${file}: the scenario file failed to load: ${loadError(err)}`, { cause: err })
   }
   if (mod.default === undefined) {
     throw new ScenarioError(`${file}: expected a default export: export default defineScenario({...})`)
   }
-  return validateScenario(mod.default, file)
+  const plan = validateScenario(mod.default, file)
+  if (code !== null) plan.compiled = { code, api: scenarioApiUrl() }
+  return plan
 }
 
 /**

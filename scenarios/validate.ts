@@ -31,6 +31,8 @@ export interface UserClassPlan {
   totalWeight: number
 }
 
+export interface CompiledScenario { code: string; api: string }
+
 export interface ScenarioPlan {
   name: string
   file?: string
@@ -45,6 +47,12 @@ export interface ScenarioPlan {
   currency: string
   /** the object the file exported */
   source: ScenarioDef
+  /**
+   * the file and its local imports compiled into one ES module (scenarios/load.ts), and the
+   * scenario API it imports as 'loadlens' (a URL: the built or the source module), handed to
+   * the load threads so that they load it without compiling it again when theirs is the same
+   */
+  compiled?: CompiledScenario
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)

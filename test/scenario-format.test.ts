@@ -113,5 +113,14 @@ describe('the example scenario', () => {
     const loaded = await loadScenario('scenarios/example/scenario.ts')
     expect(loaded.name).toBe('example')
     expect(Object.keys(loaded.profiles)).toEqual(['smoke', 'ramp', 'open'])
+    // the compiled module is kept for the load threads, which load it without compiling again:
+    // given a compiled module, the loader runs that one, not the file
+    expect(loaded.compiled!.code).toContain('defineScenario')
+    const renamed = { ...loaded.compiled!, code: loaded.compiled!.code.replace(/name: "example"/, 'name: "example-as-compiled"') }
+    const fromCompiled = await loadScenario('scenarios/example/scenario.ts', renamed)
+    expect(fromCompiled.name).toBe('example-as-compiled')
+    expect(fromCompiled.classes.map(c => c.name)).toEqual(['Reader', 'Buyer'])
+    // compiled against another scenario API (a thread running the built code): compiled again from the file
+    expect((await loadScenario('scenarios/example/scenario.ts', { ...renamed, api: 'file:///elsewhere/define.js' })).name).toBe('example')
   })
 })
