@@ -7,8 +7,7 @@
  * request name and the "Aggregated" row, like Locust's --csv-full-history: Requests/s,
  * Failures/s and the percentiles are those of that second; the Total columns are cumulative.
  */
-import * as hdr from 'hdr-histogram-js'
-import { LOCUST_PERCENTILES, createHistogram, decodeHistogram } from '../shared/hist.js'
+import { LOCUST_PERCENTILES, createHistogram, decodeCompressed, decodeHistogram } from '../shared/hist.js'
 import type { Histogram } from '../shared/hist.js'
 import type { RunResult } from '../shared/types.js'
 import { tableStats } from './stats.js'
@@ -77,7 +76,7 @@ export function historyCsv (result: RunResult): string {
       }
       // the slice's own histogram, not widened to the full range: history files of long
       // runs decode thousands of them
-      const h = e.hist ? hdr.decodeFromCompressedBase64(e.hist, 32, false) : createHistogram()
+      const h = e.hist ? decodeCompressed(e.hist) : createHistogram()
       tot.requests += e.requests
       tot.failures += e.failures
       tot.sumUs += e.sumUs

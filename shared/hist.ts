@@ -2,23 +2,44 @@
  * HDR histogram helpers shared by the generator (recording), the correlator (per-second
  * percentiles) and the reports. Latencies are recorded in microseconds with three
  * significant digits, from 1 us to one hour; histograms cross thread, process and file
- * boundaries as hdr-histogram-js compressed base64, so results merge exactly.
+ * boundaries as hdr-histogram-js compressed base64 (HdrHistogram's V2 compressed encoding),
+ * so results merge exactly.
+ *
+ * Only the library's JS histogram and its encoding are loaded: its index also loads the
+ * WebAssembly build and the log reader and writer, 37 ms of CPU in each thread that records
+ * or reads latencies against 20 for these two modules (the start of every run pays it twice).
+ * test/hist.test.ts checks both against the library's own build, encoder and decoder.
  */
-import * as hdr from 'hdr-histogram-js'
+import { createRequire } from 'node:module'
+import type * as hdr from 'hdr-histogram-js'
 
 export type Histogram = hdr.Histogram
+
+const requireLib = createRequire(import.meta.url)
+const Int32Histogram = (requireLib('hdr-histogram-js/dist/Int32Histogram') as { default: new (lowest: number, highest: number, digits: number) => Histogram }).default
+/** loading it also gives the JS histograms encodeIntoCompressedBase64 */
+const encoding = requireLib('hdr-histogram-js/dist/JsHistogram.encoding') as {
+  decompress: (data: Uint8Array) => Uint8Array
+  doDecode: (data: Uint8Array, bitBucketSize: number, minBarForHighestTrackableValue: number) => Histogram
+}
+
+/**
+ * A compressed base64 histogram as it was encoded (its own range, not widened: history files
+ * of long runs decode thousands), as the library's decodeFromCompressedBase64(encoded, 32,
+ * false) reads it
+ */
+export function decodeCompressed (encoded: string): Histogram {
+  return encoding.doDecode(encoding.decompress(Buffer.from(encoded.trim(), 'base64')), 32, 0)
+}
 
 /** one hour in microseconds: the largest latency kept apart from the rest */
 export const HIGHEST_US = 3_600_000_000
 
 export function createHistogram (): Histogram {
-  return hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: HIGHEST_US,
-    numberOfSignificantValueDigits: 3,
-    bitBucketSize: 32,
-    autoResize: false
-  })
+  // what the library's build() gives for bitBucketSize 32, without WebAssembly
+  const h = new Int32Histogram(1, HIGHEST_US, 3)
+  h.autoResize = false
+  return h
 }
 
 export function recordUs (h: Histogram, us: number): void {
@@ -26,12 +47,12 @@ export function recordUs (h: Histogram, us: number): void {
 }
 
 export function encodeHistogram (h: Histogram): string {
-  return hdr.encodeIntoCompressedBase64(h)
+  return (h as unknown as { encodeIntoCompressedBase64 (): string }).encodeIntoCompressedBase64()
 }
 
 export function decodeHistogram (encoded: string): Histogram {
   if (!encoded) return createHistogram()
-  const decoded = hdr.decodeFromCompressedBase64(encoded, 32, false)
+  const decoded = decodeCompressed(encoded)
   // normalise the range so that add() never has to resize
   const h = createHistogram()
   h.add(decoded)
@@ -44,7 +65,7 @@ export function mergeEncoded (encoded: Iterable<string>): Histogram {
   const out = createHistogram()
   for (const e of encoded) {
     if (!e) continue
-    const h = hdr.decodeFromCompressedBase64(e, 32, false)
+    const h = decodeCompressed(e)
     out.add(h)
     h.destroy()
   }
