@@ -25,4 +25,19 @@ describe('Celery', () => {
   it('finds a worker that disappears', () => {
     expect(ids(withSeries(healthy(), [{ probe: 'celery', metric: 'workers_online', value: (i) => (i < 40 ? 1 : 0) }]))).toContain('celery-workers-missing')
   })
+  it('no worker answered: a finding when tasks waited in the queue, a note when the queues stayed empty', () => {
+    const none = { probe: 'celery', metric: 'workers_online', value: () => 0 }
+    const waited = run(withSeries(healthy(), [none, { probe: 'celery', metric: 'queue_depth', labels: { queue: 'celery' }, value: (i: number) => i }]))
+    const f = waited.findings.find(x => x.id === 'celery-workers-missing')!
+    expect(f.title).toMatch(/No Celery worker answered/)
+    expect(f.evidence.facts.join(' ')).toMatch(/queues held up to \d+ messages/)
+    expect(f.cause).toMatch(/Tasks are queued/)
+    const empty = run(withSeries(healthy(), [none, { probe: 'celery', metric: 'queue_depth', labels: { queue: 'celery' }, value: () => 0 }]))
+    expect(empty.findings.map(x => x.id)).not.toContain('celery-workers-missing')
+    expect(empty.notes?.find(n => n.id === 'celery-workers-missing')?.text).toMatch(/queues were empty in all \d+ samples/)
+    // without the broker's queue depth (Flower only) the finding stands and says what was not measured
+    const h = healthy()
+    const unknown = run(withSeries({ ...h, series: h.series!.filter(x => x.metric !== 'queue_depth') }, [none])).findings.find(x => x.id === 'celery-workers-missing')!
+    expect(unknown.unmeasured?.join(' ')).toMatch(/queue depth/)
+  })
 })
