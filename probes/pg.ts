@@ -357,10 +357,14 @@ export class PgProbe implements Probe {
     const text = `SELECT ${MARK} state, pid, application_name AS app, ` +
       // every row's life, or a new backend's: one statement either way for pg_stat_statements (a
       // constant differs, not the shape), so a full sample is no new statement of the probe's own
-      `CASE WHEN backend_start > now() - interval '${o.full ? '1000 years' : `${this.o.newBackendS ?? NEW_BACKEND_S} seconds`}' THEN ${life} END AS life, ` +
+      // (a role without pg_read_all_stats sees no backend_start of other roles' sessions: their
+      // rows always carry what little it may see, the database among it)
+      `CASE WHEN backend_start IS NULL OR backend_start > now() - interval '${o.full ? '1000 years' : `${this.o.newBackendS ?? NEW_BACKEND_S} seconds`}' THEN ${life} END AS life, ` +
       `CASE WHEN state <> 'idle' THEN ${busy} END AS busy` +
       counters.join('') + ' ' +
-      "FROM pg_stat_get_activity(NULL) WHERE backend_type IN ('client backend', 'parallel worker')"
+      // a role without pg_read_all_stats sees other roles' sessions with their database and
+      // application_name only (no backend type, state or query): counted, in state "other"
+      "FROM pg_stat_get_activity(NULL) WHERE backend_type IN ('client backend', 'parallel worker') OR (backend_type IS NULL AND datid IS NOT NULL)"
     const name = `loadlens_probe_sample_${d}_${o.full ? 'f' : 'n'}${o.counters ? 'c' : ''}${o.statements ? `_stm_${this.ownQueriesVersion}` : ''}`
     return { name, text }
   }
@@ -753,7 +757,7 @@ export class PgProbe implements Probe {
 
   note (): string | undefined {
     const notes = [this.statementsNote, this.topQueriesNote]
-    if (!this.superuser) notes.push('the probe\'s role is not a superuser nor in pg_read_all_stats: the query text of other roles\' sessions is hidden')
+    if (!this.superuser) notes.push('the probe\'s role is not a superuser nor in pg_read_all_stats: other roles\' sessions show only their database and application_name (counted, in state "other"; their state, waits and query hidden): grant pg_monitor to the probe\'s role')
     const text = notes.filter(Boolean).join('; ')
     return text || undefined
   }

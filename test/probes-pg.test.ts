@@ -300,6 +300,35 @@ describe('pg probe', () => {
     }
   })
 
+  it('a monitoring role that may not see other roles\' sessions in full still counts them in their database', async () => {
+    const db = 'loadlens_probes_limited'
+    await ensureDatabase(db)
+    const admin = new pg.Client(ADMIN)
+    await admin.connect()
+    await admin.query("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'loadlens_limited') THEN CREATE ROLE loadlens_limited LOGIN; END IF; END $$")
+    await admin.query('REVOKE pg_read_all_stats FROM loadlens_limited').catch(() => {})
+    await admin.end()
+    // another role's session in the database, older than the probe's "new backend" window (0 s)
+    const other = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${db}`, application_name: 'someone-else' })
+    await other.connect()
+    const probe = new PgProbe({ url: `postgres://loadlens_limited@127.0.0.1:5432/${db}`, newBackendS: 0, createExtension: false })
+    await probe.start()
+    const ac = new AbortController()
+    const total = (r: Array<{ metric: string; value: number | null }>): number => r.filter(x => x.metric === 'connections').reduce((a, x) => a + (x.value ?? 0), 0)
+    try {
+      const t0 = Date.now()
+      for (let i = 0; i < 3; i++) {
+        // its state is hidden from this role (counted as "other"), its database is not
+        expect(total(await probe.sample(t0 + i * 1000, ac.signal))).toBe(1)
+        expect((probe as any).fullNext).toBe(false)
+      }
+      expect(probe.note()).toMatch(/not a superuser nor in pg_read_all_stats/)
+    } finally {
+      await probe.stop()
+      await other.end()
+    }
+  })
+
   it('stretches the sums\' cadence to their cost', () => {
     // a read that costs half a sample: one in five samples adds a tenth
     expect(sumsEveryFor(0.05, 0.1, 5)).toBe(5)
