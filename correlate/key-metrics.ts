@@ -3,7 +3,6 @@
  * API p50 and p95, DB query time (mean), cache hit rate, cost per user, concurrent users held.
  */
 import type { RunResult, Window } from '../shared/types.js'
-import { METRICS } from '../shared/metrics.js'
 import { decodeHistogram } from '../shared/hist.js'
 import { diagnose } from './diagnose.js'
 import { statementMeanOf } from './pg.js'
@@ -24,7 +23,6 @@ function steadyOf (result: RunResult): Window | undefined {
   const s = d.phases.find(p => p.kind === 'steady')
   return s ? { from: s.from, to: s.to } : undefined
 }
-
 
 export function keyMetrics (result: RunResult): KeyMetrics {
   const h = decodeHistogram(result.totals.overall.hist)

@@ -56,6 +56,9 @@ const WARMING_RISE = 0.05
 /** expired keys this share of the misses: entries expire before they are read again (a TTL too short), not a cache filling */
 export const EXPIRED_SHARE = 0.2
 
+/** the cache hit rate to reach unless the profile sets one (expect.cacheHitRateMin); the checklist's cache item uses it too */
+export const HIT_RATE_TARGET = 0.85
+
 /**
  * A cache still filling: its hit rate rose through the window, significantly and by at least
  * WARMING_RISE from the first third to the last, with no eviction and few expirations. Each new
@@ -71,9 +74,6 @@ export const EXPIRED_SHARE = 0.2
  * Limit: a cache that fills and then settles under the target inside a short window rises the
  * same way; the note says its settled rate was not measured, which is then true.
  */
-/** the cache hit rate to reach unless the profile sets one (expect.cacheHitRateMin); the checklist's cache item uses it too */
-export const HIT_RATE_TARGET = 0.85
-
 export function cacheWarming (grid: Grid, w: Window, c: CacheMeasure, target = HIT_RATE_TARGET): { firstRate: number; lastRate: number } | null {
   if (c.evicted > 0 || (c.misses > 0 && c.expired >= EXPIRED_SHARE * c.misses)) return null
   const hitCol = sumColumns(grid, seriesIds(grid, 'redis', METRICS.redis.hitsPerS))

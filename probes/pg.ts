@@ -209,9 +209,8 @@ export class PgProbe implements Probe {
     client.on('end', () => { if (this.client === client) this.client = null })
     await client.connect()
     this.client = client
-    // the backend's pid, from the connection's BackendKeyData (no statement needed)
-    const pid = (client as unknown as { processID?: number | null }).processID
-    this.backendPid = typeof pid === 'number' && pid > 0 ? pid : Number((await client.query(`SELECT ${MARK} pg_backend_pid() AS p`)).rows[0].p)
+    // the backend's pid, as the server knows it (a pooler in between would give the client its own key data)
+    this.backendPid = Number((await client.query(`SELECT ${MARK} pg_backend_pid() AS p`)).rows[0].p)
     this.lives.clear()
     this.fullNext = true
     return client
@@ -377,6 +376,7 @@ export class PgProbe implements Probe {
   private expandRows (rows: Array<Record<string, any>>): { rows: Array<Record<string, any>>; complete: boolean } {
     let complete = true
     const seen = new Map<number, BackendLife>()
+    const num = (x: string | null | undefined): number | null => x === null || x === undefined ? null : Number(x)
     const out = rows.map((row) => {
       const pid = Number(row.pid)
       let life: BackendLife | undefined = this.lives.get(pid)
@@ -387,7 +387,6 @@ export class PgProbe implements Probe {
       if (!life) complete = false
       else seen.set(pid, life)
       const busy = Array.isArray(row.busy) ? row.busy as Array<string | null> : null
-      const num = (x: string | null | undefined): number | null => x === null || x === undefined ? null : Number(x)
       const db = Array.isArray(row.db) ? (row.db as Array<string | number>).map(Number) : null
       return {
         state: row.state,
@@ -407,7 +406,8 @@ export class PgProbe implements Probe {
         xact_age: num(busy?.[4]),
         state_age: String(row.state).startsWith('idle in') ? num(busy?.[5]) : null,
         query: row.state === 'active' ? busy?.[6] ?? null : null,
-        counters: db !== null || row.stm !== undefined && row.stm !== null ? true : undefined,
+        // (the sums come only with the counters)
+        counters: db !== null ? true : undefined,
         ...(db ? { commits: db[0], rollbacks: db[1], hit: db[2], read: db[3], deadlocks: db[4], temp: db[5], conflicts: db[6] } : {}),
         stm: row.stm ?? null
       }

@@ -57,7 +57,7 @@ export const celeryWorkersMissing: Detector = {
         values: { 'most workers': most, 'fewest workers': Math.min(...online), 'samples short': missingCount, ...(deepest !== null ? { 'deepest queue': deepest } : {}) },
         facts: [
           most === 0 ? 'no worker replied to the remote-control broadcast' : `fewer workers answered from ${at(ctx, missingFrom!)} on (${missingCount} samples)`,
-          ...(deepest !== null ? [`the broker's queues held up to ${deepest} messages`] : []),
+          ...(deepest === null ? [] : [deepest > 0 ? `the broker's queues held up to ${deepest} messages` : 'the broker\'s queues stayed empty']),
           impactFact(imp)
         ]
       },

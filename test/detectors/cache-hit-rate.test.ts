@@ -10,6 +10,15 @@ const lowHits = withSeries(healthy(), [
   { probe: 'redis', metric: 'expired_per_s', unit: 'per_s', value: () => 10 }
 ])
 
+/** a healthy run whose cache serves `perS` lookups a second at hit rate rate(i), nothing expiring */
+function cacheAt (rate: (i: number) => number, perS: number): ReturnType<typeof healthy> {
+  return withSeries(healthy(), [
+    { probe: 'redis', metric: 'hits_per_s', unit: 'per_s', value: (i) => perS * rate(i) },
+    { probe: 'redis', metric: 'misses_per_s', unit: 'per_s', value: (i) => perS * (1 - rate(i)) },
+    { probe: 'redis', metric: 'expired_per_s', unit: 'per_s', value: () => 0 }
+  ])
+}
+
 describe('cache hit rate', () => {
   it('fires under 85 % and names an expiring TTL', () => {
     const f = run(lowHits).findings[0]!
@@ -43,11 +52,7 @@ describe('cache hit rate', () => {
   it('a cache still filling (hit rate rising through the window, nothing evicted or expired) is noted, not found; the checklist says it was not measured', () => {
     // each new key misses once: a cold cache over many keys climbs from 30 % towards 80 %
     const rising = (i: number): number => Math.min(0.8, 0.3 + 0.01 * i)
-    const filling = withSeries(healthy(), [
-      { probe: 'redis', metric: 'hits_per_s', unit: 'per_s', value: (i) => 20 * rising(i) },
-      { probe: 'redis', metric: 'misses_per_s', unit: 'per_s', value: (i) => 20 * (1 - rising(i)) },
-      { probe: 'redis', metric: 'expired_per_s', unit: 'per_s', value: () => 0 }
-    ])
+    const filling = cacheAt(rising, 20)
     const d = run(filling)
     expect(d.findings).toEqual([])
     expect(d.notes?.find(n => n.id === 'cache-hit-rate')?.text).toMatch(/^The cache was still filling: its hit rate rose from \d+(\.\d)?% to \d+(\.\d)?% through the steady state/)
@@ -71,11 +76,7 @@ describe('cache hit rate', () => {
   it('a cache whose fill carried it to the target by the end is noted as such, and its checklist item passes', () => {
     // a small rise (about 4 points), from just under the target to just over it
     const rising = (i: number): number => 0.795 + 0.0012 * i
-    const o = withSeries(healthy(), [
-      { probe: 'redis', metric: 'hits_per_s', unit: 'per_s', value: (i) => 100 * rising(i) },
-      { probe: 'redis', metric: 'misses_per_s', unit: 'per_s', value: (i) => 100 * (1 - rising(i)) },
-      { probe: 'redis', metric: 'expired_per_s', unit: 'per_s', value: () => 0 }
-    ])
+    const o = cacheAt(rising, 100)
     const d = run(o)
     expect(d.findings).toEqual([])
     const w = d.measures!.cache!.warming!
