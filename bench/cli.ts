@@ -9,7 +9,11 @@
  *               per request, the ratios of the medians;
  *   accuracy    against a server whose delays are uniform in 10-50 ms and which times each
  *               request itself (bench/delay-server.ts): each tool's p50 and p99 against the
- *               server's own of the same run.
+ *               server's own of the same run;
+ *   start-up    a short run: 1 user (1 connection) for 1 s against the delay server (about 30
+ *               requests, so what is measured is what a run costs beyond its requests: start,
+ *               probes, analysis, files), loadlens with its defaults against autocannon: CPU
+ *               time, wall time and peak RSS, the ratios of the medians.
  *
  * Targets: at 50 connections for 10 s, loadlens with its default probes >= 1.0x autocannon's
  * requests/s and <= 1.0x its CPU per request; its p99 within 2 % (or 1 ms) of the server's,
@@ -30,6 +34,8 @@ const CONNECTIONS = 50
 const SECONDS = 10
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0
 const hasTime = spawnSync('/usr/bin/time', ['-f', '%U', 'true']).status === 0
+/** a short run is 'about what autocannon's costs' within this share */
+const STARTUP_SLACK = 1.2
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined
 
 interface ToolRun {
@@ -44,8 +50,8 @@ interface ToolRun {
 }
 
 /** Runs a command on CPU 0 under GNU time; resolves its stdout and the time line's figures. */
-function run (cmd: string, args: string[]): Promise<{ stdout: string; cpuUs: number; rssMB: number }> {
-  const full = [...(hasTime ? ['/usr/bin/time', '-f', '__TIME__ %U %S %M'] : []), cmd, ...args]
+function run (cmd: string, args: string[]): Promise<{ stdout: string; cpuUs: number; rssMB: number; wallS: number }> {
+  const full = [...(hasTime ? ['/usr/bin/time', '-f', '__TIME__ %U %S %M %e'] : []), cmd, ...args]
   const argv = hasTaskset ? ['taskset', '-c', '0', ...full] : full
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -55,9 +61,9 @@ function run (cmd: string, args: string[]): Promise<{ stdout: string; cpuUs: num
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
     child.on('error', reject)
     child.on('close', (code) => {
-      const m = /__TIME__ ([\d.]+) ([\d.]+) (\d+)/.exec(stderr)
+      const m = /__TIME__ ([\d.]+) ([\d.]+) (\d+) ([\d.]+)/.exec(stderr)
       if (code !== 0 && !m) { reject(new Error(`${cmd} exited ${code}: ${stderr.slice(-400)}`)); return }
-      resolve({ stdout, cpuUs: m ? (Number(m[1]) + Number(m[2])) * 1e6 : NaN, rssMB: m ? Number(m[3]) / 1024 : NaN })
+      resolve({ stdout, cpuUs: m ? (Number(m[1]) + Number(m[2])) * 1e6 : NaN, rssMB: m ? Number(m[3]) / 1024 : NaN, wallS: m ? Number(m[4]) : NaN })
     })
   })
 }
@@ -103,6 +109,19 @@ async function runTool (tool: string, url: string, dir: string, scenario: string
   return { tool, requests, rps: requests / SECONDS, cpuUs: t.cpuUs, rssMB: t.rssMB, p50, p99, server: await serverStats(url, timed) }
 }
 
+interface ShortRun { tool: string; requests: number; cpuUs: number; wallS: number; rssMB: number }
+
+/** A 1-user, 1-second run: what a run costs beyond its requests. */
+async function runShort (tool: string, url: string, dir: string, scenario: string): Promise<ShortRun> {
+  if (tool === 'autocannon') {
+    const t = await run(process.execPath, [AUTOCANNON, '-c', '1', '-d', '1', '-j', url])
+    return { tool, requests: JSON.parse(t.stdout.trim().split('\n').pop()!).requests.total, cpuUs: t.cpuUs, wallS: t.wallS, rssMB: t.rssMB }
+  }
+  const out = join(dir, 'short.json')
+  const t = await run(process.execPath, [BIN, 'run', scenario, '--host', url, '-u', '1', '-t', '1s', '--headless', '-q', '--json', out, '--no-html'])
+  return { tool, requests: JSON.parse(readFileSync(out, 'utf8')).totals.overall.requests, cpuUs: t.cpuUs, wallS: t.wallS, rssMB: t.rssMB }
+}
+
 function startDelayServer (): Promise<{ url: string; stop: () => void }> {
   const args = [here('./delay-server.js')]
   const child = hasTaskset ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -111,6 +130,8 @@ function startDelayServer (): Promise<{ url: string; stop: () => void }> {
 
 export async function cli (): Promise<void> {
   const rounds = Number(process.argv.find(a => a.startsWith('--rounds='))?.slice(9) ?? 3)
+  // --startup-only: only the short runs (a minute), e.g. while working on the start-up
+  const startupOnly = process.argv.includes('--startup-only')
   const tools = ['loadlens', 'loadlens --no-host-probe', 'autocannon', ...(hasWrk ? ['wrk'] : [])]
   console.log(`\n## cli: the CLI as a user runs it, ${CONNECTIONS} connections for ${SECONDS} s, ${rounds} rounds round-robin (${tools.join(', ')})`)
   console.log(`${hasTaskset ? 'server pinned to CPU 1, generators to CPU 0' : 'taskset not available: processes are not pinned'}; ${hasTime ? 'CPU and peak RSS from GNU time' : 'GNU time not available: no CPU figures'}${hasWrk ? '' : '; wrk not installed'}`)
@@ -123,34 +144,48 @@ export default defineScenario({ name: 'minimal', users: { U: { tasks: { get: asy
     const fast = await startBenchServer()
     const runs: ToolRun[] = []
     try {
-      for (let i = 0; i < rounds; i++) for (const tool of tools) runs.push(await runTool(tool, fast.url, dir, scenario, false))
+      if (!startupOnly) for (let i = 0; i < rounds; i++) for (const tool of tools) runs.push(await runTool(tool, fast.url, dir, scenario, false))
     } finally {
       fast.stop()
     }
     const med = (tool: string, f: (r: ToolRun) => number, from = runs): number => median(from.filter(r => r.tool === tool).map(f))
     const cpuPerReq = (tool: string): number => med(tool, r => r.cpuUs / r.requests)
-    console.log('\nthroughput, against the benchmark server (no delay)')
-    console.log('tool                       req/s   CPU us/req  peak RSS MB')
-    for (const tool of tools) console.log(`${tool.padEnd(26)} ${med(tool, r => r.rps).toFixed(0).padStart(6)} ${cpuPerReq(tool).toFixed(1).padStart(12)} ${med(tool, r => r.rssMB).toFixed(0).padStart(12)}`)
-    const rps = med('loadlens', r => r.rps) / med('autocannon', r => r.rps)
-    const cpu = cpuPerReq('loadlens') / cpuPerReq('autocannon')
-    console.log(`loadlens / autocannon: requests/s ${rps.toFixed(2)}x (target >= 1.0: ${verdict(rps >= 1)}), CPU per request ${cpu.toFixed(2)}x (target <= 1.0: ${verdict(cpu <= 1)})`)
+    if (!startupOnly) {
+      console.log('\nthroughput, against the benchmark server (no delay)')
+      console.log('tool                       req/s   CPU us/req  peak RSS MB')
+      for (const tool of tools) console.log(`${tool.padEnd(26)} ${med(tool, r => r.rps).toFixed(0).padStart(6)} ${cpuPerReq(tool).toFixed(1).padStart(12)} ${med(tool, r => r.rssMB).toFixed(0).padStart(12)}`)
+      const rps = med('loadlens', r => r.rps) / med('autocannon', r => r.rps)
+      const cpu = cpuPerReq('loadlens') / cpuPerReq('autocannon')
+      console.log(`loadlens / autocannon: requests/s ${rps.toFixed(2)}x (target >= 1.0: ${verdict(rps >= 1)}), CPU per request ${cpu.toFixed(2)}x (target <= 1.0: ${verdict(cpu <= 1)})`)
+    }
 
     const slow = await startDelayServer()
     const timedRuns: ToolRun[] = []
+    const shortRuns: ShortRun[] = []
     try {
-      for (let i = 0; i < rounds; i++) for (const tool of tools) timedRuns.push(await runTool(tool, slow.url, dir, scenario, true))
+      if (!startupOnly) for (let i = 0; i < rounds; i++) for (const tool of tools) timedRuns.push(await runTool(tool, slow.url, dir, scenario, true))
+      for (let i = 0; i < Math.max(5, rounds); i++) for (const tool of ['loadlens', 'autocannon']) shortRuns.push(await runShort(tool, slow.url, dir, scenario))
     } finally {
       slow.stop()
     }
-    const m = (tool: string, f: (r: ToolRun) => number): number => med(tool, f, timedRuns)
-    console.log('\naccuracy, against a server whose delays are uniform in 10-50 ms (its own timing in brackets)')
-    console.log('tool                        p50 ms (server)   p99 ms (server)')
-    for (const tool of tools) console.log(`${tool.padEnd(26)} ${m(tool, r => r.p50).toFixed(2).padStart(7)} (${m(tool, r => r.server.p50).toFixed(2)})   ${m(tool, r => r.p99).toFixed(2).padStart(7)} (${m(tool, r => r.server.p99).toFixed(2)})`)
-    const p99Gap = m('loadlens', r => r.p99 - r.server.p99)
-    const p99Limit = Math.max(1, 0.02 * m('loadlens', r => r.server.p99))
-    const p50Gap = m('loadlens', r => r.p50 - r.server.p50)
-    console.log(`loadlens p99 - server p99: ${p99Gap.toFixed(2)} ms (target within ${p99Limit.toFixed(2)} ms: ${verdict(Math.abs(p99Gap) <= p99Limit)}); p50 - server p50: ${p50Gap.toFixed(2)} ms (target within 1 ms: ${verdict(Math.abs(p50Gap) <= 1)})`)
+    if (!startupOnly) {
+      const m = (tool: string, f: (r: ToolRun) => number): number => med(tool, f, timedRuns)
+      console.log('\naccuracy, against a server whose delays are uniform in 10-50 ms (its own timing in brackets)')
+      console.log('tool                        p50 ms (server)   p99 ms (server)')
+      for (const tool of tools) console.log(`${tool.padEnd(26)} ${m(tool, r => r.p50).toFixed(2).padStart(7)} (${m(tool, r => r.server.p50).toFixed(2)})   ${m(tool, r => r.p99).toFixed(2).padStart(7)} (${m(tool, r => r.server.p99).toFixed(2)})`)
+      const p99Gap = m('loadlens', r => r.p99 - r.server.p99)
+      const p99Limit = Math.max(1, 0.02 * m('loadlens', r => r.server.p99))
+      const p50Gap = m('loadlens', r => r.p50 - r.server.p50)
+      console.log(`loadlens p99 - server p99: ${p99Gap.toFixed(2)} ms (target within ${p99Limit.toFixed(2)} ms: ${verdict(Math.abs(p99Gap) <= p99Limit)}); p50 - server p50: ${p50Gap.toFixed(2)} ms (target within 1 ms: ${verdict(Math.abs(p50Gap) <= 1)})`)
+    }
+
+    const sm = (tool: string, f: (r: ShortRun) => number): number => median(shortRuns.filter(r => r.tool === tool).map(f))
+    console.log(`\nstart-up: a 1-user, 1-second run against the delay server (${shortRuns.length / 2} runs each, round-robin): what a run costs beyond its requests`)
+    console.log('tool                       requests   CPU s   wall s  peak RSS MB')
+    for (const tool of ['loadlens', 'autocannon']) console.log(`${tool.padEnd(26)} ${sm(tool, r => r.requests).toFixed(0).padStart(8)} ${(sm(tool, r => r.cpuUs) / 1e6).toFixed(2).padStart(7)} ${sm(tool, r => r.wallS).toFixed(2).padStart(8)} ${sm(tool, r => r.rssMB).toFixed(0).padStart(12)}`)
+    const cpuShort = sm('loadlens', r => r.cpuUs) / sm('autocannon', r => r.cpuUs)
+    const wallShort = sm('loadlens', r => r.wallS) / sm('autocannon', r => r.wallS)
+    console.log(`loadlens / autocannon: CPU ${cpuShort.toFixed(2)}x, wall ${wallShort.toFixed(2)}x (target: about autocannon's, <= ${STARTUP_SLACK}x: CPU ${verdict(cpuShort <= STARTUP_SLACK)}, wall ${verdict(wallShort <= STARTUP_SLACK)})`)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
