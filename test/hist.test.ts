@@ -1,13 +1,13 @@
 /**
- * shared/hist.ts loads only hdr-histogram-js's JS histogram and its encoding (not the
- * library's index, which also loads its WebAssembly build). What it builds, encodes and
- * decodes must be what the library's own build(), encodeIntoCompressedBase64() and
- * decodeFromCompressedBase64() give, on made-up latencies and on every histogram of a
- * recorded result.
+ * shared/hist.ts loads only hdr-histogram-js's JS histogram and writes the V2 encoding and the
+ * summary itself. What it builds, encodes, decodes, merges and summarises must be what the
+ * library's own build(), encodeIntoCompressedBase64(), decodeFromCompressedBase64(), add(),
+ * mean and getValueAtPercentile() give, on made-up latencies, on every histogram of a
+ * recorded result, on empty ones and on histograms of another range.
  */
 import { describe, expect, it } from 'vitest'
 import * as hdr from 'hdr-histogram-js'
-import { createHistogram, decodeCompressed, decodeHistogram, encodeHistogram, mergeEncoded, recordUs, HIGHEST_US } from '../shared/hist.js'
+import { createHistogram, decodeCompressed, decodeHistogram, encodeHistogram, mergeEncoded, recordUs, summarize, HIGHEST_US } from '../shared/hist.js'
 import { readCase, readIndex } from '../bench/corpus.js'
 import type { CorpusEntry } from '../bench/corpus.js'
 
@@ -23,6 +23,36 @@ const shape = (h: hdr.Histogram): unknown => ({
   mean: h.mean,
   ps: PERCENTILES.map(p => h.getValueAtPercentile(p))
 })
+
+/** summarize() as the library's own accessors give it */
+const librarySummary = (h: hdr.Histogram): ReturnType<typeof summarize> => {
+  const empty = h.totalCount === 0
+  const at = (p: number): number => (empty ? 0 : h.getValueAtPercentile(p) / 1000)
+  return {
+    count: h.totalCount,
+    minMs: empty ? 0 : h.minNonZeroValue / 1000,
+    meanMs: empty ? 0 : h.mean / 1000,
+    maxMs: empty ? 0 : h.maxValue / 1000,
+    p50: at(50),
+    p66: at(66),
+    p75: at(75),
+    p80: at(80),
+    p90: at(90),
+    p95: at(95),
+    p98: at(98),
+    p99: at(99),
+    p999: at(99.9),
+    p9999: at(99.99)
+  }
+}
+
+function heavyTailed (n: number, seed: number, record: (us: number) => void): void {
+  let x = seed
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) % 2 ** 31
+    record(Math.exp((x / 2 ** 31) * Math.log(HIGHEST_US)))
+  }
+}
 
 describe('histograms', () => {
   it('build, encode and decode as the library does', () => {
@@ -54,6 +84,45 @@ describe('histograms', () => {
     for (let i = 0; i < 2; i++) merged.add(hdr.decodeFromCompressedBase64(hdr.encodeIntoCompressedBase64(theirs), 32, false))
     expect(shape(mergeEncoded([encoded, encoded]))).toEqual(shape(merged))
     expect(decodeHistogram('').totalCount).toBe(0)
+    // the summary, from the counts in one pass, as the library's mean and percentiles give it
+    expect(summarize(ours)).toEqual(librarySummary(theirs))
+    expect(summarize(decodeHistogram(encoded))).toEqual(librarySummary(widened))
+    expect(summarize(mergeEncoded([encoded, encoded]))).toEqual(librarySummary(merged))
+  })
+
+  it('small, empty and single-value histograms encode, decode and summarise as the library does', () => {
+    for (const values of [[], [1], [1500], [HIGHEST_US], [3, 3, 3, 700_000], Array.from({ length: 101 }, (_, i) => 1000 + i * 37)]) {
+      const ours = createHistogram()
+      const theirs = library()
+      for (const v of values) { recordUs(ours, v); theirs.recordValue(v) }
+      const encoded = encodeHistogram(ours)
+      expect(encoded).toBe(hdr.encodeIntoCompressedBase64(theirs))
+      const widened = library()
+      widened.add(hdr.decodeFromCompressedBase64(encoded, 32, false))
+      expect(shape(decodeHistogram(encoded))).toEqual(shape(widened))
+      expect(summarize(ours)).toEqual(librarySummary(theirs))
+      expect(summarize(decodeHistogram(encoded))).toEqual(librarySummary(widened))
+    }
+  })
+
+  it('merge histograms of another range as the library adds them (decoded, then added into this range)', () => {
+    // a file written by another tool or an older version: 1 us to 1 min, 2 digits
+    const foreign = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 2, bitBucketSize: 32, autoResize: false })
+    heavyTailed(5000, 777, us => foreign.recordValue(Math.max(1, Math.min(60_000_000, Math.round(us / 60)))))
+    const ours = createHistogram()
+    heavyTailed(5000, 4242, us => recordUs(ours, us))
+    const a = hdr.encodeIntoCompressedBase64(foreign)
+    const b = encodeHistogram(ours)
+    expect(shape(decodeCompressed(a))).toEqual(shape(hdr.decodeFromCompressedBase64(a, 32, false)))
+    const merged = library()
+    for (const e of [a, b]) merged.add(hdr.decodeFromCompressedBase64(e, 32, false))
+    expect(shape(mergeEncoded([a, b]))).toEqual(shape(merged))
+    expect(summarize(mergeEncoded([a, b]))).toEqual(librarySummary(merged))
+  })
+
+  it('reject what is not a V2 compressed histogram, as the library does', () => {
+    expect(() => decodeHistogram(Buffer.from('not a histogram at all').toString('base64'))).toThrow(/only V2 is supported/)
+    expect(() => hdr.decodeFromCompressedBase64(Buffer.from('not a histogram at all').toString('base64'), 32, false)).toThrow(/only V2 is supported/)
   })
 
   it('read every histogram of a recorded result as the library reads it', () => {
@@ -65,6 +134,13 @@ describe('histograms', () => {
       const theirs = hdr.decodeFromCompressedBase64(e, 32, false)
       expect(shape(decodeCompressed(e))).toEqual(shape(theirs))
       expect(encodeHistogram(decodeCompressed(e))).toBe(hdr.encodeIntoCompressedBase64(theirs))
+      const widened = library()
+      widened.add(theirs)
+      expect(summarize(decodeHistogram(e))).toEqual(librarySummary(widened))
     }
+    // the whole run's merge, as the aggregator and the reports take it
+    const merged = library()
+    for (const e of encoded) merged.add(hdr.decodeFromCompressedBase64(e, 32, false))
+    expect(summarize(mergeEncoded(encoded))).toEqual(librarySummary(merged))
   })
 })
