@@ -17,8 +17,8 @@ import type { ErrorGroup, EntryTotals, ExceptionGroup, GeneratorDistortion, Gene
 import type { ScenarioPlan } from '../scenarios/validate.js'
 import { Aggregator } from './aggregate.js'
 import type { LiveStats } from './aggregate.js'
-import { Engine, epochNow } from './engine.js'
-import type { Budget } from './engine.js'
+import { epochNow } from '../shared/clock.js'
+import type { Budget } from './budget.js'
 import type { SliceReport } from './recorder.js'
 import { nameOverflowInfo } from './names.js'
 import type { ExternalGenerator, NameOverflowInfo } from '../shared/types.js'
@@ -182,6 +182,8 @@ export class LoadHandle extends EventEmitter implements PromiseLike<LoadOutcome>
     if (o.driver) {
       this.driver = o.driver({ onSlice: r => this.onSlice(r), onStart, onSelfStop })
     } else if (inThread) {
+      // the engine's modules (executors, HTTP, parser) load here only when the load runs on this thread
+      const { Engine } = await import('./engine.js')
       this.driver = new Engine({ ...common, plan: o.plan, budget, onSlice: r => this.onSlice(r), onStart, onSelfStop })
     } else {
       this.driver = new WorkerPool({ ...common, planFile: o.plan.file, planCode: o.plan.compiled, workers, unitCosts: o.unitCosts, onSlice: r => this.onSlice(r), onStart, onSelfStop })

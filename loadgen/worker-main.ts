@@ -2,7 +2,8 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { loadScenario } from '../scenarios/load.js'
 import { costLookup } from './cost.js'
-import { Engine, sharedBudget } from './engine.js'
+import { Engine } from './engine.js'
+import { sharedBudget } from './budget.js'
 import { serializeError } from '../shared/errors.js'
 import type { FromWorker, ToWorker, WorkerInit } from './workers.js'
 
