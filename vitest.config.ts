@@ -1,5 +1,7 @@
 import { defineConfig } from 'vitest/config'
 import { fileURLToPath } from 'node:url'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 /**
  * Two groups, one after the other. First the files that may share the machine, three at a time
@@ -24,7 +26,8 @@ export const ALONE = [
 ]
 
 const alias = { loadlens: fileURLToPath(new URL('./index.ts', import.meta.url)) }
-const common = { testTimeout: 60_000, hookTimeout: 60_000, pool: 'forks' as const }
+// compiled scenarios are kept in a folder of the test runs' own, not the user's ~/.cache
+const common = { testTimeout: 60_000, hookTimeout: 60_000, pool: 'forks' as const, env: { LOADLENS_CACHE_DIR: join(tmpdir(), 'loadlens-test-cache') } }
 
 export default defineConfig({
   resolve: { alias },

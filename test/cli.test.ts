@@ -1,6 +1,6 @@
 /** The `loadlens` command as a user runs it: bad input, Ctrl-C, scenarios outside the repo. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { json, sleep, startServer } from './helpers/server.js'
@@ -114,7 +114,9 @@ export default defineScenario({
   })
 
   it('a typo in a request option stops the run at once with the key, the nearest known one and where it was written', async () => {
-    const file = scenarioFile('typo.ts', `import { defineScenario } from 'loadlens'
+    // two folders down: deeper than the working directory's own depth from /
+    mkdirSync(join(dir, 'deep', 'er'), { recursive: true })
+    const file = scenarioFile('deep/er/typo.ts', `import { defineScenario } from 'loadlens'
 export default defineScenario({
   name: 'typo',
   users: { U: { tasks: { a: async (u) => {
@@ -127,6 +129,8 @@ export default defineScenario({
     const r = await runCli(['run', file, '--profile', 'p', '--host', s.url, '--out-dir', dir, '-q'])
     expect(r.code).toBe(2)
     expect(r.stderr.trim()).toMatch(/^loadlens: .*typo\.ts:5:\d+: u\.http\.post\(\): unknown request option "jsn" \(did you mean "json"\?\); the options are json, form, body/)
+    // the scenario's own path (the compiled module's source map is relative to the scenario's folder, whatever the working directory)
+    expect(r.stderr).toContain(`loadlens: ${file}:5:`)
     expect(Date.now() - t0).toBeLessThan(15_000)
     expect(readdirSync(dir).some(f => f.startsWith('typo') && f.endsWith('.journal.jsonl'))).toBe(false)
   })
