@@ -9,6 +9,7 @@
  */
 import { nearestWord } from '../shared/nearest.js'
 import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 import type { Client as UndiciClient, Dispatcher } from 'undici'
 import { ScenarioMistake, StopSignal } from '../shared/errors.js'
 import type { FailureKind } from '../shared/types.js'
@@ -237,13 +238,16 @@ export function classifyError (err: Error & { code?: string }, timeoutMs: number
 const REQUEST_OPTIONS = ['json', 'form', 'body', 'query', 'headers', 'name', 'expect', 'check', 'timeout', 'followRedirects']
 const KNOWN_OPTION = new Set(REQUEST_OPTIONS)
 
+/** the bundled CLI's folder (scripts/bundle.mjs): its frames are loadlens's, whatever their file names */
+const BUNDLE_DIR = fileURLToPath(new URL('../bundle/', import.meta.url))
+
 /** where in the scenario a call was made: the first stack frame outside loadlens's load generator */
 function callSite (stack: string | undefined): string {
   for (const line of (stack ?? '').split('\n').slice(1)) {
     const m = /\(?((?:file:\/\/)?\/[^()\s]+):(\d+):(\d+)\)?\s*$/.exec(line.trim())
     if (!m) continue
     const file = m[1]!.replace(/^file:\/\//, '')
-    if (/\/loadgen\/|\/node_modules\/|^node:/.test(file)) continue
+    if (/\/loadgen\/|\/node_modules\/|^node:/.test(file) || file.startsWith(BUNDLE_DIR)) continue
     return `${file}:${m[2]}:${m[3]}`
   }
   return 'the scenario'

@@ -76,12 +76,12 @@ export interface WorkerInit {
   shared: SharedArrayBuffer
 }
 
+/** The load thread's module: the bundled one (scripts/bundle.mjs), else the built one; from the TypeScript sources (tests), dist's. */
 function workerEntry (): URL {
-  const js = new URL('./worker-main.js', import.meta.url)
-  if (existsSync(js)) return js
-  // running from the TypeScript sources (tests): use the built copy
-  const built = new URL('../dist/loadgen/worker-main.js', import.meta.url)
-  if (existsSync(built)) return built
+  for (const rel of ['../bundle/worker-main.js', './worker-main.js', '../dist/bundle/worker-main.js', '../dist/loadgen/worker-main.js']) {
+    const url = new URL(rel, import.meta.url)
+    if (existsSync(url)) return url
+  }
   throw new MissingDependencyError('worker threads need the built package: run `npm run build` first')
 }
 
