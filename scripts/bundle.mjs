@@ -3,7 +3,7 @@
  * (dist/loadgen/worker-main.js) bundled into dist/bundle/, what bin/loadlens.js and the worker
  * pool start. Node 20 loads each ES module on its own (resolve, read, compile, link): the run
  * path is about 110 modules on the main thread and 35 in each load thread, and one module in
- * place of many saves about a third of that start (bench `cli --startup-only`).
+ * place of many takes a tenth off a short run's CPU (bench `cli --startup-only`).
  *
  * - Code split (esbuild's splitting): what the CLI imports lazily (the web UI, the probes'
  *   clients, reports, other commands) stays in chunks of its own, loaded when used; packages
@@ -50,18 +50,20 @@ const sharedApi = {
   }
 }
 
-await build({
-  entryPoints: { bin: join(dist, 'cli', 'bin.js'), 'worker-main': join(dist, 'loadgen', 'worker-main.js') },
+const common = {
   outdir,
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: `node${process.versions.node.split('.')[0]}`,
   packages: 'external',
-  chunkNames: 'chunk-[hash]',
   define: { 'import.meta.url': '__moduleUrl' },
   sourcemap: 'linked',
   plugins: [moduleUrl, sharedApi],
   logLevel: 'warning'
-})
+}
+// the command line, split: what it imports lazily stays in chunks of its own
+await build({ ...common, entryPoints: { bin: join(dist, 'cli', 'bin.js') }, splitting: true, chunkNames: 'chunk-[hash]' })
+// the load thread in one file: it imports nothing lazily, and chunks shared with the command
+// line would be as many modules again
+await build({ ...common, entryPoints: { 'worker-main': join(dist, 'loadgen', 'worker-main.js') } })
