@@ -13,7 +13,8 @@
  *   those files stay where tsc wrote them).
  * - The scenario API (dist/scenarios/define.js) stays one module: a scenario's
  *   `import 'loadlens'` and the bundle load the same file.
- * The library (`import 'loadlens'`, dist/index.js) and the tests use the unbundled modules.
+ * The library (`import 'loadlens'`, dist/index.js) is the unbundled dist/; tests run the sources, their
+ * load threads the bundled load thread.
  */
 import { build } from 'esbuild'
 import { readFile } from 'node:fs/promises'
