@@ -31,10 +31,13 @@
  * load: a queue that forms only at peaks (a pool of 3 bound by a slow endpoint holding its
  * connection, on the Flask backend of test/fixtures/flask-notes: cheap reads' p95 3 -> 320 ms,
  * medians unchanged) shows only there. No number was added for it; every corpus case kept its
- * result.
+ * result. Both rules count a change only when the low-load requests show it (slowEvidence,
+ * tailEvidence: a binomial test per row, pooled over the request rows, at EVIDENCE_P): a few
+ * requests from an endpoint whose latency varies widely at any load are not evidence that it
+ * slowed.
  */
 import type { RowImpact, TimelineSlice, Window } from '../shared/types.js'
-import { mergeEncoded, percentileMs } from '../shared/hist.js'
+import { countAbove, mergeEncoded, percentileMs } from '../shared/hist.js'
 import type { Grid } from './grid.js'
 import { loadLevel } from './phases.js'
 import type { DetectorContext } from './context.js'
@@ -78,6 +81,13 @@ export const SLOWED_ADDED_MS = 10
 export const RAISED_SHARE = 0.3
 /** users feel an added delay from about this many ms (the classic 0.1 s of perceived instantaneity) */
 export const FELT_ADDED_MS = 100
+/**
+ * a slower median or a longer tail is taken as measured when the low-load requests would have
+ * looked as they did with at most this chance had nothing changed (the usual 5 % significance
+ * level, not tuned: every slowdown the recorded corpus's cases relied on passes it, the medians
+ * at 0.013 or less, the tails at 0.035 or less)
+ */
+export const EVIDENCE_P = 0.05
 
 export interface RowLatency extends RowImpact {
   type: string
@@ -121,6 +131,15 @@ export interface LatencyView {
    * ratio of steady to low-load medians, the added ms, and the low-load requests behind them
    */
   pooled?: { ratio: number; addedMs: number; lowRequests: number; rows: number }
+  /**
+   * the tail rule's evidence, when a row's p95 at least doubled by a delay users feel while its
+   * median held: the low-load requests of the request rows with such a tail, how many lay
+   * above their row's mark and how many would have were the tail there already, the chance of
+   * as few; and how many candidate rows this did not confirm
+   */
+  tails?: { lowRequests: number; seen: number; expected: number; p: number; unconfirmed: number }
+  /** request names whose median doubled from low load but whose few low-load requests could have looked that fast by chance (the chance: the smallest of theirs) */
+  medianUnconfirmed?: { rows: number; p: number }
 }
 
 /** The timeline slices by epoch second. */
@@ -131,7 +150,7 @@ function slicesByT (ctx: DetectorContext): Map<number, TimelineSlice> {
 }
 
 /** A row's merged percentiles over some seconds (the row's own per-second histograms). */
-export function rowPercentiles (ctx: DetectorContext, key: string | null, seconds: number[]): { requests: number; p50: number; p95: number } {
+export function rowPercentiles (ctx: DetectorContext, key: string | null, seconds: number[], aboveMs?: number): { requests: number; p50: number; p95: number; above: number } {
   const by = slicesByT(ctx)
   const hists: string[] = []
   let requests = 0
@@ -142,11 +161,81 @@ export function rowPercentiles (ctx: DetectorContext, key: string | null, second
     requests += e.requests
     hists.push(e.hist)
   }
-  if (!requests) return { requests: 0, p50: 0, p95: 0 }
+  if (!requests) return { requests: 0, p50: 0, p95: 0, above: 0 }
   const h = mergeEncoded(hists)
-  const out = { requests, p50: percentileMs(h, 50), p95: percentileMs(h, 95) }
+  const out = { requests, p50: percentileMs(h, 50), p95: percentileMs(h, 95), above: aboveMs === undefined ? 0 : countAbove(h, aboveMs * 1000) }
   h.destroy()
   return out
+}
+
+/**
+ * Would the low-load requests have shown the steady state's tail, had it been there at low
+ * load? The tail rule claims the p95 at least doubled (by FELT_ADDED_MS): the low-load p95 is
+ * at most the mark min(steady p95 / SLOWED_RATIO, steady p95 - FELT_ADDED_MS). Were the
+ * low-load requests drawn from the steady state's distribution, a share q of them (q: the
+ * steady requests above the mark, at least 5 %) would lie above it; p is the chance that as
+ * few as the k observed of the n low-load requests would. Few low-load requests cannot rule a
+ * tail out: 5 requests from a healthy endpoint whose p95 is 15 times its median all fall under
+ * that tail three times in four.
+ */
+function tailEvidence (ctx: DetectorContext, key: string, steady: { p95: number }, lowSeconds: number[], steadySeconds: number[]): { n: number; k: number; q: number; p: number; markMs: number } {
+  const markMs = Math.min(steady.p95 / SLOWED_RATIO, steady.p95 - FELT_ADDED_MS)
+  const s = rowPercentiles(ctx, key, steadySeconds, markMs)
+  const l = rowPercentiles(ctx, key, lowSeconds, markMs)
+  const q = s.requests ? s.above / s.requests : 0
+  return { n: l.requests, k: l.above, q, p: binomialCdf(l.above, l.requests, q), markMs }
+}
+
+/**
+ * The same question for the median: the median rule claims the p50 at least doubled (by
+ * SLOWED_ADDED_MS), so at least half the low-load requests lie at or under the mark
+ * min(steady p50 / SLOWED_RATIO, steady p50 - SLOWED_ADDED_MS). Were they drawn from the steady
+ * distribution, a share q would (q: the steady requests at or under the mark); p is the chance
+ * of as many as the k observed. An endpoint whose latency varies widely at any load (a median
+ * of 20 ms, a p95 of 300) puts 4 of its first 6 requests under half its median one run in ten.
+ */
+function slowEvidence (ctx: DetectorContext, key: string, steady: { p50: number }, lowSeconds: number[], steadySeconds: number[]): { n: number; k: number; q: number; p: number; markMs: number } {
+  const markMs = Math.min(steady.p50 / SLOWED_RATIO, steady.p50 - SLOWED_ADDED_MS)
+  if (markMs <= 0) return { n: 0, k: 0, q: 0, p: 1, markMs }
+  const s = rowPercentiles(ctx, key, steadySeconds, markMs)
+  const l = rowPercentiles(ctx, key, lowSeconds, markMs)
+  const q = s.requests ? (s.requests - s.above) / s.requests : 0
+  const k = l.requests - l.above
+  return { n: l.requests, k, q, p: k === 0 ? 1 : 1 - binomialCdf(k - 1, l.requests, q), markMs }
+}
+
+/** P(sum of X_i <= k) for independent X_i ~ Binomial(n_i, q_i) */
+export function poissonBinomialCdf (k: number, rows: Array<{ n: number; q: number }>): number {
+  // the distribution of the sum, kept up to k
+  let dist = [1]
+  for (const { n, q } of rows) {
+    const pmf: number[] = []
+    let term = Math.pow(1 - q, n)
+    for (let i = 0; i <= Math.min(n, k); i++) {
+      pmf.push(q >= 1 ? (i === n ? 1 : 0) : term)
+      if (q < 1) term *= ((n - i) / (i + 1)) * (q / (1 - q))
+    }
+    const next = new Array<number>(Math.min(k, dist.length - 1 + n) + 1).fill(0)
+    for (let a = 0; a < dist.length; a++) {
+      for (let b = 0; b < pmf.length && a + b < next.length; b++) next[a + b]! += dist[a]! * pmf[b]!
+    }
+    dist = next
+  }
+  return Math.min(1, dist.reduce((a, b) => a + b, 0))
+}
+
+/** P(X <= k) for X ~ Binomial(n, q) */
+export function binomialCdf (k: number, n: number, q: number): number {
+  if (k >= n) return 1
+  if (q <= 0) return 1
+  if (q >= 1) return 0
+  let term = Math.pow(1 - q, n)
+  let sum = term
+  for (let i = 1; i <= k; i++) {
+    term *= ((n - i + 1) / i) * (q / (1 - q))
+    sum += term
+  }
+  return Math.min(1, sum)
 }
 
 export function secondsOf (grid: Grid, w: Window): number[] {
@@ -189,17 +278,19 @@ export function latencyView (ctx: DetectorContext): LatencyView {
   const wide = lowSeconds(ctx, LOW_SHARE_WIDE)
   const widest = lowSeconds(ctx, LOW_SHARE_WIDEST)
   const rows: RowLatency[] = []
+  // each compared row with its steady and low-load figures, for the evidence below
+  const measured: Array<{ r: RowLatency; s: { p50: number; p95: number }; low: { requests: number; p50: number; p95: number; seconds: number[] } }> = []
   for (const e of ctx.result.totals.entries) {
     const s = rowPercentiles(ctx, e.key, steady)
     if (s.requests < MIN_STEADY_REQUESTS) continue
     const r: RowLatency = { key: e.key, type: e.type, name: e.name, flow: e.type === 'FLOW', requests: s.requests, p50Ms: s.p50, p95Ms: s.p95, slowed: false }
-    let low = rowPercentiles(ctx, e.key, narrow)
+    let low = { ...rowPercentiles(ctx, e.key, narrow), seconds: narrow }
     if (low.requests < MIN_LOW_REQUESTS) {
-      const w = rowPercentiles(ctx, e.key, wide)
+      const w = { ...rowPercentiles(ctx, e.key, wide), seconds: wide }
       low = w.requests >= MIN_LOW_REQUESTS_WIDE ? w : w.requests > low.requests ? w : low
     }
     if (low.requests < MIN_LOW_REQUESTS_WIDE) {
-      const w = rowPercentiles(ctx, e.key, widest)
+      const w = { ...rowPercentiles(ctx, e.key, widest), seconds: widest }
       low = w.requests > low.requests ? w : low
     }
     if (low.requests >= 1) {
@@ -207,16 +298,52 @@ export function latencyView (ctx: DetectorContext): LatencyView {
       r.lowP95Ms = low.p95
       r.lowRequests = low.requests
       r.addedP50Ms = s.p50 - low.p50
-      r.slowed = s.p50 >= SLOWED_RATIO * low.p50 && r.addedP50Ms >= SLOWED_ADDED_MS
-      // a queue that forms only at peaks leaves the median and lengthens the tail: a row whose
-      // p95 at least doubled by a delay users feel slowed too (judged from enough requests)
-      if (!r.slowed && low.requests >= MIN_LOW_REQUESTS && s.p95 >= SLOWED_RATIO * low.p95 && s.p95 - low.p95 >= FELT_ADDED_MS) {
-        r.slowed = true
-        r.tail = true
-      }
       if (low.requests < MIN_LOW_REQUESTS_WIDE) r.few = true
+      measured.push({ r, s, low })
     }
     rows.push(r)
+  }
+  // The median rule: a row slowed when its p50 at least doubled by SLOWED_ADDED_MS, and its
+  // low-load requests show it (slowEvidence): a row's own, or the request rows' together.
+  const medians = measured.map(m => ({ m, candidate: m.s.p50 >= SLOWED_RATIO * m.low.p50 && m.s.p50 - m.low.p50 >= SLOWED_ADDED_MS, ...slowEvidence(ctx, m.r.key, m.s, m.low.seconds, steady) }))
+  const medianRows = medians.filter(x => !x.m.r.flow && x.markMs > 0)
+  const medianSeen = medianRows.reduce((a, x) => a + x.k, 0)
+  const pooledMedianP = medianSeen === 0 ? 1 : 1 - poissonBinomialCdf(medianSeen - 1, medianRows)
+  let medianUnconfirmed = 0
+  let medianUnconfirmedP = 1
+  for (const x of medians) {
+    if (!x.candidate) continue
+    if (x.p < EVIDENCE_P || (!x.m.r.flow && pooledMedianP < EVIDENCE_P)) {
+      x.m.r.slowed = true
+    } else {
+      medianUnconfirmed++
+      medianUnconfirmedP = Math.min(medianUnconfirmedP, x.p)
+    }
+  }
+  // A queue that forms only at peaks leaves the median and lengthens the tail: a row whose p95
+  // at least doubled by a delay users feel slowed too, from MIN_LOW_REQUESTS at low load and
+  // confirmed by what those requests could show (tailEvidence): a row on its own, or the
+  // request rows together (every request row with a tail users feel, candidate or not, so that
+  // the rows are not picked by the sample they are judged on).
+  const tails = measured
+    .filter(m => !m.r.slowed && m.low.requests >= MIN_LOW_REQUESTS && m.s.p95 > FELT_ADDED_MS)
+    .map(m => ({ m, candidate: m.s.p95 >= SLOWED_RATIO * m.low.p95 && m.s.p95 - m.low.p95 >= FELT_ADDED_MS, ...tailEvidence(ctx, m.r.key, m.s, m.low.seconds, steady) }))
+  const requestTails = tails.filter(t => !t.m.r.flow)
+  const tailSeen = requestTails.reduce((a, t) => a + t.k, 0)
+  const tailExpected = requestTails.reduce((a, t) => a + t.n * t.q, 0)
+  const pooledTailP = poissonBinomialCdf(tailSeen, requestTails)
+  let tailUnconfirmed = 0
+  // the chance behind the confirmed tails: the rows together's, or one row's own
+  let tailP = pooledTailP
+  for (const t of tails) {
+    if (!t.candidate) continue
+    if (t.p < EVIDENCE_P || (!t.m.r.flow && pooledTailP < EVIDENCE_P)) {
+      t.m.r.slowed = true
+      t.m.r.tail = true
+      if (pooledTailP >= EVIDENCE_P) tailP = Math.min(tailP, t.p)
+    } else {
+      tailUnconfirmed++
+    }
   }
   const judged = rows.filter(r => !r.flow)
   const judgedTraffic = judged.reduce((a, r) => a + r.requests, 0)
@@ -266,7 +393,19 @@ export function latencyView (ctx: DetectorContext): LatencyView {
   const why = slowed.length
     ? `${slowed.length} of ${compared.length} request names slowed from low load (${Math.round(slowedShare * 100)}% of their traffic)${pooledText}: ${slowed.sort((a, b) => b.requests - a.requests).slice(0, 4).map(rowChange).join(', ')}${slowed.length > 4 ? ', ...' : ''}`
     : overLimit.length ? overLimit.join('; ') : noReference ? `latency could not be compared with low load: ${noReference}` : `no request name slowed from low load (${compared.length} compared)${pooledText}`
-  const view: LatencyView = { window, rows, compared, slowed, slowedShare, p95, p99, overLimit, raised, why: overLimit.length && slowed.length ? `${overLimit.join('; ')}; ${why}` : why, noReference, ...(pooled ? { pooled } : {}) }
+  const tailsSeen = tails.some(t => t.candidate)
+    ? { lowRequests: requestTails.reduce((a, t) => a + t.n, 0), seen: tailSeen, expected: tailExpected, p: tailUnconfirmed ? pooledTailP : tailP, unconfirmed: tailUnconfirmed }
+    : undefined
+  const chance = (p: number): string => p < 0.001 ? 'under 0.1 %' : `${round(p * 100, 1)} %`
+  const tailText = !tailsSeen ? ''
+    : tailsSeen.unconfirmed
+      ? `; ${tailsSeen.unconfirmed} request name${tailsSeen.unconfirmed === 1 ? '' : 's'} with a p95 grown from low load not counted: their low-load requests (${tailsSeen.lowRequests}, ${tailsSeen.seen} in the tail where ${round(tailsSeen.expected, 1)} were expected) could have missed a tail that was always there (chance ${chance(tailsSeen.p)})`
+      : `; the longer tails are measured: ${tailsSeen.seen} of ${tailsSeen.lowRequests} low-load requests in them where ${round(tailsSeen.expected, 1)} were expected had they been there (chance ${chance(tailsSeen.p)})`
+  const medianText = medianUnconfirmed
+    ? `; ${medianUnconfirmed} request name${medianUnconfirmed === 1 ? '' : 's'} with a median doubled from low load not counted: so few low-load requests could have been that fast by chance (${chance(medianUnconfirmedP)})`
+    : ''
+  const whyAll = (overLimit.length && slowed.length ? `${overLimit.join('; ')}; ${why}` : why) + medianText + tailText
+  const view: LatencyView = { window, rows, compared, slowed, slowedShare, p95, p99, overLimit, raised, why: whyAll, noReference, ...(pooled ? { pooled } : {}), ...(tailsSeen ? { tails: tailsSeen } : {}), ...(medianUnconfirmed ? { medianUnconfirmed: { rows: medianUnconfirmed, p: medianUnconfirmedP } } : {}) }
   cache.latency = view
   return view
 }

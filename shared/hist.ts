@@ -196,6 +196,20 @@ export function mergeEncoded (encoded: Iterable<string>): Histogram {
   return out
 }
 
+/** How many recorded values lie above `us` (whole buckets: those whose lowest equivalent value is above it). */
+export function countAbove (h: Histogram, us: number): number {
+  const x = inside(h)
+  let n = 0
+  let seen = 0
+  for (let i = 0; i < x.countsArrayLength && seen < x.totalCount; i++) {
+    const c = x.getCountAtIndex(i)
+    if (c === 0) continue
+    seen += c
+    if (x.valueFromIndex(i) > us) n += c
+  }
+  return n
+}
+
 /** The percentile (0..100) in milliseconds; 0 for an empty histogram. */
 export function percentileMs (h: Histogram, p: number): number {
   if (h.totalCount === 0) return 0

@@ -137,13 +137,13 @@ describe('a fast ramp still gives each request name a reference', () => {
 })
 
 describe('a queue that forms only at peaks', () => {
-  /** 20 users ramped over 10 s; a cheap read whose median holds while its tail grows */
-  const peaks = (tailMs: number): SyntheticOptions => ({
+  /** 20 users ramped over 10 s, 10 requests a second each; a cheap read whose median holds while its tail grows */
+  const peaks = (tailMs: number, perUser = 10): SyntheticOptions => ({
     seconds: 40,
     users: (i) => Math.min(20, 2 * (i + 1)),
     rps: () => 0,
     p50: () => 0,
-    rows: [{ type: 'GET', name: '/accounts/[id]', rps: (i) => Math.min(20, 2 * (i + 1)), p50: () => 3, p95: (i) => (i < 10 ? 5 : tailMs) }],
+    rows: [{ type: 'GET', name: '/accounts/[id]', rps: (i) => perUser * Math.min(20, 2 * (i + 1)), p50: () => 3, p95: (i) => (i < 10 ? 5 : tailMs) }],
     expectations: {}
   })
   const view = (o: SyntheticOptions): ReturnType<typeof latencyView> => latencyView(context(synthetic(o)))
@@ -153,11 +153,58 @@ describe('a queue that forms only at peaks', () => {
     expect(v.slowed[0]!.tail).toBe(true)
     expect(v.raised).toBe(true)
     expect(v.why).toMatch(/GET \/accounts\/\[id\] p95 \d+(\.\d)? -> \d+(\.\d)? ms \(median 3(\.\d)? ms\)/)
+    // 60 requests at low load, none in a tail that holds about 8 % of the steady requests
+    expect(v.tails!.lowRequests).toBeGreaterThanOrEqual(50)
+    expect(v.tails!.seen).toBe(0)
+    expect(v.tails!.p).toBeLessThan(0.05)
+    expect(v.why).toMatch(/the longer tails are measured: 0 of \d+ low-load requests in them where \d+(\.\d)? were expected/)
   })
   it('... and a tail that doubled by less than users feel did not', () => {
     const v = view(peaks(60))
     expect(v.slowed).toEqual([])
     expect(v.raised).toBe(false)
+  })
+  it('... nor one that six low-load requests could have missed: a tail of 8 % misses six requests three times in five', () => {
+    const v = view(peaks(300, 1))
+    expect(v.slowed).toEqual([])
+    expect(v.raised).toBe(false)
+    expect(v.tails!.unconfirmed).toBe(1)
+    expect(v.why).toMatch(/1 request name with a p95 grown from low load not counted: their low-load requests \(6, 0 in the tail where 0\.\d were expected\) could have missed a tail that was always there/)
+  })
+})
+
+describe('an endpoint slow at the tail by design, at any load', () => {
+  // median 20 ms, p95 300 ms at every load level (a report, a search over a large account):
+  // the few requests of the ramp's first seconds often all fall under its tail
+  const heavy = (seed: number): SyntheticOptions => ({
+    seconds: 40,
+    seed,
+    users: (i) => Math.min(20, 2 * (i + 1)),
+    rps: () => 0,
+    p50: () => 0,
+    rows: [
+      { type: 'GET', name: '/reports/[id]', rps: (i) => Math.min(20, 2 * (i + 1)), p50: () => 20, p95: () => 300 },
+      { type: 'GET', name: '/health', rps: (i) => Math.min(20, 2 * (i + 1)), p50: () => 2, p95: () => 4 }
+    ],
+    expectations: {}
+  })
+  it('is not read as slowed at the tail, whichever requests the ramp happened to draw', () => {
+    let tails = 0
+    let medians = 0
+    for (let seed = 1; seed <= 20; seed++) {
+      const v = latencyView(context(synthetic(heavy(seed))))
+      expect(v.slowed, `seed ${seed}: ${v.why}`).toEqual([])
+      expect(v.raised).toBe(false)
+      if (v.tails?.unconfirmed) tails++
+      if (v.medianUnconfirmed) {
+        medians++
+        expect(v.why).toMatch(/1 request name with a median doubled from low load not counted: so few low-load requests could have been that fast by chance/)
+      }
+    }
+    // the rules without their evidence would have called many of these runs slowed: at the
+    // tail (all of the few low-load requests under it), and at the median now and then
+    expect(tails).toBeGreaterThan(5)
+    expect(medians).toBeGreaterThan(0)
   })
 })
 
