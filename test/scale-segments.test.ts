@@ -90,12 +90,19 @@ describe('segments on three processes', () => {
     expect(m.totals.overall.minUs).toBe(Math.min(...segs.map(s => s.totals.overall.minUs)))
     expect(m.totals.overall.maxUs).toBe(Math.max(...segs.map(s => s.totals.overall.maxUs)))
 
-    // percentiles match the server's delays (timers fire up to 1 ms early; a busy machine adds some)
+    // each row too is the HDR sum of the segments' rows (not mixed with the other)
+    for (const key of ['GET /fast', 'GET /slow']) {
+      const parts = mergeEncoded(segs.map(s => s.totals.entries.find(e => e.key === key)!.hist))
+      const got = decodeHistogram(row(key).hist)
+      expect(got.totalCount).toBe(parts.totalCount)
+      for (const p of [1, 50, 99, 100]) expect(got.getValueAtPercentile(p)).toBe(parts.getValueAtPercentile(p))
+    }
+    // percentiles match the server's delays (timers fire up to 1 ms early; a busy machine adds
+    // some, to a single request now and then: its maximum is not checked, the median is)
     const fast = summaryOf(row('GET /fast').hist)
     const slow = summaryOf(row('GET /slow').hist)
     expect(fast.minMs).toBeGreaterThanOrEqual(FAST_MS - 1)
     expect(fast.p50).toBeLessThan(FAST_MS + 40)
-    expect(fast.maxMs).toBeLessThan(SLOW_MS)
     expect(slow.minMs).toBeGreaterThanOrEqual(SLOW_MS - 1)
     expect(slow.p50).toBeLessThan(SLOW_MS + 60)
     const all = summaryOf(m.totals.overall.hist)
