@@ -9,7 +9,12 @@ import { redactText } from '../shared/redact.js'
 import { COMMANDS } from './commands/index.js'
 import { loadlensVersion } from '../app/versions.js'
 
-export function buildProgram (): Command {
+/**
+ * The program with its commands: every one, or, when `argv` names one (`loadlens run ...`),
+ * only that one (its help, errors and suggestions are the same; `loadlens --help` and a
+ * mistyped command get all of them).
+ */
+export function buildProgram (argv?: string[]): Command {
   const program = new Command()
   program
     .name('loadlens')
@@ -19,12 +24,15 @@ export function buildProgram (): Command {
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(redactText(str.replace(/^error: /, 'loadlens: '))) })
 
-  for (const register of COMMANDS) register(program)
+  const named = argv?.[2]
+  const only = named !== undefined && Object.hasOwn(COMMANDS, named) ? COMMANDS[named]! : null
+  if (only) only(program)
+  else for (const register of Object.values(COMMANDS)) register(program)
   return program
 }
 
 export async function main (argv: string[] = process.argv): Promise<number> {
-  const program = buildProgram()
+  const program = buildProgram(argv)
   try {
     await program.parseAsync(argv)
     return Number(process.exitCode ?? 0)

@@ -1,7 +1,7 @@
 /** File helpers: atomic writes (no half-written report is ever seen) and result loading. */
+import { threadId } from 'node:worker_threads'
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, rmSync } from 'node:fs'
 import { dirname, basename, join, relative, resolve } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { describeError, InputFileError } from './errors.js'
 import { RESULT_FORMAT, RESULT_VERSION } from './types.js'
 import type { RunResult } from './types.js'
@@ -37,10 +37,13 @@ function relativeOrAbsolute (p: string): string {
 /** where results go unless --out-dir says otherwise */
 export const DEFAULT_OUT_DIR = 'loadlens-results'
 
+let tmpCount = 0
+
 export function writeFileAtomic (path: string, data: string | Uint8Array): void {
   const dir = dirname(path)
   makeDirs(dir)
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`)
+  // this thread's own temporary name (pid, thread and a counter): no two writers share one
+  const tmp = join(dir, `.${basename(path)}.${process.pid}-${threadId}-${++tmpCount}.tmp`)
   try {
     writeFileSync(tmp, data)
     renameSync(tmp, path)

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { json, sleep, startServer } from './helpers/server.js'
 import type { TestServer } from './helpers/server.js'
 import { BIN, runCli, startCli } from './helpers/cli.js'
+import { buildProgram } from '../cli/main.js'
 import { spawnSync } from 'node:child_process'
 
 let s: TestServer
@@ -54,7 +55,9 @@ describe('bad input gets one clear line and exit code 2', () => {
     ['a profile of 0 users', () => ['run', scenarioFile('p0.ts', "import { defineScenario } from 'loadlens'\nexport default defineScenario({ name: 'p', users: { U: { tasks: { a: async () => {} } } }, profiles: { none: { users: 0, runTime: '5s' } } })\n"), '--profile', 'none'], /profile "none": users: expected at least 1 user at some point, got 0/],
     ['a request budget of 0', () => ['run', EXAMPLE, '--max-requests', '0'], /--max-requests: expected a whole number >= 1, got 0/],
     ['a bound of 0 request names', () => ['run', EXAMPLE, '--max-names', '0'], /--max-names: expected a whole number >= 1, got 0/],
-    ['a port out of range', () => ['run', EXAMPLE, '--web-port', '99999'], /--web-port <n>' argument '99999' is invalid\. expected a port number from 1 to 65535, got "99999"/]
+    ['a port out of range', () => ['run', EXAMPLE, '--web-port', '99999'], /--web-port <n>' argument '99999' is invalid\. expected a port number from 1 to 65535, got "99999"/],
+    // every command is registered for a command line that names none of them: the suggestion still comes
+    ['a mistyped command', () => ['rnu', EXAMPLE], /unknown command 'rnu'/]
   ]
   for (const [what, args, message] of cases) {
     it(what, async () => {
@@ -65,6 +68,15 @@ describe('bad input gets one clear line and exit code 2', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /)
     })
   }
+
+  it('a command line that names a command registers only it; any other, all of them', () => {
+    const names = (argv: string[]): string[] => buildProgram(['node', 'loadlens', ...argv]).commands.map(c => c.name())
+    expect(names(['run', 'x.ts'])).toEqual(['run'])
+    expect(names(['check', 'r.json'])).toEqual(['check'])
+    expect(names(['--help'])).toHaveLength(11)
+    expect(names(['rnu'])).toContain('run')
+    expect(names([])).toHaveLength(11)
+  })
 
   it('an unreachable target is exit 3 (the harness could not do its job)', async () => {
     const r = await runCli(['run', EXAMPLE, '--host', 'http://127.0.0.1:9', '-t', '2s'])

@@ -2,7 +2,6 @@
  * The library entry points behind `loadlens ui`, `loadlens serve`, and `loadlens run` with its
  * live UI (without --headless) or its --metrics-port.
  */
-import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Writable } from 'node:stream'
 import { describeError, SettingError, PortTakenError } from '../shared/errors.js'
@@ -43,7 +42,7 @@ function badAddress (err: unknown, host: string): never {
 
 /** A server for /metrics alone (headless runs). */
 export async function startMetricsServer (port: number, host: string, source: () => MetricsSource | undefined): Promise<{ url: string; close (): Promise<void> }> {
-  const { RunMetrics } = await import('./metrics.js')
+  const [{ RunMetrics }, { createServer }] = await Promise.all([import('./metrics.js'), import('node:http')])
   const metrics = new RunMetrics(source)
   const server = createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
