@@ -4,7 +4,7 @@
  * overall one (histograms added: exact), encodes them into a SliceReport and resets. Totals are built from slices by the
  * Aggregator, so one thread and many threads (or machines) are measured the same way.
  */
-import { createHistogram, encodeHistogram, recordUs } from '../shared/hist.js'
+import { addHistogram, createHistogram, encodeHistogram, recordUs, slicePercentiles } from '../shared/hist.js'
 import type { Histogram } from '../shared/hist.js'
 import type { FailureKind, SliceEntry, TimelineSlice } from '../shared/types.js'
 import { LOAD_DEFAULTS } from '../shared/settings.js'
@@ -96,7 +96,7 @@ class Row {
     this.bytes += r.bytes
     this.sumUs += r.sumUs
     if (r.maxUs > this.maxUs) this.maxUs = r.maxUs
-    this.hist.add(r.hist)
+    addHistogram(this.hist, r.hist)
   }
 
   take (): SliceEntry {
@@ -108,9 +108,7 @@ class Row {
       sumUs: Math.round(this.sumUs),
       maxUs: Math.round(this.maxUs),
       hist: encodeHistogram(h),
-      p50: h.getValueAtPercentile(50) / 1000,
-      p95: h.getValueAtPercentile(95) / 1000,
-      p99: h.getValueAtPercentile(99) / 1000
+      ...slicePercentiles(h)
     }
     this.requests = this.failures = this.bytes = this.sumUs = this.maxUs = 0
     h.reset()

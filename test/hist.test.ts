@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import * as hdr from 'hdr-histogram-js'
-import { createHistogram, decodeCompressed, decodeHistogram, encodeHistogram, mergeEncoded, recordUs, summarize, HIGHEST_US } from '../shared/hist.js'
+import { addHistogram, countAbove, createHistogram, decodeCompressed, decodeHistogram, encodeHistogram, mergeEncoded, percentilesMs, recordUs, summarize, HIGHEST_US } from '../shared/hist.js'
 import { readCase, readIndex } from '../bench/corpus.js'
 import type { CorpusEntry } from '../bench/corpus.js'
 
@@ -118,6 +118,36 @@ describe('histograms', () => {
     for (const e of [a, b]) merged.add(hdr.decodeFromCompressedBase64(e, 32, false))
     expect(shape(mergeEncoded([a, b]))).toEqual(shape(merged))
     expect(summarize(mergeEncoded([a, b]))).toEqual(librarySummary(merged))
+  })
+
+  it('add, take percentiles and count a tail as the library does', () => {
+    const ours = createHistogram()
+    const theirs = library()
+    const empty = createHistogram()
+    const values: number[] = []
+    for (let round = 0; round < 3; round++) {
+      const part = createHistogram()
+      heavyTailed(3000, 99 + round, us => { recordUs(part, us); values.push(Math.max(1, Math.min(HIGHEST_US, Math.round(us)))) })
+      addHistogram(ours, part)
+      theirs.add(part)
+      // an empty one changes nothing, in either
+      addHistogram(ours, empty)
+      theirs.add(empty)
+      expect(shape(ours)).toEqual(shape(theirs))
+    }
+    // into an empty one (its min and max start from nothing)
+    const fresh = createHistogram()
+    addHistogram(fresh, ours)
+    expect(shape(fresh)).toEqual(shape(theirs))
+    expect(encodeHistogram(fresh)).toBe(hdr.encodeIntoCompressedBase64(theirs))
+    const ps = [1, 50, 95, 99, 99.9, 100]
+    expect(percentilesMs(ours, ps)).toEqual(ps.map(p => theirs.getValueAtPercentile(p) / 1000))
+    expect(percentilesMs(createHistogram(), [50, 99])).toEqual([0, 0])
+    // the values above a mark: those whose bucket starts above it
+    for (const mark of [10, 1000, 250_000]) {
+      const lowest = (v: number): number => (theirs as unknown as { lowestEquivalentValue (v: number): number }).lowestEquivalentValue(v)
+      expect(countAbove(ours, mark)).toBe(values.filter(v => lowest(v) > mark).length)
+    }
   })
 
   it('reject what is not a V2 compressed histogram, as the library does', () => {
