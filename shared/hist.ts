@@ -241,14 +241,25 @@ export function percentilesMs (h: Histogram, ps: readonly number[]): number[] {
   if (total === 0) return out
   const targets = ps.map(p => countAtPercentile(p, total))
   let k = 0
+  eachRecorded(x, (i, _c, seen) => {
+    while (k < targets.length && seen >= targets[k]!) out[k++] = x.highestEquivalentValue(x.valueFromIndex(i)) / 1000
+    return k < targets.length
+  })
+  return out
+}
+
+/**
+ * Visits every non-zero count in index order with the running count so far (this one
+ * included), until `visit` returns false or every recorded value has been seen.
+ */
+function eachRecorded (x: Internals, visit: (index: number, count: number, seen: number) => boolean | undefined): void {
   let seen = 0
-  for (let i = 0; i < x.countsArrayLength && k < targets.length; i++) {
+  for (let i = 0; i < x.countsArrayLength && seen < x.totalCount; i++) {
     const c = x.getCountAtIndex(i)
     if (c === 0) continue
     seen += c
-    while (k < targets.length && seen >= targets[k]!) out[k++] = x.highestEquivalentValue(x.valueFromIndex(i)) / 1000
+    if (visit(i, c, seen) === false) return
   }
-  return out
 }
 
 /** A second's p50, p95 and p99 in ms, in one pass (zeros for an empty histogram). */
@@ -261,13 +272,7 @@ export function slicePercentiles (h: Histogram): { p50: number; p95: number; p99
 export function countAbove (h: Histogram, us: number): number {
   const x = inside(h)
   let n = 0
-  let seen = 0
-  for (let i = 0; i < x.countsArrayLength && seen < x.totalCount; i++) {
-    const c = x.getCountAtIndex(i)
-    if (c === 0) continue
-    seen += c
-    if (x.valueFromIndex(i) > us) n += c
-  }
+  eachRecorded(x, (i, c) => { if (x.valueFromIndex(i) > us) n += c; return true })
   return n
 }
 
@@ -320,15 +325,12 @@ export function summarize (h: Histogram): LatencySummary {
   if (total > 0) {
     const targets = SUMMARY_PERCENTILES.map(p => countAtPercentile(p, total))
     let k = 0
-    let seen = 0
-    for (let i = 0; i < x.countsArrayLength && seen < total; i++) {
-      const c = x.getCountAtIndex(i)
-      if (c === 0) continue
-      seen += c
+    eachRecorded(x, (i, c, seen) => {
       const top = x.highestEquivalentValue(x.valueFromIndex(i))
       sum += x.medianEquivalentValue(top) * c
       while (k < targets.length && seen >= targets[k]!) ps[k++] = top / 1000
-    }
+      return true
+    })
   }
   const empty = total === 0
   return {
