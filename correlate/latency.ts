@@ -37,7 +37,8 @@
  * slowed.
  */
 import type { RowImpact, TimelineSlice, Window } from '../shared/types.js'
-import { countAbove, mergeEncoded, percentileMs } from '../shared/hist.js'
+import { countAbove, mergeEncoded, percentileMs, percentilesMs } from '../shared/hist.js'
+import type { Histogram } from '../shared/hist.js'
 import type { Grid } from './grid.js'
 import { loadLevel } from './phases.js'
 import type { DetectorContext } from './context.js'
@@ -150,7 +151,16 @@ function slicesByT (ctx: DetectorContext): Map<number, TimelineSlice> {
 }
 
 /** A row's merged percentiles over some seconds (the row's own per-second histograms). */
-export function rowPercentiles (ctx: DetectorContext, key: string | null, seconds: number[], aboveMs?: number): { requests: number; p50: number; p95: number; above: number } {
+export function rowPercentiles (ctx: DetectorContext, key: string | null, seconds: number[]): { requests: number; p50: number; p95: number } {
+  const { requests, h } = rowHist(ctx, key, seconds)
+  if (!h) return { requests: 0, p50: 0, p95: 0 }
+  const [p50, p95] = percentilesMs(h, [50, 95])
+  h.destroy()
+  return { requests, p50: p50!, p95: p95! }
+}
+
+/** A row's (or, with key null, the overall) histogram over some seconds, merged; null when it made no request then. */
+function rowHist (ctx: DetectorContext, key: string | null, seconds: number[]): { requests: number; h: Histogram | null } {
   const by = slicesByT(ctx)
   const hists: string[] = []
   let requests = 0
@@ -161,11 +171,15 @@ export function rowPercentiles (ctx: DetectorContext, key: string | null, second
     requests += e.requests
     hists.push(e.hist)
   }
-  if (!requests) return { requests: 0, p50: 0, p95: 0, above: 0 }
-  const h = mergeEncoded(hists)
-  const out = { requests, p50: percentileMs(h, 50), p95: percentileMs(h, 95), above: aboveMs === undefined ? 0 : countAbove(h, aboveMs * 1000) }
-  h.destroy()
-  return out
+  return { requests, h: requests ? mergeEncoded(hists) : null }
+}
+
+/** A row's requests over some seconds, without merging its histograms. */
+function rowRequests (ctx: DetectorContext, key: string, seconds: number[]): number {
+  const by = slicesByT(ctx)
+  let n = 0
+  for (const t of seconds) n += by.get(t)?.entries[key]?.requests ?? 0
+  return n
 }
 
 /**
@@ -178,12 +192,11 @@ export function rowPercentiles (ctx: DetectorContext, key: string | null, second
  * tail out: 5 requests from a healthy endpoint whose p95 is 15 times its median all fall under
  * that tail three times in four.
  */
-function tailEvidence (ctx: DetectorContext, key: string, steady: { p95: number }, lowSeconds: number[], steadySeconds: number[]): { n: number; k: number; q: number; p: number; markMs: number } {
+function tailEvidence (steady: Merged, low: Merged): Evidence {
   const markMs = Math.min(steady.p95 / SLOWED_RATIO, steady.p95 - FELT_ADDED_MS)
-  const s = rowPercentiles(ctx, key, steadySeconds, markMs)
-  const l = rowPercentiles(ctx, key, lowSeconds, markMs)
-  const q = s.requests ? s.above / s.requests : 0
-  return { n: l.requests, k: l.above, q, p: binomialCdf(l.above, l.requests, q), markMs }
+  const q = countAbove(steady.h, markMs * 1000) / steady.requests
+  const k = countAbove(low.h, markMs * 1000)
+  return { n: low.requests, k, q, p: binomialCdf(k, low.requests, q), markMs }
 }
 
 /**
@@ -194,14 +207,24 @@ function tailEvidence (ctx: DetectorContext, key: string, steady: { p95: number 
  * of as many as the k observed. An endpoint whose latency varies widely at any load (a median
  * of 20 ms, a p95 of 300) puts 4 of its first 6 requests under half its median one run in ten.
  */
-function slowEvidence (ctx: DetectorContext, key: string, steady: { p50: number }, lowSeconds: number[], steadySeconds: number[]): { n: number; k: number; q: number; p: number; markMs: number } {
+function slowEvidence (steady: Merged, low: Merged): Evidence {
   const markMs = Math.min(steady.p50 / SLOWED_RATIO, steady.p50 - SLOWED_ADDED_MS)
   if (markMs <= 0) return { n: 0, k: 0, q: 0, p: 1, markMs }
-  const s = rowPercentiles(ctx, key, steadySeconds, markMs)
-  const l = rowPercentiles(ctx, key, lowSeconds, markMs)
-  const q = s.requests ? (s.requests - s.above) / s.requests : 0
-  const k = l.requests - l.above
-  return { n: l.requests, k, q, p: k === 0 ? 1 : 1 - binomialCdf(k - 1, l.requests, q), markMs }
+  const q = (steady.requests - countAbove(steady.h, markMs * 1000)) / steady.requests
+  const k = low.requests - countAbove(low.h, markMs * 1000)
+  return { n: low.requests, k, q, p: k === 0 ? 1 : 1 - binomialCdf(k - 1, low.requests, q), markMs }
+}
+
+/** a row's merged histogram over a window, with its requests and median and p95 (ms) */
+interface Merged { requests: number; h: Histogram; p50: number; p95: number }
+/** what a rule's claim rests on: n low-load requests, k of them on the claim's side of the mark, the steady share q there, the chance p */
+interface Evidence { n: number; k: number; q: number; p: number; markMs: number }
+
+function merged (ctx: DetectorContext, key: string, seconds: number[]): Merged | null {
+  const { requests, h } = rowHist(ctx, key, seconds)
+  if (!h) return null
+  const [p50, p95] = percentilesMs(h, [50, 95])
+  return { requests, h, p50: p50!, p95: p95! }
 }
 
 /** P(sum of X_i <= k) for independent X_i ~ Binomial(n_i, q_i) */
@@ -278,34 +301,39 @@ export function latencyView (ctx: DetectorContext): LatencyView {
   const wide = lowSeconds(ctx, LOW_SHARE_WIDE)
   const widest = lowSeconds(ctx, LOW_SHARE_WIDEST)
   const rows: RowLatency[] = []
-  // each compared row with its steady and low-load figures, for the evidence below
-  const measured: Array<{ r: RowLatency; s: { p50: number; p95: number }; low: { requests: number; p50: number; p95: number; seconds: number[] } }> = []
+  // each compared row with the evidence its low-load requests give for either rule
+  const measured: Array<{ r: RowLatency; s: { p50: number; p95: number }; low: { requests: number; p50: number; p95: number }; median: Evidence; tail: Evidence }> = []
   for (const e of ctx.result.totals.entries) {
-    const s = rowPercentiles(ctx, e.key, steady)
-    if (s.requests < MIN_STEADY_REQUESTS) continue
+    const s = merged(ctx, e.key, steady)
+    if (!s || s.requests < MIN_STEADY_REQUESTS) { s?.h.destroy(); continue }
     const r: RowLatency = { key: e.key, type: e.type, name: e.name, flow: e.type === 'FLOW', requests: s.requests, p50Ms: s.p50, p95Ms: s.p95, slowed: false }
-    let low = { ...rowPercentiles(ctx, e.key, narrow), seconds: narrow }
-    if (low.requests < MIN_LOW_REQUESTS) {
-      const w = { ...rowPercentiles(ctx, e.key, wide), seconds: wide }
-      low = w.requests >= MIN_LOW_REQUESTS_WIDE ? w : w.requests > low.requests ? w : low
+    // the low-load window: chosen by its request count, then merged once
+    let lowSecs = narrow
+    let lowN = rowRequests(ctx, e.key, narrow)
+    if (lowN < MIN_LOW_REQUESTS) {
+      const w = rowRequests(ctx, e.key, wide)
+      if (w >= MIN_LOW_REQUESTS_WIDE || w > lowN) { lowSecs = wide; lowN = w }
     }
-    if (low.requests < MIN_LOW_REQUESTS_WIDE) {
-      const w = { ...rowPercentiles(ctx, e.key, widest), seconds: widest }
-      low = w.requests > low.requests ? w : low
+    if (lowN < MIN_LOW_REQUESTS_WIDE) {
+      const w = rowRequests(ctx, e.key, widest)
+      if (w > lowN) { lowSecs = widest; lowN = w }
     }
-    if (low.requests >= 1) {
+    const low = lowN >= 1 ? merged(ctx, e.key, lowSecs) : null
+    if (low) {
       r.lowP50Ms = low.p50
       r.lowP95Ms = low.p95
       r.lowRequests = low.requests
       r.addedP50Ms = s.p50 - low.p50
       if (low.requests < MIN_LOW_REQUESTS_WIDE) r.few = true
-      measured.push({ r, s, low })
+      measured.push({ r, s, low, median: slowEvidence(s, low), tail: tailEvidence(s, low) })
+      low.h.destroy()
     }
+    s.h.destroy()
     rows.push(r)
   }
   // The median rule: a row slowed when its p50 at least doubled by SLOWED_ADDED_MS, and its
   // low-load requests show it (slowEvidence): a row's own, or the request rows' together.
-  const medians = measured.map(m => ({ m, candidate: m.s.p50 >= SLOWED_RATIO * m.low.p50 && m.s.p50 - m.low.p50 >= SLOWED_ADDED_MS, ...slowEvidence(ctx, m.r.key, m.s, m.low.seconds, steady) }))
+  const medians = measured.map(m => ({ m, candidate: m.s.p50 >= SLOWED_RATIO * m.low.p50 && m.s.p50 - m.low.p50 >= SLOWED_ADDED_MS, ...m.median }))
   const medianRows = medians.filter(x => !x.m.r.flow && x.markMs > 0)
   const medianSeen = medianRows.reduce((a, x) => a + x.k, 0)
   const pooledMedianP = medianSeen === 0 ? 1 : 1 - poissonBinomialCdf(medianSeen - 1, medianRows)
@@ -327,7 +355,7 @@ export function latencyView (ctx: DetectorContext): LatencyView {
   // the rows are not picked by the sample they are judged on).
   const tails = measured
     .filter(m => !m.r.slowed && m.low.requests >= MIN_LOW_REQUESTS && m.s.p95 > FELT_ADDED_MS)
-    .map(m => ({ m, candidate: m.s.p95 >= SLOWED_RATIO * m.low.p95 && m.s.p95 - m.low.p95 >= FELT_ADDED_MS, ...tailEvidence(ctx, m.r.key, m.s, m.low.seconds, steady) }))
+    .map(m => ({ m, candidate: m.s.p95 >= SLOWED_RATIO * m.low.p95 && m.s.p95 - m.low.p95 >= FELT_ADDED_MS, ...m.tail }))
   const requestTails = tails.filter(t => !t.m.r.flow)
   const tailSeen = requestTails.reduce((a, t) => a + t.k, 0)
   const tailExpected = requestTails.reduce((a, t) => a + t.n * t.q, 0)
