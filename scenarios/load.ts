@@ -19,12 +19,13 @@
  * a run's start). Contents, not modification times: a file rewritten within the same clock
  * tick (a script generating scenarios) keeps its time.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire, register as registerHooks } from 'node:module'
 import { homedir } from 'node:os'
 import { basename, dirname, isAbsolute, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describeError, ScenarioError } from '../shared/errors.js'
+import { writeFileAtomic } from '../shared/files.js'
 import { validateScenario } from './validate.js'
 import type { CompiledScenario, ScenarioPlan } from './validate.js'
 
@@ -155,11 +156,7 @@ function keep (dir: string, key: string, sources: string[], folder: string, code
   if (read.some(([, size]) => size < 0)) return
   try {
     const entry: CacheEntry = { key, inputs: [...read, ...settingsFiles(folder).map(fileState)], code }
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
-    const file = join(dir, `${nameOf(key)}.json`)
-    const tmp = `${file}.${process.pid}.tmp`
-    writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 })
-    renameSync(tmp, file)
+    writeFileAtomic(join(dir, `${nameOf(key)}.json`), JSON.stringify(entry), { private: true })
   } catch { /* nothing kept: the next run compiles again */ }
 }
 

@@ -11,7 +11,7 @@ import type { RunResult } from './types.js'
  * recursive mkdir loops forever where the kernel answers ENOENT for a folder whose parent
  * exists, as in /proc.) Throws naming a component that is a file.
  */
-export function makeDirs (dir: string): void {
+export function makeDirs (dir: string, mode?: number): void {
   const missing: string[] = []
   let at = resolve(dir)
   for (;;) {
@@ -26,7 +26,7 @@ export function makeDirs (dir: string): void {
     if (up === at) break
     at = up
   }
-  for (const d of missing) mkdirSync(d)
+  for (const d of missing) mkdirSync(d, mode === undefined ? undefined : { mode })
 }
 
 function relativeOrAbsolute (p: string): string {
@@ -39,13 +39,14 @@ export const DEFAULT_OUT_DIR = 'loadlens-results'
 
 let tmpCount = 0
 
-export function writeFileAtomic (path: string, data: string | Uint8Array): void {
+/** `private`: the file readable by its owner only, the folders it makes too (a cache of code to run) */
+export function writeFileAtomic (path: string, data: string | Uint8Array, o: { private?: boolean } = {}): void {
   const dir = dirname(path)
-  makeDirs(dir)
+  makeDirs(dir, o.private ? 0o700 : undefined)
   // this thread's own temporary name (pid, thread and a counter): no two writers share one
   const tmp = join(dir, `.${basename(path)}.${process.pid}-${threadId}-${++tmpCount}.tmp`)
   try {
-    writeFileSync(tmp, data)
+    writeFileSync(tmp, data, o.private ? { mode: 0o600 } : undefined)
     renameSync(tmp, path)
   } catch (err) {
     rmSync(tmp, { force: true })

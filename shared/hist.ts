@@ -112,7 +112,7 @@ function readV2 (encoded: string): V2 {
 }
 
 /** Calls put(index, count) for every count of a V2 payload; returns the length the counts cover. */
-function eachCount (payload: Buffer, put: (index: number, count: number) => void): number {
+function eachEncodedCount (payload: Buffer, put: (index: number, count: number) => void): number {
   let index = 0
   let pos = 0
   while (pos < payload.length) {
@@ -146,7 +146,7 @@ export function decodeCompressed (encoded: string): Histogram {
 function fromV2 (v: V2): Histogram {
   const h = new Int32Histogram(v.lowest, v.highest, v.digits)
   const x = inside(h)
-  const filled = eachCount(v.payload, (i, c) => x.setCountAtIndex(i, c))
+  const filled = eachEncodedCount(v.payload, (i, c) => x.setCountAtIndex(i, c))
   x.establishInternalTackingValues(filled)
   return h
 }
@@ -188,7 +188,7 @@ export function mergeEncoded (encoded: Iterable<string>): Histogram {
     // the same indices: counts go straight in, the totals are taken once
     const x = inside(out)
     let filled = 0
-    for (const v of all) filled = Math.max(filled, eachCount(v.payload, (i, c) => { if (c > 0) x.addToCountAtIndex(i, c) }))
+    for (const v of all) filled = Math.max(filled, eachEncodedCount(v.payload, (i, c) => { if (c > 0) x.addToCountAtIndex(i, c) }))
     if (filled > 0) x.establishInternalTackingValues(filled)
     return x.totalCount > 0 ? out : createHistogram()
   }
