@@ -97,17 +97,18 @@ describe('segments on three processes', () => {
       expect(got.totalCount).toBe(parts.totalCount)
       for (const p of [1, 50, 99, 100]) expect(got.getValueAtPercentile(p)).toBe(parts.getValueAtPercentile(p))
     }
-    // percentiles match the server's delays (timers fire up to 1 ms early; a busy machine adds
-    // some, to a single request now and then: its maximum is not checked, the median is)
+    // the rows hold what the server did: no request faster than its delay (timers fire up to
+    // 1 ms early), the fast row's median under every slow request (a busy machine delays both,
+    // so no fixed bound is checked); the overall histogram is exactly the two rows together
     const fast = summaryOf(row('GET /fast').hist)
     const slow = summaryOf(row('GET /slow').hist)
     expect(fast.minMs).toBeGreaterThanOrEqual(FAST_MS - 1)
-    expect(fast.p50).toBeLessThan(FAST_MS + 40)
     expect(slow.minMs).toBeGreaterThanOrEqual(SLOW_MS - 1)
-    expect(slow.p50).toBeLessThan(SLOW_MS + 60)
-    const all = summaryOf(m.totals.overall.hist)
-    expect(all.p50).toBeLessThan(FAST_MS + 40)
-    expect(all.p80).toBeGreaterThanOrEqual(SLOW_MS - 1)
+    expect(fast.p50).toBeLessThan(slow.minMs)
+    const rows = mergeEncoded([row('GET /fast').hist, row('GET /slow').hist])
+    const all = decodeHistogram(m.totals.overall.hist)
+    expect(all.totalCount).toBe(rows.totalCount)
+    for (const p of [1, 25, 50, 75, 80, 90, 99, 100]) expect(all.getValueAtPercentile(p)).toBe(rows.getValueAtPercentile(p))
 
     // the timeline: users add up second by second, and the seconds hold every request
     expect(m.timeline.reduce((a, t) => a + t.overall.requests, 0)).toBe(9 * PER_USER)
