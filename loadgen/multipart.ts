@@ -2,7 +2,6 @@
  * multipart/form-data bodies (RFC 7578) built into one Buffer, so a request body is sent in
  * one write and can be sent again on a redirect.
  */
-import { randomBytes } from 'node:crypto'
 import type { FormValue } from '../scenarios/define.js'
 
 const CRLF = '\r\n'
@@ -12,7 +11,8 @@ function quote (s: string): string {
 }
 
 export function encodeMultipart (fields: Record<string, FormValue>): { body: Buffer; contentType: string } {
-  const boundary = `----loadlens${randomBytes(12).toString('hex')}`
+  // Web Crypto: node:crypto loads on first use, not at every load thread's start
+  const boundary = `----loadlens${Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(12))).toString('hex')}`
   const parts: Buffer[] = []
   for (const [name, value] of Object.entries(fields)) {
     if (value !== null && typeof value === 'object' && value.kind === 'file') {

@@ -2,7 +2,6 @@
  * A virtual user: the `u` a task receives. In the closed model it loops (pick a task by
  * weight, run it, wait); in the open model an executor hands it one iteration at a time.
  */
-import { randomUUID } from 'node:crypto'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { ScenarioMistake, StopSignal, isStopSignal } from '../shared/errors.js'
 import type { TestData, UserContext } from '../scenarios/define.js'
@@ -50,7 +49,8 @@ class Data implements TestData {
   }
 
   uuid (): string {
-    return randomUUID()
+    // Web Crypto loads node:crypto on first use, not at every load thread's start
+    return globalThis.crypto.randomUUID()
   }
 }
 

@@ -5,44 +5,203 @@
  * boundaries as HdrHistogram's V2 compressed encoding in base64 (what hdr-histogram-js's
  * encodeIntoCompressedBase64 writes), so results merge exactly.
  *
- * Only the library's JS histogram is loaded (5 ms). The V2 encoding and the summary are written
- * here: the library's encoding module also loads pako, its own byte buffer and its histogram
- * factory (about 30 ms of CPU in each thread that records or reads latencies, and every run has
- * two), and its mean walks an iterator. Both are small, fixed formulas; test/hist.test.ts checks
- * that what is encoded, decoded, merged and summarised here is what the library's build,
- * encoder, decoder, add, mean and percentiles give, byte for byte and value for value.
+ * The histogram, the V2 encoding and the summary are written here, not loaded from
+ * hdr-histogram-js: its JS histogram alone costs about 10 ms of CPU to load in each thread that
+ * records or reads latencies (every run has two), its encoding module also loads pako, its own
+ * byte buffer and its factory (about 30 ms more), and its mean walks an iterator. All are small,
+ * fixed formulas; test/hist.test.ts checks against the library (a dev dependency, the reference)
+ * that the layout, and what is encoded, decoded, merged and summarised here, are its own, byte
+ * for byte and value for value.
  */
-import { createRequire } from 'node:module'
 import { deflateSync, inflateSync } from 'node:zlib'
-import type * as hdr from 'hdr-histogram-js'
 
-export type Histogram = hdr.Histogram
+const { floor, ceil, log2, max, min } = Math
 
-const requireLib = createRequire(import.meta.url)
-const Int32Histogram = (requireLib('hdr-histogram-js/dist/Int32Histogram') as { default: new (lowest: number, highest: number, digits: number) => Histogram }).default
-
-/** the JS histogram's members the encoding and the summary use (public in its JS, not in its types) */
-interface Internals {
+/**
+ * An HDR histogram of non-negative integers in HdrHistogram's layout: values up to twice
+ * 10^digits kept exactly, above that in power-of-two buckets of as many sub-buckets, each
+ * bucket's lower half left to the one below. Indices, equivalent values and the counts array
+ * are HdrHistogram's (the V2 encoding carries the counts by index, and test/hist.test.ts checks
+ * every figure against hdr-histogram-js), so histograms move between this and any HdrHistogram
+ * implementation exactly. Counts are 32-bit, as hdr-histogram-js's Int32Histogram keeps them.
+ */
+export class Histogram {
   readonly countsArrayLength: number
-  readonly lowestDiscernibleValue: number
-  readonly highestTrackableValue: number
-  readonly numberOfSignificantValueDigits: number
-  readonly maxValue: number
-  readonly totalCount: number
-  countsArrayIndex (value: number): number
-  getCountAtIndex (index: number): number
-  setCountAtIndex (index: number, value: number): void
-  addToCountAtIndex (index: number, value: number): void
-  establishInternalTackingValues (lengthToCover?: number): void
-  setTotalCount (n: number): void
-  updatedMaxValue (value: number): void
-  updateMinNonZeroValue (value: number): void
-  readonly minNonZeroValue: number
-  valueFromIndex (index: number): number
-  highestEquivalentValue (value: number): number
-  medianEquivalentValue (value: number): number
+  totalCount = 0
+  /** the highest recorded value (a decoded histogram: its bucket's highest equivalent value) */
+  maxValue = 0
+  /** the lowest recorded value above 0 (MAX_SAFE_INTEGER while empty) */
+  minNonZeroValue = Number.MAX_SAFE_INTEGER
+  /** log2 of the smallest value step */
+  private readonly unit: number
+  /** log2 of half the sub-buckets a bucket has */
+  private readonly halfMagnitude: number
+  private readonly subBuckets: number
+  private readonly halfSubBuckets: number
+  private readonly counts: Uint32Array
+
+  constructor (readonly lowestDiscernibleValue: number, readonly highestTrackableValue: number, readonly numberOfSignificantValueDigits: number) {
+    if (!(lowestDiscernibleValue >= 1)) throw new RangeError('lowestDiscernibleValue must be >= 1')
+    if (!(highestTrackableValue >= 2 * lowestDiscernibleValue)) throw new RangeError(`highestTrackableValue must be >= 2 * lowestDiscernibleValue (${2 * lowestDiscernibleValue})`)
+    if (!(numberOfSignificantValueDigits >= 0 && numberOfSignificantValueDigits <= 5)) throw new RangeError('numberOfSignificantValueDigits must be between 0 and 5')
+    this.unit = floor(log2(lowestDiscernibleValue))
+    // single-unit resolution up to 2 x 10^digits, in a power-of-two count of sub-buckets
+    const magnitude = ceil(log2(2 * floor(10 ** numberOfSignificantValueDigits)))
+    this.halfMagnitude = max(magnitude, 1) - 1
+    this.subBuckets = 2 ** (this.halfMagnitude + 1)
+    this.halfSubBuckets = this.subBuckets / 2
+    let buckets = 1
+    for (let untrackable = this.subBuckets * 2 ** this.unit; untrackable <= highestTrackableValue; untrackable *= 2) {
+      buckets++
+      if (untrackable > Number.MAX_SAFE_INTEGER / 2) break
+    }
+    this.countsArrayLength = (buckets + 1) * this.halfSubBuckets
+    this.counts = new Uint32Array(this.countsArrayLength)
+  }
+
+  private bucketOf (value: number): number {
+    return max(floor(log2(value)) - this.halfMagnitude - this.unit, 0)
+  }
+
+  countsArrayIndex (value: number): number {
+    if (value < 0) throw new RangeError('a histogram value cannot be negative')
+    const bucket = this.bucketOf(value)
+    const sub = floor(value / 2 ** (bucket + this.unit))
+    return (bucket + 1) * this.halfSubBuckets + sub - this.halfSubBuckets
+  }
+
+  /** the lowest value of the index's bucket */
+  valueFromIndex (index: number): number {
+    let bucket = floor(index / this.halfSubBuckets) - 1
+    let sub = (index % this.halfSubBuckets) + this.halfSubBuckets
+    if (bucket < 0) {
+      sub -= this.halfSubBuckets
+      bucket = 0
+    }
+    return sub * 2 ** (bucket + this.unit)
+  }
+
+  lowestEquivalentValue (value: number): number {
+    const bucket = this.bucketOf(value)
+    return floor(value / 2 ** (bucket + this.unit)) * 2 ** (bucket + this.unit)
+  }
+
+  /** how many values share the value's bucket (its sub-bucket index is always below the sub-bucket count) */
+  private equivalentRange (value: number): number {
+    return 2 ** (this.unit + this.bucketOf(value))
+  }
+
+  highestEquivalentValue (value: number): number {
+    return this.lowestEquivalentValue(value) + this.equivalentRange(value) - 1
+  }
+
+  medianEquivalentValue (value: number): number {
+    return this.lowestEquivalentValue(value) + floor(this.equivalentRange(value) / 2)
+  }
+
+  getCountAtIndex (index: number): number {
+    return this.counts[index]!
+  }
+
+  recordValue (value: number): void {
+    this.recordCount(value, 1)
+  }
+
+  private recordCount (value: number, count: number): void {
+    const index = this.countsArrayIndex(value)
+    if (index >= this.countsArrayLength) throw new RangeError(`value ${value} is outside the histogram's range (up to ${this.highestTrackableValue})`)
+    this.counts[index]! += count
+    this.totalCount += count
+    this.seen(value)
+  }
+
+  /** takes a value into the maximum and the minimum */
+  private seen (value: number): void {
+    if (value > this.maxValue) this.maxValue = value
+    if (value !== 0 && value < this.minNonZeroValue && value >= 2 ** this.unit) this.minNonZeroValue = floor(value / 2 ** this.unit) * 2 ** this.unit
+  }
+
+  /** Adds another histogram's counts (of any layout whose values fit this one's range). */
+  add (other: Histogram): void {
+    if (other.totalCount === 0) return
+    if (other.maxValue > this.highestEquivalentValue(this.valueFromIndex(this.countsArrayLength - 1))) throw new RangeError('the other histogram holds values beyond this one\'s range')
+    const last = min(other.countsArrayIndex(other.maxValue), other.countsArrayLength - 1)
+    if (other.countsArrayLength === this.countsArrayLength && other.unit === this.unit && other.subBuckets === this.subBuckets) {
+      // the same layout: counts go index to index, only up to the other's highest value
+      let added = 0
+      for (let i = 0; i <= last; i++) {
+        const c = other.counts[i]!
+        if (c > 0) {
+          this.counts[i]! += c
+          added += c
+        }
+      }
+      this.totalCount += added
+      this.maxValue = max(this.maxValue, other.maxValue)
+      if (other.minNonZeroValue < this.minNonZeroValue) this.seen(other.minNonZeroValue)
+      return
+    }
+    // another layout: each of its buckets' lowest value recorded here
+    for (let i = 0; i <= last; i++) {
+      const c = other.counts[i]!
+      if (c > 0) this.recordCount(other.valueFromIndex(i), c)
+    }
+  }
+
+  /** Sets the counts from `put`'s calls, then the total, maximum and minimum from them. */
+  fill (each: (put: (index: number, count: number) => void) => number): void {
+    const counts = this.counts
+    const length = this.countsArrayLength
+    const cover = min(length, each((index, count) => { if (index < length) counts[index]! += count }))
+    let total = 0
+    let highest = -1
+    let lowest = -1
+    for (let i = 0; i < cover; i++) {
+      const c = counts[i]!
+      if (c === 0) continue
+      total += c
+      highest = i
+      if (lowest === -1 && i !== 0) lowest = i
+    }
+    this.totalCount = total
+    this.maxValue = highest >= 0 ? this.highestEquivalentValue(this.valueFromIndex(highest)) : 0
+    this.minNonZeroValue = Number.MAX_SAFE_INTEGER
+    if (lowest >= 0) this.seen(this.valueFromIndex(lowest))
+  }
+
+  /** The value at a percentile (0 to 100): the highest value of the bucket where the running count reaches it (0: the lowest recorded); 0 when empty. */
+  getValueAtPercentile (percentile: number): number {
+    if (this.totalCount === 0) return 0
+    const target = countAtPercentile(percentile, this.totalCount)
+    let seen = 0
+    for (let i = 0; i < this.countsArrayLength; i++) {
+      seen += this.counts[i]!
+      if (seen >= target) {
+        const v = this.valueFromIndex(i)
+        return percentile === 0 ? this.lowestEquivalentValue(v) : this.highestEquivalentValue(v)
+      }
+    }
+    return 0
+  }
+
+  /** the mean: each recorded value taken at its bucket's middle */
+  get mean (): number {
+    if (this.totalCount === 0) return 0
+    let sum = 0
+    eachRecorded(this, (i, c) => { sum += this.medianEquivalentValue(this.valueFromIndex(i)) * c; return true })
+    return sum / this.totalCount
+  }
+
+  reset (): void {
+    this.counts.fill(0)
+    this.totalCount = 0
+    this.maxValue = 0
+    this.minNonZeroValue = Number.MAX_SAFE_INTEGER
+  }
+
+  /** nothing to free (kept for callers written against hdr-histogram-js, whose WebAssembly histograms need it) */
+  destroy (): void {}
 }
-const inside = (h: Histogram): Internals => h as unknown as Internals
 
 // HdrHistogram's V2 cookies; the low nibble's 0x10 marks the zero-run (ZigZag LEB128) word format
 const V2_COOKIE = 0x1c849313
@@ -55,8 +214,7 @@ const TWO_32 = 2 ** 32
 let scratch = Buffer.allocUnsafe(64 * 1024)
 
 /** The V2 encoding (uncompressed): a 40-byte header, then the counts as ZigZag LEB128 words, a run of zeros as its negated length. */
-function encodeV2 (h: Histogram): Buffer {
-  const x = inside(h)
+function encodeV2 (x: Histogram): Buffer {
   const limit = x.countsArrayIndex(x.maxValue) + 1
   const need = V2_HEADER_BYTES + limit * 9
   if (scratch.length < need) scratch = Buffer.allocUnsafe(need)
@@ -144,21 +302,17 @@ export function decodeCompressed (encoded: string): Histogram {
 }
 
 function fromV2 (v: V2): Histogram {
-  const h = new Int32Histogram(v.lowest, v.highest, v.digits)
-  const x = inside(h)
-  const filled = eachEncodedCount(v.payload, (i, c) => x.setCountAtIndex(i, c))
-  x.establishInternalTackingValues(filled)
+  const h = new Histogram(v.lowest, v.highest, v.digits)
+  h.fill(put => eachEncodedCount(v.payload, put))
   return h
 }
 
 /** one hour in microseconds: the largest latency kept apart from the rest */
 export const HIGHEST_US = 3_600_000_000
 
+/** 1 us to an hour, three significant digits: every latency this tool records */
 export function createHistogram (): Histogram {
-  // what the library's build() gives for bitBucketSize 32, without WebAssembly
-  const h = new Int32Histogram(1, HIGHEST_US, 3)
-  h.autoResize = false
-  return h
+  return new Histogram(1, HIGHEST_US, 3)
 }
 
 export function recordUs (h: Histogram, us: number): void {
@@ -186,11 +340,8 @@ export function mergeEncoded (encoded: Iterable<string>): Histogram {
   const out = createHistogram()
   if (all.every(ours)) {
     // the same indices: counts go straight in, the totals are taken once
-    const x = inside(out)
-    let filled = 0
-    for (const v of all) filled = Math.max(filled, eachEncodedCount(v.payload, (i, c) => { if (c > 0) x.addToCountAtIndex(i, c) }))
-    if (filled > 0) x.establishInternalTackingValues(filled)
-    return x.totalCount > 0 ? out : createHistogram()
+    out.fill(put => all.reduce((filled, v) => Math.max(filled, eachEncodedCount(v.payload, put)), 0))
+    return out
   }
   for (const v of all) {
     const h = fromV2(v)
@@ -200,42 +351,14 @@ export function mergeEncoded (encoded: Iterable<string>): Histogram {
   return out
 }
 
-/**
- * Adds `from` into `into`, as the library's add() does for histograms of the same layout (this
- * module's), reading `from`'s counts only up to its highest value rather than the whole array
- * (23,000 entries for 1 us to an hour: the load threads add each request name's second into the
- * overall one, every second); another layout goes through the library's add().
- */
+/** Adds `from` into `into` (exact for histograms of the same layout: this module's). */
 export function addHistogram (into: Histogram, from: Histogram): void {
-  const a = inside(into)
-  const b = inside(from)
-  if (a.countsArrayLength !== b.countsArrayLength || a.lowestDiscernibleValue !== b.lowestDiscernibleValue || a.numberOfSignificantValueDigits !== b.numberOfSignificantValueDigits) {
-    into.add(from)
-    return
-  }
-  if (b.totalCount === 0) {
-    // the library's add of an empty histogram still takes its (empty) max and min: nothing changes
-    a.updatedMaxValue(Math.max(a.maxValue, b.maxValue))
-    a.updateMinNonZeroValue(Math.min(a.minNonZeroValue, b.minNonZeroValue))
-    return
-  }
-  const last = b.countsArrayIndex(b.maxValue)
-  let added = 0
-  for (let i = 0; i <= last; i++) {
-    const c = b.getCountAtIndex(i)
-    if (c > 0) {
-      a.addToCountAtIndex(i, c)
-      added += c
-    }
-  }
-  a.setTotalCount(a.totalCount + added)
-  a.updatedMaxValue(Math.max(a.maxValue, b.maxValue))
-  a.updateMinNonZeroValue(Math.min(a.minNonZeroValue, b.minNonZeroValue))
+  into.add(from)
 }
 
 /** Several percentiles (0 < p <= 100, ascending) in ms in one pass, as getValueAtPercentile gives each; zeros for an empty histogram. */
 export function percentilesMs (h: Histogram, ps: readonly number[]): number[] {
-  const x = inside(h)
+  const x = h
   const total = x.totalCount
   const out = ps.map(() => 0)
   if (total === 0) return out
@@ -252,7 +375,7 @@ export function percentilesMs (h: Histogram, ps: readonly number[]): number[] {
  * Visits every non-zero count in index order with the running count so far (this one
  * included), until `visit` returns false or every recorded value has been seen.
  */
-function eachRecorded (x: Internals, visit: (index: number, count: number, seen: number) => boolean | undefined): void {
+function eachRecorded (x: Histogram, visit: (index: number, count: number, seen: number) => boolean | undefined): void {
   let seen = 0
   for (let i = 0; i < x.countsArrayLength && seen < x.totalCount; i++) {
     const c = x.getCountAtIndex(i)
@@ -260,6 +383,11 @@ function eachRecorded (x: Internals, visit: (index: number, count: number, seen:
     seen += c
     if (visit(i, c, seen) === false) return
   }
+}
+
+/** Visits every bucket that holds values, in order: its highest value and its count. */
+export function eachBucket (h: Histogram, visit: (highest: number, count: number) => void): void {
+  eachRecorded(h, (i, c) => { visit(h.highestEquivalentValue(h.valueFromIndex(i)), c); return true })
 }
 
 /** A second's p50, p95 and p99 in ms, in one pass (zeros for an empty histogram). */
@@ -270,7 +398,7 @@ export function slicePercentiles (h: Histogram): { p50: number; p95: number; p99
 
 /** How many recorded values lie above `us` (whole buckets: those whose lowest equivalent value is above it). */
 export function countAbove (h: Histogram, us: number): number {
-  const x = inside(h)
+  const x = h
   let n = 0
   eachRecorded(x, (i, c) => { if (x.valueFromIndex(i) > us) n += c; return true })
   return n
@@ -318,7 +446,7 @@ function countAtPercentile (p: number, total: number): number {
  * reaches the percentile's) give, without its iterator.
  */
 export function summarize (h: Histogram): LatencySummary {
-  const x = inside(h)
+  const x = h
   const total = x.totalCount
   const ps = SUMMARY_PERCENTILES.map(() => 0)
   let sum = 0

@@ -1,13 +1,15 @@
 /**
- * shared/hist.ts loads only hdr-histogram-js's JS histogram and writes the V2 encoding and the
- * summary itself. What it builds, encodes, decodes, merges and summarises must be what the
- * library's own build(), encodeIntoCompressedBase64(), decodeFromCompressedBase64(), add(),
- * mean and getValueAtPercentile() give, on made-up latencies, on every histogram of a
- * recorded result, on empty ones and on histograms of another range.
+ * shared/hist.ts keeps its own HDR histogram (HdrHistogram's layout) and writes the V2 encoding
+ * and the summary itself; hdr-histogram-js is the reference here. Its layout (indices and
+ * equivalent values) must be the library's for every range, and what it builds, encodes,
+ * decodes, merges and summarises must be what the library's own build(),
+ * encodeIntoCompressedBase64(), decodeFromCompressedBase64(), add(), mean and
+ * getValueAtPercentile() give, on made-up latencies, on every histogram of a recorded result,
+ * on empty ones and on histograms of another range.
  */
 import { describe, expect, it } from 'vitest'
 import * as hdr from 'hdr-histogram-js'
-import { addHistogram, countAbove, createHistogram, decodeCompressed, decodeHistogram, encodeHistogram, mergeEncoded, percentilesMs, recordUs, summarize, HIGHEST_US } from '../shared/hist.js'
+import { addHistogram, countAbove, createHistogram, decodeCompressed, decodeHistogram, eachBucket, encodeHistogram, Histogram, mergeEncoded, percentilesMs, recordUs, summarize, HIGHEST_US } from '../shared/hist.js'
 import { readCase, readIndex } from '../bench/corpus.js'
 import type { CorpusEntry } from '../bench/corpus.js'
 
@@ -16,7 +18,9 @@ function library (): hdr.Histogram {
 }
 
 const PERCENTILES = [0, 1, 10, 50, 90, 95, 99, 99.9, 99.99, 100]
-const shape = (h: hdr.Histogram): unknown => ({
+/** what both histograms answer */
+interface Shaped { totalCount: number; minNonZeroValue: number; maxValue: number; mean: number; getValueAtPercentile (p: number): number }
+const shape = (h: Shaped): unknown => ({
   count: h.totalCount,
   min: h.minNonZeroValue,
   max: h.maxValue,
@@ -25,7 +29,7 @@ const shape = (h: hdr.Histogram): unknown => ({
 })
 
 /** summarize() as the library's own accessors give it */
-const librarySummary = (h: hdr.Histogram): ReturnType<typeof summarize> => {
+const librarySummary = (h: Shaped): ReturnType<typeof summarize> => {
   const empty = h.totalCount === 0
   const at = (p: number): number => (empty ? 0 : h.getValueAtPercentile(p) / 1000)
   return {
@@ -54,11 +58,50 @@ function heavyTailed (n: number, seed: number, record: (us: number) => void): vo
   }
 }
 
+/** the library's layout members (public in its JS, not in its types) */
+interface Layout {
+  countsArrayLength: number
+  countsArrayIndex (v: number): number
+  valueFromIndex (i: number): number
+  lowestEquivalentValue (v: number): number
+  highestEquivalentValue (v: number): number
+  medianEquivalentValue (v: number): number
+}
+
 describe('histograms', () => {
+  it('keep HdrHistogram\'s layout: the same counts array, indices and equivalent values as the library, for any range', () => {
+    const ranges: Array<[number, number, number]> = [[1, HIGHEST_US, 3], [1, 60_000_000, 2], [1, 3_600_000, 5], [1000, HIGHEST_US, 3], [7, 2 ** 40, 1], [1, 2, 0]]
+    for (const [lowest, highest, digits] of ranges) {
+      const ours = new Histogram(lowest, highest, digits)
+      const theirs = hdr.build({ lowestDiscernibleValue: lowest, highestTrackableValue: highest, numberOfSignificantValueDigits: digits as 1 | 2 | 3 | 4 | 5, bitBucketSize: 32, autoResize: false }) as unknown as Layout
+      expect(ours.countsArrayLength, `${lowest}-${highest}/${digits}`).toBe(theirs.countsArrayLength)
+      const values = [0, 1, 2, 3, lowest, highest]
+      for (let k = 1; 2 ** k <= highest; k++) values.push(2 ** k - 1, 2 ** k, 2 ** k + 1)
+      let x = 99
+      for (let i = 0; i < 2000; i++) {
+        x = (x * 1103515245 + 12345) % 2 ** 31
+        values.push(Math.round(Math.exp((x / 2 ** 31) * Math.log(highest))))
+      }
+      for (const v of values.filter(v => v <= highest)) {
+        const at = `${v} in ${lowest}-${highest}/${digits}`
+        expect(ours.countsArrayIndex(v), at).toBe(theirs.countsArrayIndex(v))
+        expect(ours.lowestEquivalentValue(v), at).toBe(theirs.lowestEquivalentValue(v))
+        expect(ours.highestEquivalentValue(v), at).toBe(theirs.highestEquivalentValue(v))
+        expect(ours.medianEquivalentValue(v), at).toBe(theirs.medianEquivalentValue(v))
+      }
+      for (let i = 0; i < ours.countsArrayLength; i += 7) expect(ours.valueFromIndex(i)).toBe(theirs.valueFromIndex(i))
+    }
+    // what the library refuses, it refuses too
+    expect(() => new Histogram(0, 100, 3)).toThrow(RangeError)
+    expect(() => new Histogram(10, 15, 3)).toThrow(RangeError)
+    expect(() => new Histogram(1, 100, 6)).toThrow(RangeError)
+    expect(() => createHistogram().recordValue(HIGHEST_US * 2)).toThrow(/outside the histogram's range/)
+    expect(() => createHistogram().recordValue(-1)).toThrow(/negative/)
+  })
+
   it('build, encode and decode as the library does', () => {
     const ours = createHistogram()
     const theirs = library()
-    expect(ours.constructor.name).toBe(theirs.constructor.name)
     // latencies from 1 us to an hour, heavy-tailed, with out-of-range values clamped
     let x = 12345
     for (let i = 0; i < 20_000; i++) {
@@ -127,12 +170,18 @@ describe('histograms', () => {
     const values: number[] = []
     for (let round = 0; round < 3; round++) {
       const part = createHistogram()
-      heavyTailed(3000, 99 + round, us => { recordUs(part, us); values.push(Math.max(1, Math.min(HIGHEST_US, Math.round(us)))) })
+      const theirPart = library()
+      heavyTailed(3000, 99 + round, us => {
+        const v = Math.max(1, Math.min(HIGHEST_US, Math.round(us)))
+        recordUs(part, us)
+        theirPart.recordValue(v)
+        values.push(v)
+      })
       addHistogram(ours, part)
-      theirs.add(part)
+      theirs.add(theirPart)
       // an empty one changes nothing, in either
       addHistogram(ours, empty)
-      theirs.add(empty)
+      theirs.add(library())
       expect(shape(ours)).toEqual(shape(theirs))
     }
     // into an empty one (its min and max start from nothing)
@@ -140,6 +189,15 @@ describe('histograms', () => {
     addHistogram(fresh, ours)
     expect(shape(fresh)).toEqual(shape(theirs))
     expect(encodeHistogram(fresh)).toBe(hdr.encodeIntoCompressedBase64(theirs))
+    // every bucket with values: its highest value and count, as the library's recorded-values iterator walks them
+    const buckets: Array<[number, number]> = []
+    eachBucket(ours, (us, n) => buckets.push([us, n]))
+    const walked: Array<[number, number]> = []
+    const it = (theirs as unknown as { recordedValuesIterator: { reset (): void; hasNext (): boolean; next (): { valueIteratedTo: number; countAtValueIteratedTo: number } } }).recordedValuesIterator
+    it.reset()
+    while (it.hasNext()) { const v = it.next(); walked.push([v.valueIteratedTo, v.countAtValueIteratedTo]) }
+    expect(buckets.length).toBeGreaterThan(100)
+    expect(buckets).toEqual(walked)
     const ps = [1, 50, 95, 99, 99.9, 100]
     expect(percentilesMs(ours, ps)).toEqual(ps.map(p => theirs.getValueAtPercentile(p) / 1000))
     expect(percentilesMs(createHistogram(), [50, 99])).toEqual([0, 0])

@@ -158,6 +158,37 @@ describe('closed model', () => {
   })
 })
 
+describe('test data', () => {
+  it('gives each user unique ids and numbers, random UUIDs and values in range', async () => {
+    const s = await server((req, res) => res.end('ok'))
+    const p = plan({
+      users: {
+        U: {
+          tasks: {
+            t: async (u: any) => {
+              const d = u.data
+              const q = new URLSearchParams({ id: d.uniqueId('order'), n: String(d.uniqueInt()), uuid: d.uuid(), r: String(d.randomInt(3, 5)), s: d.randomString(8), p: d.pick(['x', 'y']) })
+              await u.http.get(`/?${q}`, { name: '/' })
+            }
+          },
+          wait: constant(0.01)
+        }
+      }
+    })
+    await startLoad({ plan: p, host: s.url, ...closed(4, 100, 1) })
+    const qs = s.seen.map(r => new URL(r.url, s.url).searchParams)
+    expect(qs.length).toBeGreaterThan(20)
+    for (const k of ['id', 'n', 'uuid']) expect(new Set(qs.map(q => q.get(k))).size, k).toBe(qs.length)
+    for (const q of qs) {
+      expect(q.get('uuid')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      expect(q.get('id')).toMatch(/^order-/)
+      expect(['3', '4', '5']).toContain(q.get('r'))
+      expect(q.get('s')).toMatch(/^[a-z0-9]{8}$/)
+      expect(['x', 'y']).toContain(q.get('p'))
+    }
+  })
+})
+
 describe('failures', () => {
   it('groups failures by name, kind and status; nothing the target does crashes the run', async () => {
     const s = await server((req, res) => {

@@ -13,8 +13,7 @@
  * generator's hot path is untouched.
  */
 import { Gauge, Registry } from 'prom-client'
-import type { JsHistogram } from 'hdr-histogram-js'
-import { decodeHistogram } from '../shared/hist.js'
+import { decodeHistogram, eachBucket } from '../shared/hist.js'
 import { redactText } from '../shared/redact.js'
 import type { MetricsSource } from './live.js'
 
@@ -48,18 +47,12 @@ export function labelName (s: string): string {
 
 /** Cumulative bucket counts of an HDR histogram (us) at the bounds (s). */
 function bucketCounts (encoded: string, boundsS: number[]): { counts: number[]; total: number } {
-  const h = decodeHistogram(encoded) as unknown as JsHistogram
+  const h = decodeHistogram(encoded)
   const counts = new Array<number>(boundsS.length).fill(0)
   const total = h.totalCount
-  if (total > 0) {
-    const it = h.recordedValuesIterator
-    it.reset()
-    while (it.hasNext()) {
-      const v = it.next()
-      const us = h.highestEquivalentValue(v.valueIteratedTo)
-      for (let i = 0; i < boundsS.length; i++) if (us <= boundsS[i]! * 1e6) counts[i]! += v.countAtValueIteratedTo
-    }
-  }
+  eachBucket(h, (us, n) => {
+    for (let i = 0; i < boundsS.length; i++) if (us <= boundsS[i]! * 1e6) counts[i]! += n
+  })
   h.destroy()
   return { counts, total }
 }
