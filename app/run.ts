@@ -105,6 +105,13 @@ export async function prepareRun (o: RunTestOptions): Promise<PreparedRun> {
 }
 
 /** What a run's result says about it that is known when it starts. */
+let machine: RunMeta['machine'] | undefined
+/** the machine the run measured from (read once: os.cpus() reads every CPU's times) */
+function machineInfo (): RunMeta['machine'] {
+  machine ??= { hostname: hostname(), platform: platform(), cpus: cpus().length, memoryBytes: totalmem() }
+  return { ...machine }
+}
+
 export function startMeta (prep: PreparedRun, startedAt: number, options: Record<string, unknown>, workers: number): RunMeta {
   const { plan, load, host } = prep
   return {
@@ -122,7 +129,7 @@ export function startMeta (prep: PreparedRun, startedAt: number, options: Record
     options: redactDeep(options),
     requestTimeoutMs: prep.requestTimeoutMs,
     versions: versions(),
-    machine: { hostname: hostname(), platform: platform(), cpus: cpus().length, memoryBytes: totalmem() },
+    machine: machineInfo(),
     workers,
     expectations: prep.load.expectations,
     advisory: load.advisory.length ? load.advisory : undefined

@@ -5,7 +5,8 @@
  * the file works offline. Every value from the scenario, the target or the user is escaped by
  * the template (<%= %>) or embedded as script-safe JSON.
  */
-import ejs from 'ejs'
+import { createRequire } from 'node:module'
+import type ejs from 'ejs'
 import type { Finding, RunResult } from '../../shared/types.js'
 import { formatDuration } from '../../shared/duration.js'
 import { checkExpectations } from '../expectations.js'
@@ -125,7 +126,8 @@ export interface RenderOptions {
 
 export function renderHtml (result: RunResult, options: RenderOptions = {}): string {
   const file = sourcePath(import.meta.url, TEMPLATE)
-  compiled ??= ejs.compile(readShipped(import.meta.url, TEMPLATE), { filename: file })
+  // ejs loads here, not with the module: a run without an HTML report never loads it
+  compiled ??= (createRequire(import.meta.url)('ejs') as typeof ejs).compile(readShipped(import.meta.url, TEMPLATE), { filename: file })
   const view = reportView(result)
   const assets = pageAssets()
   return compiled({
