@@ -26,7 +26,7 @@ import { WHOLE } from './share.js'
 import { WorkerPool } from './workers.js'
 import type { LoadDriver } from './driver.js'
 import { findDistortion, findSaturation } from './health.js'
-import { tuneHeapGrowth } from './heap.js'
+import { plannedPeak, tuneHeapGrowth } from './heap.js'
 import { costLookup } from './cost.js'
 import { LOAD_DEFAULTS } from '../shared/settings.js'
 import type { LoadSettings } from '../shared/settings.js'
@@ -153,7 +153,8 @@ export class LoadHandle extends EventEmitter implements PromiseLike<LoadOutcome>
   private async execute (): Promise<LoadOutcome> {
     await Promise.resolve() // let the caller attach listeners first
     const o = this.options
-    tuneHeapGrowth()
+    const share = o.share ?? WHOLE
+    tuneHeapGrowth(plannedPeak(o.model) * (share.to - share.from))
     // a plan built in memory names a label, not a file the threads could load
     const settings = o.settings ?? {}
     const inThread = settings.workers === 0 || !o.plan.file || !existsSync(o.plan.file)
