@@ -134,7 +134,8 @@ export interface HttpClient {
 // The virtual user's context
 
 export interface TestData {
-  /** an integer unique within the run (and, in practice, across runs) */
+  /** an integer unique within the run for each user's first 1,000 numbers (and, in practice,
+   *  across runs); beyond that they repeat: uniqueId() never does */
   uniqueInt (): number
   /** a string unique within the run: `${prefix}-<run>-<user>-<n>` */
   uniqueId (prefix?: string): string

@@ -8,6 +8,7 @@ import type { Expectations, LatencyLimits } from '../shared/types.js'
 import { constant, SCENARIO_MARK } from './define.js'
 import type { ProfileDef, Scenario, ScenarioDef, TaskFn, UserClassDef, WaitTime } from './define.js'
 import { LOAD_DEFAULTS } from '../shared/settings.js'
+import { nearestWord } from '../shared/nearest.js'
 
 export interface TaskPlan {
   name: string
@@ -61,6 +62,46 @@ function positiveInt (value: unknown): boolean {
   return typeof value === 'number' && Number.isInteger(value) && value > 0
 }
 
+/** the fields each part of a scenario has (a field not listed is a mistake, never ignored) */
+const FIELDS = {
+  scenario: ['name', 'description', 'host', 'allowedHosts', 'users', 'profiles', 'defaultProfile', 'requestTimeout', 'costs', 'currency'],
+  'user class': ['weight', 'wait', 'state', 'headers', 'onStart', 'onStop', 'tasks'],
+  task: ['weight', 'run'],
+  profile: ['description', 'users', 'spawnRate', 'runTime', 'stages', 'arrivalRate', 'expect', 'stopTimeout', 'advisory'],
+  stage: ['duration', 'users', 'spawnRate'],
+  'arrival rate': ['rate', 'timeUnit', 'preAllocatedVUs', 'maxVUs', 'stages'],
+  'arrival-rate stage': ['duration', 'target'],
+  'expect block': ['failureRatio', 'p50', 'p90', 'p95', 'p99', 'byName', 'dbConnectionsMax', 'dbConnectionsStable', 'cacheHitRateMin', 'noMemoryLeak', 'dbQueryMeanMs', 'findMaxUsers'],
+  'set of limits': ['failureRatio', 'p50', 'p90', 'p95', 'p99']
+} as const
+
+/** the names Locust and k6 give some fields, and ours */
+const ALSO_CALLED: Record<string, string> = {
+  wait_time: 'wait',
+  waitTime: 'wait',
+  on_start: 'onStart',
+  on_stop: 'onStop',
+  run_time: 'runTime',
+  spawn_rate: 'spawnRate',
+  vus: 'users',
+  duration: 'runTime',
+  thresholds: 'expect'
+}
+
+/**
+ * Refuses a field `part` does not have: a mistyped or foreign name (`waitTime`, Locust's
+ * `wait_time`) would otherwise be ignored silently, and a user meant to think between tasks
+ * would send as fast as the server answers.
+ */
+function checkFields (value: object, part: keyof typeof FIELDS, where: string): void {
+  const known: readonly string[] = FIELDS[part]
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue
+    const meant = ALSO_CALLED[key] !== undefined && known.includes(ALSO_CALLED[key]) ? ALSO_CALLED[key] : nearestWord(key, known)
+    throw new ScenarioError(`${where}: unknown field ${JSON.stringify(key)} (in ${/^[aeio]/.test(part) ? 'an' : 'a'} ${part})${meant ? `: did you mean ${JSON.stringify(meant)}?` : ''}; the fields are ${known.join(', ')}`)
+  }
+}
+
 export function validateScenario (value: unknown, file = 'scenario'): ScenarioPlan {
   const fail = (field: string, expected: string, got?: unknown): never => {
     const shown = got === undefined ? '' : `, got ${typeof got === 'string' ? JSON.stringify(got) : typeof got === 'function' ? 'a function' : JSON.stringify(got) ?? String(got)}`
@@ -71,6 +112,7 @@ export function validateScenario (value: unknown, file = 'scenario'): ScenarioPl
   if (!(def as Scenario)[SCENARIO_MARK] && !isObject(def.users)) {
     fail('default export', 'must be defineScenario({ name, users: {...} }) (no users found)')
   }
+  checkFields(def, 'scenario', file)
   if (typeof def.name !== 'string' || def.name.trim() === '') fail('name', 'must be a non-empty string', def.name)
   if (def.host !== undefined) checkUrl(def.host, `${file}: host`)
   if (!isObject(def.users) || Object.keys(def.users).length === 0) {
@@ -80,6 +122,7 @@ export function validateScenario (value: unknown, file = 'scenario'): ScenarioPl
   for (const [className, cls] of Object.entries(def.users)) {
     const where = `users.${className}`
     if (!isObject(cls)) fail(where, 'must be an object with tasks', cls)
+    checkFields(cls, 'user class', `${file}: ${where}`)
     const weight = cls.weight ?? 1
     if (!positiveInt(weight)) fail(`${where}.weight`, 'must be a positive integer', weight)
     const wait = cls.wait ?? constant(0)
@@ -101,6 +144,7 @@ export function validateScenario (value: unknown, file = 'scenario'): ScenarioPl
         continue
       }
       if (!isObject(t)) fail(tw, 'must be a function or { weight, run }', t)
+      checkFields(t, 'task', `${file}: ${tw}`)
       const w = t.weight ?? 1
       if (!positiveInt(w)) fail(`${tw}.weight`, 'must be a positive integer (use a larger weight for the other tasks instead of 0)', w)
       if (typeof t.run !== 'function') fail(`${tw}.run`, 'must be a function', t.run)
@@ -167,8 +211,9 @@ export function checkUrl (value: unknown, where: string): URL {
   return url
 }
 
-function checkLimits (limits: unknown, where: string): void {
+function checkLimits (limits: unknown, where: string, part: 'expect block' | 'set of limits' = 'set of limits'): void {
   if (!isObject(limits)) throw new ScenarioError(`${where}: expected an object of limits`)
+  checkFields(limits, part, where)
   for (const [k, v] of Object.entries(limits as LatencyLimits)) {
     if (k === 'failureRatio') {
       if (typeof v !== 'number' || v < 0 || v > 1) throw new ScenarioError(`${where}.failureRatio: expected a ratio between 0 and 1 (0.01 = 1%), got ${JSON.stringify(v)}`)
@@ -181,6 +226,7 @@ function checkLimits (limits: unknown, where: string): void {
 function validateProfile (p: unknown, where: string): void {
   if (!isObject(p)) throw new ScenarioError(`${where}: expected an object`)
   const prof = p as ProfileDef
+  checkFields(prof, 'profile', where)
   if (prof.users !== undefined && !(Number.isInteger(prof.users) && prof.users >= 0)) throw new ScenarioError(`${where}.users: expected a whole number of users, got ${JSON.stringify(prof.users)}`)
   if (prof.spawnRate !== undefined && !(typeof prof.spawnRate === 'number' && prof.spawnRate > 0)) throw new ScenarioError(`${where}.spawnRate: expected users per second > 0, got ${JSON.stringify(prof.spawnRate)}`)
   if (prof.runTime !== undefined) parseDuration(prof.runTime, `${where}.runTime`)
@@ -188,6 +234,8 @@ function validateProfile (p: unknown, where: string): void {
   if (prof.stages !== undefined) {
     if (!Array.isArray(prof.stages) || prof.stages.length === 0) throw new ScenarioError(`${where}.stages: expected a list of { duration, users }`)
     prof.stages.forEach((s, i) => {
+      if (!isObject(s)) throw new ScenarioError(`${where}.stages[${i}]: expected { duration, users }`)
+      checkFields(s, 'stage', `${where}.stages[${i}]`)
       parseDuration(s.duration, `${where}.stages[${i}].duration`)
       if (!(Number.isInteger(s.users) && s.users >= 0)) throw new ScenarioError(`${where}.stages[${i}].users: expected a whole number of users, got ${JSON.stringify(s.users)}`)
       if (s.spawnRate !== undefined && !(s.spawnRate > 0)) throw new ScenarioError(`${where}.stages[${i}].spawnRate: expected users per second > 0, got ${JSON.stringify(s.spawnRate)}`)
@@ -196,17 +244,20 @@ function validateProfile (p: unknown, where: string): void {
   if (prof.arrivalRate !== undefined) {
     const a = typeof prof.arrivalRate === 'number' ? { rate: prof.arrivalRate } : prof.arrivalRate
     if (!isObject(a) || typeof a.rate !== 'number' || a.rate < 0) throw new ScenarioError(`${where}.arrivalRate: expected iterations per second >= 0 or { rate, maxVUs, stages }`)
+    checkFields(a, 'arrival rate', `${where}.arrivalRate`)
     if (a.timeUnit !== undefined && !(parseDuration(a.timeUnit, `${where}.arrivalRate.timeUnit`) > 0)) throw new ScenarioError(`${where}.arrivalRate.timeUnit: expected a duration > 0`)
     for (const k of ['preAllocatedVUs', 'maxVUs'] as const) {
       if (a[k] !== undefined && !(Number.isInteger(a[k]) && (a[k] as number) > 0)) throw new ScenarioError(`${where}.arrivalRate.${k}: expected a positive whole number, got ${JSON.stringify(a[k])}`)
     }
     a.stages?.forEach((s, i) => {
+      if (!isObject(s)) throw new ScenarioError(`${where}.arrivalRate.stages[${i}]: expected { duration, target }`)
+      checkFields(s, 'arrival-rate stage', `${where}.arrivalRate.stages[${i}]`)
       parseDuration(s.duration, `${where}.arrivalRate.stages[${i}].duration`)
       if (!(typeof s.target === 'number' && s.target >= 0)) throw new ScenarioError(`${where}.arrivalRate.stages[${i}].target: expected a rate >= 0, got ${JSON.stringify(s.target)}`)
     })
   }
   if (prof.expect !== undefined) {
-    checkLimits(prof.expect, `${where}.expect`)
+    checkLimits(prof.expect, `${where}.expect`, 'expect block')
     const e = prof.expect as Expectations
     if (e.byName !== undefined) {
       if (!isObject(e.byName)) throw new ScenarioError(`${where}.expect.byName: expected an object of request names to limits`)

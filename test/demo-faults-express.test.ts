@@ -43,7 +43,10 @@ describe('the other faults are real, read from the services (switched on togethe
       // cache-off: every lookup of the cache's server misses
       // (the server's own counters, against the lookups the API made)
       const r = cache.result()
-      expect(debug.cacheMisses).toBeGreaterThan(10)
+      // (how many cached reads a 14 s run makes depends on the machine: 29 alone, 7 beside the
+      // other test files; none of them may hit)
+      expect(debug.cacheMisses).toBeGreaterThan(3)
+      expect(debug.cacheHits).toBe(0)
       expect(r.misses).toBeGreaterThanOrEqual(debug.cacheMisses)
       expect(r.rate).toBeLessThan(0.05)
       // errors: the API's ERROR lines, each with its traceback, and a CRITICAL line on the error rate

@@ -39,6 +39,46 @@ describe('validation', () => {
   })
 })
 
+describe('unknown fields', () => {
+  const ok = { U: { tasks: { a: task } } }
+  it('refuses a field a part does not have, naming where it is, what was probably meant and the fields there are', () => {
+    // Locust's and camelCase spellings of `wait`: ignored, the users would send without pause
+    expect(() => plan({ users: { U: { waitTime: constant(1), tasks: { a: task } } as any } })).toThrow('inline-scenario: users.U: unknown field "waitTime" (in a user class): did you mean "wait"?; the fields are weight, wait, state, headers, onStart, onStop, tasks')
+    expect(() => plan({ users: { U: { wait_time: between(1, 2), tasks: { a: task } } as any } })).toThrow(/users\.U: unknown field "wait_time" .*did you mean "wait"\?/)
+    expect(() => plan({ users: { U: { tasks: { a: task }, on_start: task } as any } })).toThrow(/users\.U: unknown field "on_start" .*did you mean "onStart"\?/)
+    // a typo: the nearest field
+    expect(() => plan({ users: { U: { wieght: 2, tasks: { a: task } } as any } })).toThrow(/unknown field "wieght" .*did you mean "weight"\?/)
+    expect(() => plan({ users: { U: { tasks: { a: { weight: 2, rn: task } as any } } } })).toThrow(/users\.U\.tasks\.a: unknown field "rn" \(in a task\): did you mean "run"\?/)
+    // nothing like any field: no guess, the list
+    expect(() => plan({ users: ok, banana: 1 } as any)).toThrow('inline-scenario: unknown field "banana" (in a scenario); the fields are name, description, host')
+    expect(() => plan({ users: ok, profiles: { p: { users: 5, run_time: '1m' } as any } })).toThrow(/profiles\.p: unknown field "run_time" \(in a profile\): did you mean "runTime"\?/)
+    expect(() => plan({ users: ok, profiles: { p: { stages: [{ duration: '10s', users: 5, rampUp: 1 }] } as any } })).toThrow(/profiles\.p\.stages\[0\]: unknown field "rampUp" \(in a stage\)/)
+    expect(() => plan({ users: ok, profiles: { p: { arrivalRate: { rate: 5, maxVus: 10 } } as any } })).toThrow(/profiles\.p\.arrivalRate: unknown field "maxVus" \(in an arrival rate\): did you mean "maxVUs"\?/)
+    expect(() => plan({ users: ok, profiles: { p: { arrivalRate: { rate: 5, stages: [{ duration: '5s', rate: 9 }] } } as any } })).toThrow(/arrivalRate\.stages\[0\]: unknown field "rate" \(in an arrival-rate stage\)/)
+    expect(() => plan({ users: ok, profiles: { p: { expect: { p95: 200, p100: 300 } } as any } })).toThrow(/profiles\.p\.expect: unknown field "p100" \(in an expect block\)/)
+    expect(() => plan({ users: ok, profiles: { p: { expect: { byName: { 'GET /': { p95: 100, p59: 1 } } } } as any } })).toThrow(/expect\.byName\["GET \/"\]: unknown field "p59" \(in a set of limits\): did you mean "p50"\?/)
+  })
+
+  it('takes every field the format has', () => {
+    const p = plan({
+      description: 'd',
+      host: 'http://127.0.0.1:1',
+      allowedHosts: ['api.internal'],
+      requestTimeout: '5s',
+      costs: { 'GET /': 0.1 },
+      currency: 'EUR',
+      defaultProfile: 'closed',
+      users: { U: { weight: 2, wait: constant(1), state: () => ({}), headers: { a: 'b' }, onStart: task, onStop: task, tasks: { a: task, b: { weight: 3, run: task } } } },
+      profiles: {
+        closed: { description: 'c', users: 5, spawnRate: 1, runTime: '10s', stopTimeout: '2s', advisory: ['x'], stages: [{ duration: '5s', users: 5, spawnRate: 1 }], expect: { failureRatio: 0.01, p50: 1, p90: 2, p95: 3, p99: 4, byName: { 'GET /': { failureRatio: 0, p50: 1, p90: 2, p95: 3, p99: 4 } }, dbConnectionsMax: 5, dbConnectionsStable: true, cacheHitRateMin: 0.5, noMemoryLeak: true, dbQueryMeanMs: 10, findMaxUsers: false } },
+        open: { arrivalRate: { rate: 5, timeUnit: '1s', preAllocatedVUs: 2, maxVUs: 9, stages: [{ duration: '5s', target: 9 }] } }
+      }
+    })
+    expect(p.classes[0]!.tasks.map(t => t.weight)).toEqual([1, 3])
+    expect(Object.keys(p.profiles)).toEqual(['closed', 'open'])
+  })
+})
+
 describe('profiles and flags', () => {
   const p = plan({
     users: { U: { tasks: { a: task } } },
