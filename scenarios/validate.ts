@@ -249,6 +249,7 @@ function validateProfile (p: unknown, where: string): void {
     for (const k of ['preAllocatedVUs', 'maxVUs'] as const) {
       if (a[k] !== undefined && !(Number.isInteger(a[k]) && (a[k] as number) > 0)) throw new ScenarioError(`${where}.arrivalRate.${k}: expected a positive whole number, got ${JSON.stringify(a[k])}`)
     }
+    if (a.stages !== undefined && !Array.isArray(a.stages)) throw new ScenarioError(`${where}.arrivalRate.stages: expected a list of { duration, target }`)
     a.stages?.forEach((s, i) => {
       if (!isObject(s)) throw new ScenarioError(`${where}.arrivalRate.stages[${i}]: expected { duration, target }`)
       checkFields(s, 'arrival-rate stage', `${where}.arrivalRate.stages[${i}]`)

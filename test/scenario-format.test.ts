@@ -55,6 +55,8 @@ describe('unknown fields', () => {
     expect(() => plan({ users: ok, profiles: { p: { stages: [{ duration: '10s', users: 5, rampUp: 1 }] } as any } })).toThrow(/profiles\.p\.stages\[0\]: unknown field "rampUp" \(in a stage\)/)
     expect(() => plan({ users: ok, profiles: { p: { arrivalRate: { rate: 5, maxVus: 10 } } as any } })).toThrow(/profiles\.p\.arrivalRate: unknown field "maxVus" \(in an arrival rate\): did you mean "maxVUs"\?/)
     expect(() => plan({ users: ok, profiles: { p: { arrivalRate: { rate: 5, stages: [{ duration: '5s', rate: 9 }] } } as any } })).toThrow(/arrivalRate\.stages\[0\]: unknown field "rate" \(in an arrival-rate stage\)/)
+    expect(() => plan({ users: ok, profiles: { p: { arrivalRate: { rate: 5, stages: '5s' } } as any } })).toThrow(/profiles\.p\.arrivalRate\.stages: expected a list of \{ duration, target \}/)
+    expect(() => plan({ users: ok, profiles: { p: { stages: [5] } as any } })).toThrow(/profiles\.p\.stages\[0\]: expected \{ duration, users \}/)
     expect(() => plan({ users: ok, profiles: { p: { expect: { p95: 200, p100: 300 } } as any } })).toThrow(/profiles\.p\.expect: unknown field "p100" \(in an expect block\)/)
     expect(() => plan({ users: ok, profiles: { p: { expect: { byName: { 'GET /': { p95: 100, p59: 1 } } } } as any } })).toThrow(/expect\.byName\["GET \/"\]: unknown field "p59" \(in a set of limits\): did you mean "p50"\?/)
   })
