@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { decodeHistogram, summarize } from '../shared/hist.js'
-import { median, startBenchServer, verdict } from './helpers.js'
+import { median, processCpuUs, startBenchServer, verdict } from './helpers.js'
 
 const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url))
 const BIN = here('../../bin/loadlens.js')
@@ -48,6 +48,8 @@ interface ToolRun {
   p50: number
   p99: number
   server: { count: number; p50: number; p99: number }
+  /** the server's CPU during the run, as a share of one core over the run's seconds (NaN where not measured) */
+  serverCore: number
 }
 
 /** Runs a command on CPU 0 under GNU time; resolves its stdout and the time line's figures. */
@@ -80,8 +82,9 @@ function wrkMs (text: string): number {
   return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1)
 }
 
-async function runTool (tool: string, url: string, dir: string, scenario: string, timed: boolean): Promise<ToolRun> {
+async function runTool (tool: string, url: string, dir: string, scenario: string, timed: boolean, serverPid?: number): Promise<ToolRun> {
   await serverStats(url, timed) // reset the server's histogram
+  const serverCpu0 = serverPid ? processCpuUs(serverPid) : NaN
   let requests = 0
   let p50 = NaN
   let p99 = NaN
@@ -107,7 +110,8 @@ async function runTool (tool: string, url: string, dir: string, scenario: string
     p50 = s.p50
     p99 = s.p99
   }
-  return { tool, requests, rps: requests / SECONDS, cpuUs: t.cpuUs, rssMB: t.rssMB, p50, p99, server: await serverStats(url, timed) }
+  const serverCore = serverPid ? (processCpuUs(serverPid) - serverCpu0) / (SECONDS * 1e6) : NaN
+  return { tool, requests, rps: requests / SECONDS, cpuUs: t.cpuUs, rssMB: t.rssMB, p50, p99, server: await serverStats(url, timed), serverCore }
 }
 
 interface ShortRun { tool: string; requests: number; cpuUs: number; wallS: number; rssMB: number }
@@ -145,7 +149,7 @@ export default defineScenario({ name: 'minimal', users: { U: { tasks: { get: asy
     const fast = await startBenchServer()
     const runs: ToolRun[] = []
     try {
-      if (!startupOnly) for (let i = 0; i < rounds; i++) for (const tool of tools) runs.push(await runTool(tool, fast.url, dir, scenario, false))
+      if (!startupOnly) for (let i = 0; i < rounds; i++) for (const tool of tools) runs.push(await runTool(tool, fast.url, dir, scenario, false, fast.pid))
     } finally {
       fast.stop()
     }
@@ -153,8 +157,8 @@ export default defineScenario({ name: 'minimal', users: { U: { tasks: { get: asy
     const cpuPerReq = (tool: string): number => med(tool, r => r.cpuUs / r.requests)
     if (!startupOnly) {
       console.log('\nthroughput, against the benchmark server (no delay)')
-      console.log('tool                       req/s   CPU us/req  peak RSS MB')
-      for (const tool of tools) console.log(`${tool.padEnd(26)} ${med(tool, r => r.rps).toFixed(0).padStart(6)} ${cpuPerReq(tool).toFixed(1).padStart(12)} ${med(tool, r => r.rssMB).toFixed(0).padStart(12)}`)
+      console.log('tool                       req/s   CPU us/req  peak RSS MB  server core')
+      for (const tool of tools) console.log(`${tool.padEnd(26)} ${med(tool, r => r.rps).toFixed(0).padStart(6)} ${cpuPerReq(tool).toFixed(1).padStart(12)} ${med(tool, r => r.rssMB).toFixed(0).padStart(12)} ${med(tool, r => r.serverCore).toFixed(2).padStart(12)}`)
       // each round's loadlens run against the same round's autocannon run (this machine's slow
       // phases outlast a round and move the two tools' own medians apart)
       const pairs = (f: (r: ToolRun) => number): number[] => {
@@ -167,6 +171,10 @@ export default defineScenario({ name: 'minimal', users: { U: { tasks: { get: asy
       const rps = median(rpsPairs)
       const cpu = median(cpuPairs)
       const shown = (xs: number[]): string => xs.map(x => x.toFixed(2)).join(', ')
+      // a server near a whole core sets the rate: requests/s then follows how its CPU per request
+      // responds to each tool's traffic more than the generator, whose own figure is CPU per request
+      const serverShare = median(runs.map(r => r.serverCore))
+      if (Number.isFinite(serverShare)) console.log(`the server used a median ${(serverShare * 100).toFixed(0)} % of its core (runs ${runs.map(r => (r.serverCore * 100).toFixed(0)).join(', ')} %)${serverShare >= 0.9 ? ': requests/s is bound by it and follows how its CPU per request responds to each tool\'s traffic; the generators\' own cost is their CPU per request' : ''}`)
       console.log(`loadlens / autocannon, the median of each round's pair: requests/s ${rps.toFixed(2)}x (pairs ${shown(rpsPairs)}; target >= 1.0: ${verdict(rps >= 1)}), CPU per request ${cpu.toFixed(2)}x (pairs ${shown(cpuPairs)}; target <= 1.0: ${verdict(cpu <= 1)}); the ratio of the columns' medians: ${(med('loadlens', r => r.rps) / med('autocannon', r => r.rps)).toFixed(2)}x and ${(cpuPerReq('loadlens') / cpuPerReq('autocannon')).toFixed(2)}x`)
     }
 
