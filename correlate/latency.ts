@@ -247,19 +247,8 @@ export function poissonBinomialCdf (k: number, rows: Array<{ n: number; q: numbe
   return Math.min(1, dist.reduce((a, b) => a + b, 0))
 }
 
-/** P(X <= k) for X ~ Binomial(n, q) */
-export function binomialCdf (k: number, n: number, q: number): number {
-  if (k >= n) return 1
-  if (q <= 0) return 1
-  if (q >= 1) return 0
-  let term = Math.pow(1 - q, n)
-  let sum = term
-  for (let i = 1; i <= k; i++) {
-    term *= ((n - i + 1) / i) * (q / (1 - q))
-    sum += term
-  }
-  return Math.min(1, sum)
-}
+/** P(X <= k) for X ~ Binomial(n, q): the sum's distribution for one row */
+const binomialCdf = (k: number, n: number, q: number): number => poissonBinomialCdf(k, [{ n, q }])
 
 export function secondsOf (grid: Grid, w: Window): number[] {
   return grid.t.filter(t => t >= w.from && t <= w.to)

@@ -3,7 +3,7 @@
  * several machines) into the timeline, the per-row totals and the error groups. Histograms
  * are added, never averaged, so merged percentiles are exact to the histogram's precision.
  */
-import { addHistogram, createHistogram, decodeHistogram, encodeHistogram, mergeEncoded, slicePercentiles, summarize } from '../shared/hist.js'
+import { createHistogram, decodeHistogram, encodeHistogram, mergeEncoded, slicePercentiles, summarize } from '../shared/hist.js'
 import type { Histogram, LatencySummary } from '../shared/hist.js'
 import type { EntryTotals, ErrorGroup, ExceptionGroup, GeneratorHealth, SliceEntry, TimelineSlice } from '../shared/types.js'
 import { OTHER_EXCEPTIONS, entryKey, parseErrorSignature } from './recorder.js'
@@ -31,7 +31,7 @@ class Total {
     if (e.maxUs > this.maxUs) this.maxUs = e.maxUs
     const h = decoded ?? decodeHistogram(e.hist)
     if (h.totalCount > 0 && h.minNonZeroValue < this.minUs) this.minUs = h.minNonZeroValue
-    addHistogram(this.hist, h)
+    this.hist.add(h)
     if (!decoded) h.destroy()
   }
 
@@ -207,7 +207,7 @@ export class Aggregator {
     if (same) {
       same.requests += e.requests
       same.failures += e.failures
-      addHistogram(same.hist, hist)
+      same.hist.add(hist)
       hist.destroy()
     } else {
       this.recent.push({ t, requests: e.requests, failures: e.failures, hist })
@@ -228,7 +228,7 @@ export class Aggregator {
     const recentHist = createHistogram()
     let rReq = 0
     let rFail = 0
-    for (const r of this.recent) { addHistogram(recentHist, r.hist); rReq += r.requests; rFail += r.failures }
+    for (const r of this.recent) { recentHist.add(r.hist); rReq += r.requests; rFail += r.failures }
     const current = slicePercentiles(recentHist)
     recentHist.destroy()
     const duration = this.timeline.length ? Math.max(1, this.timeline.length) : 1

@@ -4,7 +4,7 @@
  * overall one (histograms added: exact), encodes them into a SliceReport and resets. Totals are built from slices by the
  * Aggregator, so one thread and many threads (or machines) are measured the same way.
  */
-import { addHistogram, createHistogram, encodeHistogram, recordUs, slicePercentiles } from '../shared/hist.js'
+import { createHistogram, encodeHistogram, recordUs, slicePercentiles } from '../shared/hist.js'
 import type { Histogram } from '../shared/hist.js'
 import type { FailureKind, SliceEntry, TimelineSlice } from '../shared/types.js'
 import { LOAD_DEFAULTS } from '../shared/settings.js'
@@ -96,7 +96,7 @@ class Row {
     this.bytes += r.bytes
     this.sumUs += r.sumUs
     if (r.maxUs > this.maxUs) this.maxUs = r.maxUs
-    addHistogram(this.hist, r.hist)
+    this.hist.add(r.hist)
   }
 
   take (): SliceEntry {

@@ -351,11 +351,6 @@ export function mergeEncoded (encoded: Iterable<string>): Histogram {
   return out
 }
 
-/** Adds `from` into `into` (exact for histograms of the same layout: this module's). */
-export function addHistogram (into: Histogram, from: Histogram): void {
-  into.add(from)
-}
-
 /** Several percentiles (0 < p <= 100, ascending) in ms in one pass, as getValueAtPercentile gives each; zeros for an empty histogram. */
 export function percentilesMs (h: Histogram, ps: readonly number[]): number[] {
   const x = h

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import * as hdr from 'hdr-histogram-js'
-import { addHistogram, countAbove, createHistogram, decodeCompressed, decodeHistogram, eachBucket, encodeHistogram, Histogram, mergeEncoded, percentilesMs, recordUs, summarize, HIGHEST_US } from '../shared/hist.js'
+import { countAbove, createHistogram, decodeCompressed, decodeHistogram, eachBucket, encodeHistogram, Histogram, mergeEncoded, percentilesMs, recordUs, summarize, HIGHEST_US } from '../shared/hist.js'
 import { readCase, readIndex } from '../bench/corpus.js'
 import type { CorpusEntry } from '../bench/corpus.js'
 
@@ -177,16 +177,16 @@ describe('histograms', () => {
         theirPart.recordValue(v)
         values.push(v)
       })
-      addHistogram(ours, part)
+      ours.add(part)
       theirs.add(theirPart)
       // an empty one changes nothing, in either
-      addHistogram(ours, empty)
+      ours.add(empty)
       theirs.add(library())
       expect(shape(ours)).toEqual(shape(theirs))
     }
     // into an empty one (its min and max start from nothing)
     const fresh = createHistogram()
-    addHistogram(fresh, ours)
+    fresh.add(ours)
     expect(shape(fresh)).toEqual(shape(theirs))
     expect(encodeHistogram(fresh)).toBe(hdr.encodeIntoCompressedBase64(theirs))
     // every bucket with values: its highest value and count, as the library's recorded-values iterator walks them
