@@ -152,11 +152,10 @@ function slicesByT (ctx: DetectorContext): Map<number, TimelineSlice> {
 
 /** A row's merged percentiles over some seconds (the row's own per-second histograms). */
 export function rowPercentiles (ctx: DetectorContext, key: string | null, seconds: number[]): { requests: number; p50: number; p95: number } {
-  const { requests, h } = rowHist(ctx, key, seconds)
-  if (!h) return { requests: 0, p50: 0, p95: 0 }
-  const [p50, p95] = percentilesMs(h, [50, 95])
-  h.destroy()
-  return { requests, p50: p50!, p95: p95! }
+  const m = merged(ctx, key, seconds)
+  if (!m) return { requests: 0, p50: 0, p95: 0 }
+  m.h.destroy()
+  return { requests: m.requests, p50: m.p50, p95: m.p95 }
 }
 
 /** A row's (or, with key null, the overall) histogram over some seconds, merged; null when it made no request then. */
@@ -220,7 +219,7 @@ interface Merged { requests: number; h: Histogram; p50: number; p95: number }
 /** what a rule's claim rests on: n low-load requests, k of them on the claim's side of the mark, the steady share q there, the chance p */
 interface Evidence { n: number; k: number; q: number; p: number; markMs: number }
 
-function merged (ctx: DetectorContext, key: string, seconds: number[]): Merged | null {
+function merged (ctx: DetectorContext, key: string | null, seconds: number[]): Merged | null {
   const { requests, h } = rowHist(ctx, key, seconds)
   if (!h) return null
   const [p50, p95] = percentilesMs(h, [50, 95])
