@@ -114,6 +114,12 @@ async function runTool (tool: string, url: string, dir: string, scenario: string
   return { tool, requests, rps: requests / SECONDS, cpuUs: t.cpuUs, rssMB: t.rssMB, p50, p99, server: await serverStats(url, timed), serverCore }
 }
 
+/** loadlens's figure over autocannon's, round by round (the n-th run of each: the same round) */
+function pairRatios<T extends { tool: string }> (runs: T[], f: (r: T) => number): number[] {
+  const theirs = runs.filter(r => r.tool === 'autocannon')
+  return runs.filter(r => r.tool === 'loadlens').map((r, i) => f(r) / f(theirs[i]!))
+}
+
 interface ShortRun { tool: string; requests: number; cpuUs: number; wallS: number; rssMB: number }
 
 /** A 1-user, 1-second run: what a run costs beyond its requests. */
@@ -161,13 +167,8 @@ export default defineScenario({ name: 'minimal', users: { U: { tasks: { get: asy
       for (const tool of tools) console.log(`${tool.padEnd(26)} ${med(tool, r => r.rps).toFixed(0).padStart(6)} ${cpuPerReq(tool).toFixed(1).padStart(12)} ${med(tool, r => r.rssMB).toFixed(0).padStart(12)} ${med(tool, r => r.serverCore).toFixed(2).padStart(12)}`)
       // each round's loadlens run against the same round's autocannon run (this machine's slow
       // phases outlast a round and move the two tools' own medians apart)
-      const pairs = (f: (r: ToolRun) => number): number[] => {
-        const a = runs.filter(r => r.tool === 'loadlens')
-        const b = runs.filter(r => r.tool === 'autocannon')
-        return a.map((r, i) => f(r) / f(b[i]!))
-      }
-      const rpsPairs = pairs(r => r.rps)
-      const cpuPairs = pairs(r => r.cpuUs / r.requests)
+      const rpsPairs = pairRatios(runs, r => r.rps)
+      const cpuPairs = pairRatios(runs, r => r.cpuUs / r.requests)
       const rps = median(rpsPairs)
       const cpu = median(cpuPairs)
       const shown = (xs: number[]): string => xs.map(x => x.toFixed(2)).join(', ')
@@ -204,14 +205,9 @@ export default defineScenario({ name: 'minimal', users: { U: { tasks: { get: asy
     for (const tool of ['loadlens', 'autocannon']) console.log(`${tool.padEnd(26)} ${sm(tool, r => r.requests).toFixed(0).padStart(8)} ${(sm(tool, r => r.cpuUs) / 1e6).toFixed(2).padStart(7)} ${sm(tool, r => r.wallS).toFixed(2).padStart(8)} ${sm(tool, r => r.rssMB).toFixed(0).padStart(12)}`)
     // the ratio of each round's pair (run one after the other), then their median: this machine
     // has slow phases that last longer than a pair and move both tools' figures
-    const pairs = (f: (r: ShortRun) => number): number[] => {
-      const out: number[] = []
-      for (let i = 0; i + 1 < shortRuns.length; i += 2) out.push(f(shortRuns[i]!) / f(shortRuns[i + 1]!))
-      return out
-    }
-    const cpuPairs = pairs(r => r.cpuUs)
+    const cpuPairs = pairRatios(shortRuns, r => r.cpuUs)
     const cpuShort = median(cpuPairs)
-    const wallShort = median(pairs(r => r.wallS))
+    const wallShort = median(pairRatios(shortRuns, r => r.wallS))
     console.log(`loadlens / autocannon, the median of each round's pair: CPU ${cpuShort.toFixed(2)}x (pairs ${cpuPairs.map(x => x.toFixed(2)).join(', ')}), wall ${wallShort.toFixed(2)}x (target: about autocannon's, <= ${STARTUP_SLACK}x: CPU ${verdict(cpuShort <= STARTUP_SLACK)}, wall ${verdict(wallShort <= STARTUP_SLACK)})`)
   } finally {
     rmSync(dir, { recursive: true, force: true })
