@@ -36,14 +36,13 @@ export function parseInfo (text: string): Record<string, string> {
   return out
 }
 
+/** how long start() waits for the server's first answer */
+const START_TIMEOUT_MS = 5000
+
 /**
  * Why a Redis connection failed, in words: ioredis's connect() only says "Connection is
  * closed." whatever happened; the reason is in the error the client emitted before.
  */
-/** how long start() waits for the server's first answer */
-const START_TIMEOUT_MS = 5000
-
-
 export function redisFailure (err: unknown, emitted?: unknown): string {
   const e = (emitted ?? err) as { code?: string; message?: string }
   const text = `${e?.code ?? ''} ${e?.message ?? String(emitted ?? err)}`

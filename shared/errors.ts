@@ -185,6 +185,9 @@ export function isStopSignal (err: unknown): err is StopSignal {
 /** A short one-line description of any thrown value. */
 export function describeError (err: unknown): string {
   if (err instanceof Error) {
+    // ioredis with no retries inside a command (the probes' clients): a command in flight when
+    // the connection dropped fails with its retry limit, which says nothing of what happened
+    if (err.name === 'MaxRetriesPerRequestError') return 'the connection was lost with a command in flight'
     // a system error's code says what happened (ECONNREFUSED); loadlens's own errors say it in words
     const code = err instanceof LoadlensError ? undefined : (err as { code?: unknown }).code
     return typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message

@@ -10,6 +10,7 @@ import { once } from 'node:events'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
 import { RedisProbe } from '../probes/redis.js'
+import { describeError } from '../shared/errors.js'
 import { ProbeScheduler } from '../probes/scheduler.js'
 import { startRedis } from './helpers/redis-server.js'
 import type { PrivateRedis } from './helpers/redis-server.js'
@@ -70,7 +71,9 @@ describe('redis probe', () => {
     expect(st.gaps.length).toBeGreaterThanOrEqual(1)
     const gap = st.gaps[0]!
     expect(gap.from).toBeGreaterThanOrEqual(tKill - 1)
-    expect(gap.reason).toMatch(/ECONNREFUSED|Connection is closed|not connected|ECONNRESET|Stream isn't writeable/)
+    expect(gap.reason).toMatch(/ECONNREFUSED|Connection is closed|not connected|ECONNRESET|Stream isn't writeable|connection was lost with a command in flight/)
+    // (a command in flight when the server died: the connection is the reason, not ioredis's retry limit)
+    expect(gap.reason).not.toMatch(/max retries per request/i)
     // a null point inside the outage, values again after the restart
     const ping = series.get('redis.ping_ms')!.points
     expect(ping.some(([t, v]) => t >= gap.from && t <= gap.to && v === null)).toBe(true)
@@ -85,6 +88,29 @@ describe('redis probe', () => {
 })
 
 describe('redis probe start failures say which failure it is', () => {
+  it('a server killed with a command in flight: the gap says the connection was lost, not ioredis\'s retry limit', async () => {
+    const probe = new RedisProbe(server.url, { keyMisses: false })
+    await probe.start()
+    const admin = new Redis(server.url, { maxRetriesPerRequest: 0 })
+    admin.on('error', () => {})
+    try {
+      // every client's commands wait, so the probe's PING is in flight when the server dies
+      await admin.call('CLIENT', 'PAUSE', '3000', 'ALL')
+      const sampled = probe.sample(Date.now()).then(() => null, (e: Error) => e)
+      await sleep(300)
+      await server.kill()
+      const err = await sampled
+      expect(err).not.toBeNull()
+      // the reason a gap shows (the scheduler describes the sample's error)
+      expect(describeError(err)).toMatch(/connection was lost with a command in flight|Connection is closed|ECONNRESET/)
+      expect(describeError(err)).not.toMatch(/max retries per request/i)
+    } finally {
+      admin.disconnect()
+      await probe.stop?.()
+      await server.restart()
+    }
+  })
+
   it('refused, a wrong password, no password, TLS to a plain server and a server that never answers each get their own words; the password is never shown', async () => {
     const locked = await startRedis(undefined, ['--requirepass', 'not-the-real-one'])
     // accepts connections and never answers
